@@ -1,0 +1,48 @@
+"""litellm-router-plugin: send every LiteLLM call to the cheapest model that can do the job."""
+
+from __future__ import annotations
+
+from litellm_router_plugin._litellm import litellm as _litellm  # noqa: F401  (sets offline prices first)
+from litellm_router_plugin.classify import (
+    AgentClassifier,
+    CachedClassifier,
+    Classifier,
+    ComplexityAnalysis,
+    HeuristicClassifier,
+)
+from litellm_router_plugin.completion import acompletion, configure
+from litellm_router_plugin.config import ClassifierConfig, DeploymentConfig, PluginConfig, TierConfig
+from litellm_router_plugin.decision import RoutingDecision
+from litellm_router_plugin.errors import ConfigError, NoDeploymentAvailable, RouterPluginError, UnknownModelError
+from litellm_router_plugin.planner import Planner
+from litellm_router_plugin.pricing import Price, price_for
+from litellm_router_plugin.router import CostAwareRoutingStrategy, build_router
+from litellm_router_plugin.tiers import Tier, TierMap
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentClassifier",
+    "CachedClassifier",
+    "Classifier",
+    "ClassifierConfig",
+    "ComplexityAnalysis",
+    "ConfigError",
+    "CostAwareRoutingStrategy",
+    "DeploymentConfig",
+    "HeuristicClassifier",
+    "NoDeploymentAvailable",
+    "Planner",
+    "PluginConfig",
+    "Price",
+    "RouterPluginError",
+    "RoutingDecision",
+    "Tier",
+    "TierConfig",
+    "TierMap",
+    "UnknownModelError",
+    "acompletion",
+    "build_router",
+    "configure",
+    "price_for",
+]

@@ -1,0 +1,128 @@
+"""A local, deterministic classifier: a handful of precompiled patterns, microseconds a prompt."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from litellm_router_plugin.classify.base import ComplexityAnalysis, category_for_score
+
+_I = re.IGNORECASE
+
+_GREETING = re.compile(r"^\W*(hi|hello|hey|thanks|thank you|good (morning|evening|night)|ok(ay)?|bye)\b", _I)
+_CODE_BLOCK = re.compile(r"```|^\s{4,}\S|^\s*(def|class|import|from|function|const|let|var|public|#include)\b", re.M)
+_CODE_ASK = re.compile(
+    r"\b(implement|refactor|debug|optimi[sz]e|code|(?<!window )functions?|script|class|method|regex|algorithm|unit tests?|"
+    r"api|endpoint|python|javascript|typescript|rust|golang|java|c\+\+|bash|compiler?|stack trace|exception|"
+    r"bug|async/await|callbacks?)\b",
+    _I,
+)
+_SQL = re.compile(
+    r"\b(select\b.+\bfrom|join|group by|order by|where\b.+=|sql|query|schema|index(es)?|postgres(ql)?|mysql|"
+    r"sqlite|window functions?|cte|indexes)\b",
+    _I | re.S,
+)
+_MATH = re.compile(
+    r"(\d\s*[-+*/^=]\s*\d|\\frac|\\sum|\\int|[∑∫√≤≥≠]|\b(equation|integral|derivative|matrix|probability|"
+    r"eigen\w*|polynomial|modulo|primes?|integers?|irrational|logarithm|calculus|algebra|geometry|theorem|"
+    r"lemma|solve for)\b)",
+    _I,
+)
+_PROOF = re.compile(r"\b(prove|proof|derive|derivation|rigorous(ly)?|formally|show that|induction)\b", _I)
+_MULTI_STEP = re.compile(
+    r"\b(step[- ]by[- ]step|first\b.+\bthen|plan|design|architect(ure)?|strategy|roadmap|migrat\w+|"
+    r"trade-?offs?|compare|evaluate|analy[sz]e|pros and cons|in detail|comprehensive|end-to-end)\b",
+    _I | re.S,
+)
+_REASONING = re.compile(
+    r"\b(why|reason(ing)?|justify|explain why|puzzle|riddle|logic(al)?|paradox|optimal|counterexample|"
+    r"consequences?|implications?|what if|hypothes[ie]s|edge cases?|concurren\w+|race condition|"
+    r"distributed|consisten(t|cy))\b",
+    _I,
+)
+_COMPOSE = re.compile(
+    r"\b(explain|summari[sz]e|summary|describe|outline|essay|email|letter|story|review|rewrite|draft)\b", _I
+)
+_LIST_ITEM = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class HeuristicClassifier:
+    """Scores a prompt 1-10 from its length, code, SQL, math, multi-step and reasoning cues.
+
+    No network, no state: the same prompt always gets the same answer.
+    """
+
+    name: str = "heuristic"
+
+    def classify(self, prompt: str) -> ComplexityAnalysis:
+        """Rate ``prompt`` synchronously."""
+        start = time.perf_counter()
+        score, cues = self._score(prompt)
+        return ComplexityAnalysis(
+            score=score,
+            category=category_for_score(score),
+            reasoning="; ".join(cues) if cues else "short, plain request",
+            classifier=self.name,
+            latency_ms=(time.perf_counter() - start) * 1000,
+        )
+
+    async def aclassify(self, prompt: str) -> ComplexityAnalysis:
+        """Rate ``prompt``; the same as :meth:`classify`."""
+        return self.classify(prompt)
+
+    @staticmethod
+    def _score(prompt: str) -> tuple[int, list[str]]:
+        text = prompt.strip()
+        words = len(text.split())
+        if words <= 6 and _GREETING.search(text):
+            return 1, ["greeting or acknowledgement"]
+
+        score = 1.0
+        cues: list[str] = []
+        if words > 25:
+            score += 1
+        if words > 120:
+            score += 1
+        if words > 400:
+            score += 1
+            cues.append(f"long prompt ({words} words)")
+
+        code_asks = len(_CODE_ASK.findall(text))
+        if _CODE_BLOCK.search(text) or code_asks >= 2:
+            score += 3.5 + (1 if code_asks >= 3 else 0)
+            cues.append("code")
+        elif code_asks:
+            score += 1.5
+            cues.append("mentions code")
+        sql = len(_SQL.findall(text))
+        if sql:
+            score += 3 + (1.5 if sql >= 3 else 0)
+            cues.append("SQL")
+        if _MATH.search(text):
+            score += 2
+            cues.append("math")
+        proofs = len(_PROOF.findall(text))
+        if proofs:
+            score += 6 + min(proofs - 1, 1)
+            cues.append("proof or derivation")
+
+        multi = len(_MULTI_STEP.findall(text)) + min(len(_LIST_ITEM.findall(text)), 3)
+        if multi:
+            score += min(1.5 * multi, 4)
+            cues.append("multi-step")
+        reasons = len(_REASONING.findall(text))
+        if reasons:
+            score += min(1.5 * reasons, 4)
+            cues.append("reasoning cues")
+
+        questions = text.count("?")
+        if questions >= 2:
+            score += 1 if questions < 4 else 2
+            cues.append(f"{questions} questions")
+        if _COMPOSE.search(text) and score < 3.5:
+            # Writing and explaining need a capable model even when nothing else flags the prompt.
+            score = 3.5
+            cues.append("explanation or writing")
+        return max(1, min(10, int(score + 0.5))), cues

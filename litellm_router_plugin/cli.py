@@ -1,0 +1,73 @@
+"""``litellm-router``: the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.demo import run_demo
+from litellm_router_plugin.errors import RouterPluginError
+from litellm_router_plugin.planner import Planner
+
+app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="PluginConfig file (YAML or JSON); default: built-in tiers.")
+]
+
+
+def _planner(config: Path | None) -> Planner:
+    try:
+        return Planner(PluginConfig.load(config))
+    except RouterPluginError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(config: ConfigOption = None) -> None:
+    """Route ~20 varied prompts through a real litellm.Router with mock responses (offline, no keys)."""
+    planner = _planner(config)
+    rows = asyncio.run(run_demo(planner))
+    table = Table(title=f"model={planner.alias!r} routed by {planner.classifier.name}")
+    for column in ("prompt", "category", "score", "tier", "model", "est. cost"):
+        table.add_column(column, justify="right" if column in ("score", "est. cost") else "left")
+    for row in rows:
+        excerpt = row.prompt.replace("\n", " ")
+        excerpt = excerpt if len(excerpt) <= 48 else excerpt[:47] + "…"
+        table.add_row(
+            excerpt, row.category, str(row.score), row.tier, row.model, f"${row.estimated_cost_usd:.6f}"
+        )
+    console.print(table)
+    routed = sum(r.estimated_cost_usd for r in rows)
+    strongest = sum(r.strongest_cost_usd for r in rows)
+    tiers = sorted({r.tier for r in rows}, key=planner.tier_map.names.index)
+    console.print(f"{len(rows)} prompts over {len(tiers)} tiers ({', '.join(tiers)}).")
+    saved = 1 - routed / strongest if strongest else 0.0
+    console.print(
+        f"Estimated cost: routed ${routed:.6f} vs all to the strongest tier "
+        f"({planner.tier_map.strongest.name}) ${strongest:.6f}: {saved:.1%} saved."
+    )
+
+
+@app.command()
+def route(
+    prompt: Annotated[str, typer.Argument(help="The user prompt to plan for.")],
+    config: ConfigOption = None,
+) -> None:
+    """Print the routing decision for one prompt as JSON (no model is called)."""
+    planner = _planner(config)
+    decision = asyncio.run(planner.plan([{"role": "user", "content": prompt}]))
+    typer.echo(json.dumps(decision.model_dump(mode="json"), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

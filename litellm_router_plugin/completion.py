@@ -1,0 +1,53 @@
+"""``acompletion``: ``litellm.acompletion``'s signature, routing when ``model`` is the alias."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.decision import METADATA_KEY
+from litellm_router_plugin.planner import Planner
+
+_default: Planner | None = None
+
+
+def configure(config: PluginConfig | Mapping[str, Any] | str | Path | None = None) -> Planner:
+    """Set the config that module-level :func:`acompletion` routes with; returns its planner."""
+    global _default
+    _default = Planner(PluginConfig.load(config))
+    return _default
+
+
+def default_planner() -> Planner:
+    """The planner of the last :func:`configure` call (the built-in default config if none)."""
+    return _default if _default is not None else configure()
+
+
+async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: Any) -> Any:
+    """Like ``litellm.acompletion``; with ``model=<alias>`` the planner picks the model first.
+
+    The chosen deployment's ``litellm_params`` are merged under the caller's kwargs, and the
+    ``RoutingDecision`` comes back in ``response._hidden_params["router_decision"]`` and in
+    ``metadata["router_decision"]``. Pass ``planner=`` to use another config than the default.
+    """
+    planner: Planner = kwargs.pop("planner", None) or default_planner()
+    if model != planner.alias:
+        return await litellm.acompletion(model=model, messages=messages or [], **kwargs)
+    decision = await planner.plan(messages, kwargs)
+    deployment = planner.tier_map.deployment(decision.deployment_id)
+    assert deployment is not None  # the planner only returns its own deployments
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    metadata[METADATA_KEY] = decision.model_dump(mode="json")
+    response = await litellm.acompletion(
+        **{**deployment.litellm_params, **kwargs},
+        model=deployment.model,
+        messages=messages or [],
+        metadata=metadata,
+    )
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict):
+        hidden[METADATA_KEY] = metadata[METADATA_KEY]
+    return response

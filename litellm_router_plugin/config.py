@@ -1,0 +1,226 @@
+"""``PluginConfig``: tiers, classifier and routing settings, from a YAML or JSON file or a dict."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from litellm_router_plugin.classify.base import CATEGORIES, Category
+from litellm_router_plugin.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeploymentConfig(_Strict):
+    """One LiteLLM deployment of a tier, as in a LiteLLM ``model_list`` entry."""
+
+    model: str = Field(min_length=1)
+    """LiteLLM model name, e.g. ``gpt-4o-mini`` or ``ollama/llama3.1``."""
+    litellm_params: dict[str, Any] = Field(default_factory=dict)
+    """Passed to LiteLLM as is: ``api_base``, ``api_key``, ``input_cost_per_token``, ``timeout``..."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # Accept "gpt-4o-mini" and LiteLLM's {"litellm_params": {"model": ...}} as well.
+        if isinstance(data, str):
+            return {"model": data}
+        if isinstance(data, Mapping) and "model" not in data:
+            params = data.get("litellm_params")
+            if isinstance(params, Mapping) and "model" in params:
+                rest = {k: v for k, v in params.items() if k != "model"}
+                return {**data, "model": params["model"], "litellm_params": rest}
+        return data
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _no_model_in_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        if "model" in params:
+            raise ValueError("give the model once, as `model:` beside `litellm_params`, not inside it")
+        return params
+
+
+class TierConfig(_Strict):
+    """A tier: deployments of about the same strength; the router picks the cheapest healthy one."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Also the Router model group of the tier's deployments, so ``model=<name>`` forces the tier."""
+    deployments: list[DeploymentConfig] = Field(min_length=1)
+
+
+class CustomPrice(_Strict):
+    """USD per token for a model missing from LiteLLM's table (or to override it)."""
+
+    input_cost_per_token: float = Field(ge=0)
+    output_cost_per_token: float = Field(ge=0)
+
+    @field_validator("input_cost_per_token", "output_cost_per_token")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of USD per token")
+        return value
+
+
+class ClassifierConfig(_Strict):
+    """Which classifier rates prompts, and how."""
+
+    kind: Literal["heuristic", "agent"] = "heuristic"
+    """``heuristic`` (local, free, microseconds) or ``agent`` (a Pydantic AI agent, cached)."""
+    agent_model: str = "openai:gpt-4o-mini"
+    """Pydantic AI model name of the agent; priced from LiteLLM's table."""
+    timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    """Past this the agent's answer is abandoned and the fallback answers."""
+    retries: int = Field(default=2, ge=0, le=5)
+    """Retries of transient agent errors (5xx, 429, connection), within the timeout."""
+    fallback: Literal["heuristic"] = "heuristic"
+    """The local classifier used when the agent is slow, failing or returns garbage."""
+    cache_size: int = Field(default=1024, ge=1)
+    """Prompts remembered, so a repeated prompt costs no second agent call."""
+
+
+def _default_tiers() -> list[TierConfig]:
+    # Models in LiteLLM's bundled price table, ordered cheapest to strongest.
+    table = {
+        "simple": ["groq/openai/gpt-oss-20b", "gemini/gemini-2.5-flash-lite", "gpt-4o-mini"],
+        "moderate": ["gpt-4.1-mini", "gemini/gemini-2.5-flash"],
+        "complex": ["gpt-4.1", "claude-sonnet-4-5"],
+        "reasoning": ["o3", "claude-opus-4-5"],
+    }
+    return [
+        TierConfig(name=name, deployments=[DeploymentConfig(model=m) for m in models]) for name, models in table.items()
+    ]
+
+
+class PluginConfig(_Strict):
+    """Everything the router needs; the same file serves Python and the LiteLLM proxy."""
+
+    alias: str = Field(default="auto", min_length=1)
+    """The model name that triggers routing; any other name goes to LiteLLM untouched."""
+    tiers: list[TierConfig] = Field(default_factory=_default_tiers, min_length=1)
+    """Ordered cheapest to strongest."""
+    category_tiers: dict[Category, str] = Field(default_factory=dict)
+    """Category -> tier name. Default: the tier of the same name, else spread by position."""
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    default_max_tokens: int = Field(default=1024, ge=1)
+    """Completion tokens assumed in cost estimates when a request sets no ``max_tokens``."""
+    token_counter_model: str = "gpt-4o"
+    """Tokenizer used once per request to count prompt tokens for estimates."""
+    custom_prices: dict[str, CustomPrice] = Field(default_factory=dict)
+    """Prices for models missing from LiteLLM's table (registered with ``litellm.register_model``)."""
+    log_prompts: bool = False
+    """Write prompt text in the decision log; by default only a hash of it."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PluginConfig:
+        names = [tier.name for tier in self.tiers]
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                raise ValueError(f"tiers[{i}].name {name!r} is used twice; give every tier its own name")
+            seen.add(name)
+        if self.alias in seen:
+            raise ValueError(f"alias {self.alias!r} is also a tier name; pick an alias no tier uses")
+        for category, tier in self.category_tiers.items():
+            if tier not in seen:
+                raise ValueError(
+                    f"category_tiers.{category} names tier {tier!r}, which does not exist; "
+                    f"use one of: {', '.join(names)}"
+                )
+        return self
+
+    def tier_for_category(self) -> dict[Category, str]:
+        """The full category -> tier mapping, defaults filled in."""
+        names = [tier.name for tier in self.tiers]
+        last = len(names) - 1
+        mapping: dict[Category, str] = {}
+        for i, category in enumerate(CATEGORIES):
+            if category in self.category_tiers:
+                mapping[category] = self.category_tiers[category]
+            elif category in names:
+                mapping[category] = category
+            else:
+                mapping[category] = names[round(i * last / (len(CATEGORIES) - 1))]
+        return mapping
+
+    @classmethod
+    def load(cls, source: str | Path | Mapping[str, Any] | PluginConfig | None = None) -> PluginConfig:
+        """Load from a YAML/JSON file path, a dict, or return the default config for ``None``.
+
+        A dict may be the config itself or hold it under a ``router_plugin`` key (so one file can
+        also carry a LiteLLM proxy config). Raises ``ConfigError`` naming the field and the fix.
+        """
+        if source is None:
+            return cls()
+        if isinstance(source, PluginConfig):
+            return source
+        data: Any
+        if isinstance(source, Mapping):
+            data = source
+        else:
+            path = Path(source)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError("config", str(path), f"Cannot read the file ({exc.strerror}).") from exc
+            try:
+                data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            except (json.JSONDecodeError, yaml.YAMLError) as exc:
+                raise ConfigError("config", str(path), f"Not valid YAML/JSON: {exc}") from exc
+            if data is None:
+                data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", type(data).__name__, "The top level must be a mapping of settings.")
+        if "router_plugin" in data:
+            data = data["router_plugin"] or {}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+
+_FIXES = {
+    "extra_forbidden": "Remove it or fix its spelling.",
+    "missing": "Add it.",
+    "literal_error": "Use one of the allowed values.",
+}
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "config"
+    message = first["msg"].removeprefix("Value error, ")
+    fix = _FIXES.get(first["type"], "")
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(first["loc"][:-1])
+        if parent is not None:
+            fix = f"Remove it or fix its spelling; known fields: {', '.join(parent.model_fields)}."
+    value = first.get("input")
+    more = f" ({exc.error_count() - 1} more error(s) after this one)" if exc.error_count() > 1 else ""
+    return ConfigError(field, value, f"{message}. {fix}".strip() + more)
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at ``loc`` (for listing its known fields)."""
+    model: type[BaseModel] = PluginConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        found = next((t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        if found is None:
+            return None
+        model = found
+    return model

@@ -1,0 +1,75 @@
+"""``RoutingDecision``: what the router chose and why; travels with the request and its response."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from litellm_router_plugin.classify.base import ComplexityAnalysis
+
+decision_logger = logging.getLogger("litellm_router_plugin.decisions")
+
+METADATA_KEY = "router_decision"
+"""Key of the decision in request metadata and in ``response._hidden_params``."""
+
+
+class Candidate(BaseModel):
+    """A deployment the planner looked at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tier: str
+    model: str
+    deployment_id: str
+    estimated_cost_usd: float
+    healthy: bool
+
+
+class RoutingDecision(BaseModel):
+    """The outcome of planning one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    analysis: ComplexityAnalysis
+    tier: str
+    """The tier that serves the request (after overrides and escalation)."""
+    model: str
+    """LiteLLM model name of the chosen deployment."""
+    deployment_id: str
+    candidates: list[Candidate]
+    """Every deployment considered, in the order looked at."""
+    reason: str
+    estimated_cost_usd: float
+    """Prompt tokens x input price + max completion tokens x output price."""
+    prompt_tokens: int
+    max_tokens: int
+
+    def log_record(self, prompt: str, include_prompt: bool = False) -> dict[str, Any]:
+        """The JSON log line's fields: a hash of the prompt, never its text unless asked."""
+        record: dict[str, Any] = {
+            "event": "route",
+            "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16],
+            "category": self.analysis.category,
+            "score": self.analysis.score,
+            "classifier": self.analysis.classifier,
+            "classifier_ms": round(self.analysis.latency_ms, 3),
+            "fallback_reason": self.analysis.fallback_reason,
+            "cached": self.analysis.cached,
+            "tier": self.tier,
+            "model": self.model,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "prompt_tokens": self.prompt_tokens,
+            "reason": self.reason,
+        }
+        if include_prompt:
+            record["prompt"] = prompt
+        return record
+
+    def log(self, prompt: str, include_prompt: bool = False) -> None:
+        """Write the decision as one JSON line to the ``litellm_router_plugin.decisions`` logger."""
+        if decision_logger.isEnabledFor(logging.INFO):
+            decision_logger.info(json.dumps(self.log_record(prompt, include_prompt), sort_keys=True))

@@ -1,0 +1,268 @@
+"""The planner: prompt -> ``ComplexityAnalysis`` -> tier -> cheapest healthy deployment.
+
+Pure and fast: no network unless the agent classifier is configured (and then it is cached).
+Health is supplied by the caller (the Router's cooldowns, later the breakers), so the same planner
+serves the Router strategy, the proxy and ``acompletion``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litellm_router_plugin.classify import (
+    AgentClassifier,
+    CachedClassifier,
+    Classifier,
+    ComplexityAnalysis,
+    HeuristicClassifier,
+)
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.decision import Candidate, RoutingDecision
+from litellm_router_plugin.errors import ConfigError, NoDeploymentAvailable
+from litellm_router_plugin.pricing import count_prompt_tokens, register_custom_prices
+from litellm_router_plugin.tiers import Tier, TierDeployment, TierMap
+
+logger = logging.getLogger(__name__)
+
+OVERRIDES_KEY = "router"
+"""Request metadata key for per-request overrides: ``{"tier": .., "min_tier": .., "max_tier": ..}``."""
+
+HealthyIds = Collection[str] | None
+"""Deployment ids that may take traffic; ``None`` means all of them."""
+
+_CONTEXT_WORDS = 20
+_CONTEXT_CHARS = 2000
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text", "")) for part in content if isinstance(part, Mapping) and part.get("type") == "text"
+        )
+    return ""
+
+
+def prompt_text(messages: Sequence[Mapping[str, Any]] | None, input: Any = None) -> str:
+    """The text to classify: the newest user turn, with the previous one when it is a short follow-up."""
+    if not messages:
+        if isinstance(input, str):
+            return input
+        if isinstance(input, list):
+            return "\n".join(str(item) for item in input if isinstance(item, str))
+        return ""
+    user_turns = [_text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+    if not user_turns:
+        return _text_of(messages[-1].get("content"))
+    newest = user_turns[-1]
+    if len(user_turns) > 1 and len(newest.split()) < _CONTEXT_WORDS:
+        return f"{user_turns[-2][-_CONTEXT_CHARS:]}\n{newest}"
+    return newest
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The tiers to try, in order, and why."""
+
+    tiers: tuple[Tier, ...]
+    reason: str
+
+
+def build_classifier(config: PluginConfig) -> Classifier:
+    """The classifier the config asks for: the heuristic, or the cached agent falling back to it."""
+    local = HeuristicClassifier()
+    if config.classifier.kind == "heuristic":
+        return local
+    agent = AgentClassifier(
+        config.classifier.agent_model,
+        fallback=local,
+        timeout_seconds=config.classifier.timeout_seconds,
+        retries=config.classifier.retries,
+    )
+    return CachedClassifier(agent, maxsize=config.classifier.cache_size)
+
+
+class Planner:
+    """Plans requests for one ``PluginConfig``."""
+
+    def __init__(self, config: PluginConfig | None = None, classifier: Classifier | None = None) -> None:
+        self.config = config or PluginConfig()
+        self.tier_map = TierMap.from_config(self.config)
+        self.local = HeuristicClassifier()
+        self.classifier = classifier or build_classifier(self.config)
+        register_custom_prices({m: p.model_dump() for m, p in self.config.custom_prices.items()})
+
+    @property
+    def alias(self) -> str:
+        """The model name that triggers routing."""
+        return self.config.alias
+
+    # -- classification --------------------------------------------------------------------
+    async def analyse(self, prompt: str) -> ComplexityAnalysis:
+        """Rate ``prompt`` with the configured classifier."""
+        return await self.classifier.aclassify(prompt)
+
+    def analyse_sync(self, prompt: str) -> ComplexityAnalysis:
+        """Rate ``prompt`` without awaiting: a cached agent answer if there is one, else the local classifier."""
+        if isinstance(self.classifier, CachedClassifier):
+            cached = self.classifier.get(prompt)
+            if cached is not None:
+                return cached.model_copy(update={"cached": True})
+        if isinstance(self.classifier, HeuristicClassifier):
+            return self.classifier.classify(prompt)
+        return self.local.classify(prompt).model_copy(update={"fallback_reason": "sync call: agent not awaited"})
+
+    # -- tiers -----------------------------------------------------------------------------
+    def _tier(self, overrides: Mapping[str, Any], key: str) -> Tier | None:
+        name = overrides.get(key)
+        if name is None:
+            return None
+        if not isinstance(name, str) or name not in self.tier_map:
+            raise ConfigError(
+                f"metadata.{OVERRIDES_KEY}.{key}", name, f"Use one of the tiers: {', '.join(self.tier_map.names)}."
+            )
+        return self.tier_map[name]
+
+    def route(self, analysis: ComplexityAnalysis, metadata: Mapping[str, Any] | None = None) -> Route:
+        """The tiers to try for ``analysis``: its tier (within any overrides), then stronger ones."""
+        raw = (metadata or {}).get(OVERRIDES_KEY) or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"metadata.{OVERRIDES_KEY}", raw, 'Pass a mapping, e.g. {"min_tier": "moderate"}.')
+        target = self.tier_map.for_category(analysis.category)
+        reason = f"{analysis.category} (score {analysis.score}) -> {target.name}"
+        forced = self._tier(raw, "tier")
+        if forced is not None:
+            return Route((forced,), f"{reason}; tier forced to {forced.name} by metadata")
+        low, high = self._tier(raw, "min_tier"), self._tier(raw, "max_tier")
+        top = high.rank if high is not None else len(self.tier_map.tiers) - 1
+        if low is not None and low.rank > top:
+            raise ConfigError(f"metadata.{OVERRIDES_KEY}.min_tier", low.name, "min_tier must not be above max_tier.")
+        if low is not None and target.rank < low.rank:
+            target, reason = low, f"{reason}; raised to min_tier {low.name}"
+        if target.rank > top:
+            target = self.tier_map.tiers[top]
+            reason = f"{reason}; capped at max_tier {target.name}"
+        return Route(self.tier_map.tiers[target.rank : top + 1], reason)
+
+    # -- planning --------------------------------------------------------------------------
+    def count_tokens(self, messages: Sequence[Mapping[str, Any]] | None, prompt: str) -> int:
+        """Prompt tokens for the estimate (one tokenizer pass per request)."""
+        if messages:
+            try:
+                return count_prompt_tokens(messages, self.config.token_counter_model)
+            except Exception:  # an odd message shape must not fail routing; estimate from text
+                logger.debug("token_counter failed; estimating from characters", exc_info=True)
+        return max(1, len(prompt) // 4)
+
+    def max_tokens_of(self, request: Mapping[str, Any]) -> int:
+        """Completion tokens assumed for the estimate: the request's limit, else the configured default."""
+        for key in ("max_completion_tokens", "max_tokens"):
+            value = request.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+        return self.config.default_max_tokens
+
+    def choose(
+        self, tier: Tier, healthy: HealthyIds, prompt_tokens: int, max_tokens: int, seen: list[Candidate]
+    ) -> TierDeployment | None:
+        """The cheapest healthy deployment of ``tier`` for this request; adds what it saw to ``seen``."""
+        best: TierDeployment | None = None
+        best_cost = 0.0
+        for dep in tier.deployments:
+            cost = dep.price.estimate(prompt_tokens, max_tokens)
+            ok = healthy is None or dep.deployment_id in healthy
+            seen.append(
+                Candidate(
+                    tier=tier.name,
+                    model=dep.model,
+                    deployment_id=dep.deployment_id,
+                    estimated_cost_usd=cost,
+                    healthy=ok,
+                )
+            )
+            if ok and (best is None or cost < best_cost):
+                best, best_cost = dep, cost
+        return best
+
+    def decide(
+        self,
+        analysis: ComplexityAnalysis,
+        route: Route,
+        chosen: TierDeployment,
+        seen: list[Candidate],
+        prompt_tokens: int,
+        max_tokens: int,
+    ) -> RoutingDecision:
+        """Assemble the decision for ``chosen``."""
+        reason = route.reason
+        if chosen.tier != route.tiers[0].name:
+            skipped = [t.name for t in route.tiers if t.rank < self.tier_map[chosen.tier].rank]
+            reason += f"; escalated to {chosen.tier} (no healthy deployment in {', '.join(skipped)})"
+        in_tier = sum(1 for c in seen if c.tier == chosen.tier)
+        reason += f"; {chosen.model} is the cheapest healthy of {in_tier}"
+        return RoutingDecision(
+            analysis=analysis,
+            tier=chosen.tier,
+            model=chosen.model,
+            deployment_id=chosen.deployment_id,
+            candidates=seen,
+            reason=reason,
+            estimated_cost_usd=chosen.price.estimate(prompt_tokens, max_tokens),
+            prompt_tokens=prompt_tokens,
+            max_tokens=max_tokens,
+        )
+
+    async def plan(
+        self,
+        messages: Sequence[Mapping[str, Any]] | None,
+        request: Mapping[str, Any] | None = None,
+        *,
+        input: Any = None,
+        healthy: Callable[[Tier], Awaitable[HealthyIds]] | None = None,
+    ) -> RoutingDecision:
+        """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic."""
+        request = request or {}
+        prompt = prompt_text(messages, input)
+        analysis = await self.analyse(prompt)
+        route = self.route(analysis, request.get("metadata"))
+        tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
+        seen: list[Candidate] = []
+        for tier in route.tiers:
+            ids = None if healthy is None else await healthy(tier)
+            chosen = self.choose(tier, ids, tokens, max_tokens, seen)
+            if chosen is not None:
+                return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
+        raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
+
+    def plan_sync(
+        self,
+        messages: Sequence[Mapping[str, Any]] | None,
+        request: Mapping[str, Any] | None = None,
+        *,
+        input: Any = None,
+        healthy: Callable[[Tier], HealthyIds] | None = None,
+    ) -> RoutingDecision:
+        """:meth:`plan` for synchronous callers (``Router.completion``); never awaits the agent."""
+        request = request or {}
+        prompt = prompt_text(messages, input)
+        analysis = self.analyse_sync(prompt)
+        route = self.route(analysis, request.get("metadata"))
+        tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
+        seen: list[Candidate] = []
+        for tier in route.tiers:
+            chosen = self.choose(tier, None if healthy is None else healthy(tier), tokens, max_tokens, seen)
+            if chosen is not None:
+                return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
+        raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
+
+    def _logged(self, decision: RoutingDecision, prompt: str) -> RoutingDecision:
+        decision.log(prompt, include_prompt=self.config.log_prompts)
+        return decision
+
+    def strongest_estimate(self, prompt_tokens: int, max_tokens: int) -> float:
+        """What the request would cost on the strongest tier's cheapest deployment (the baseline)."""
+        return min(d.price.estimate(prompt_tokens, max_tokens) for d in self.tier_map.strongest.deployments)

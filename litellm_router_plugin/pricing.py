@@ -1,0 +1,110 @@
+"""Per-token prices and cost estimates, all read from LiteLLM's pricing table.
+
+Prices are resolved once per deployment when the tier map is built, so the per-request path only
+multiplies; a model with no price anywhere fails then, naming the nearest keys in the table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.errors import ConfigError, UnknownModelError
+
+PriceSource = Literal["litellm.model_cost", "deployment", "custom_prices"]
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per token for one model, and where the figure came from."""
+
+    input_per_token: float
+    output_per_token: float
+    source: PriceSource
+
+    def estimate(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Cost in USD of a call with these token counts."""
+        return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
+
+
+def nearest_models(model: str, n: int = 3) -> list[str]:
+    """The keys of ``litellm.model_cost`` that look most like ``model``."""
+    keys = list(litellm.model_cost)
+    found = difflib.get_close_matches(model, keys, n=n, cutoff=0.5)
+    if not found:
+        # A provider prefix the table does not use ("myproxy/gpt-4o") hides close names.
+        tail = model.rsplit("/", 1)[-1]
+        found = difflib.get_close_matches(tail, keys, n=n, cutoff=0.5)
+    return found
+
+
+def _checked(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, value, "Write a number of USD per token, e.g. 1.5e-07.")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(field, value, "Write a finite, non-negative number of USD per token.")
+    return float(value)
+
+
+def price_for(
+    model: str,
+    litellm_params: Mapping[str, Any] | None = None,
+    custom_prices: Mapping[str, Mapping[str, Any]] | None = None,
+    field: str = "model",
+) -> Price:
+    """Resolve the price of ``model``: deployment-level price, then ``custom_prices``, then LiteLLM.
+
+    Raises ``UnknownModelError`` (a ``ConfigError``) naming the nearest pricing keys when none has it.
+    """
+    params = litellm_params or {}
+    if "input_cost_per_token" in params or "output_cost_per_token" in params:
+        return Price(
+            _checked(f"{field}.input_cost_per_token", params.get("input_cost_per_token", 0.0)),
+            _checked(f"{field}.output_cost_per_token", params.get("output_cost_per_token", 0.0)),
+            "deployment",
+        )
+    if custom_prices and model in custom_prices:
+        entry = custom_prices[model]
+        return Price(
+            _checked(f"custom_prices.{model}.input_cost_per_token", entry.get("input_cost_per_token", 0.0)),
+            _checked(f"custom_prices.{model}.output_cost_per_token", entry.get("output_cost_per_token", 0.0)),
+            "custom_prices",
+        )
+    try:
+        info = litellm.get_model_info(model=model)
+    except Exception as exc:  # litellm raises several unrelated types for "not mapped"
+        raise UnknownModelError(field, model, nearest_models(model)) from exc
+    in_price, out_price = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if in_price is None or out_price is None:
+        raise UnknownModelError(field, model, nearest_models(model))
+    return Price(float(in_price), float(out_price), "litellm.model_cost")
+
+
+def register_custom_prices(custom_prices: Mapping[str, Mapping[str, Any]]) -> None:
+    """Teach LiteLLM our custom prices, so its own ``response_cost`` agrees with our estimates."""
+    if not custom_prices:
+        return
+    litellm.register_model(
+        {
+            model: {"litellm_provider": model.split("/", 1)[0] if "/" in model else "openai", "mode": "chat"}
+            | dict(entry)
+            for model, entry in custom_prices.items()
+        }
+    )
+
+
+def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    """Actual cost in USD of a call, priced by ``litellm.cost_per_token``."""
+    prompt_usd, completion_usd = litellm.cost_per_token(
+        model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+    )
+    return float(prompt_usd + completion_usd)
+
+
+def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str) -> int:
+    """Prompt tokens by LiteLLM's tokenizer for ``model``."""
+    return int(litellm.token_counter(model=model, messages=list(messages)))

@@ -1,0 +1,104 @@
+"""``Tier`` and ``TierMap``: the configured tiers with every deployment's price resolved once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from litellm_router_plugin.classify.base import Category
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.pricing import Price, price_for
+
+
+@dataclass(frozen=True, slots=True)
+class TierDeployment:
+    """One deployment of a tier, with its price."""
+
+    tier: str
+    model: str
+    litellm_params: dict[str, Any]
+    price: Price
+    deployment_id: str
+    """``model_info.id`` of this deployment in the Router's model list."""
+
+    def router_entry(self) -> dict[str, Any]:
+        """This deployment as a ``litellm.Router`` ``model_list`` entry (model group = tier name)."""
+        return {
+            "model_name": self.tier,
+            "litellm_params": {"model": self.model, **self.litellm_params},
+            "model_info": {"id": self.deployment_id},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A named tier and its deployments; ``rank`` 0 is the cheapest tier."""
+
+    name: str
+    rank: int
+    deployments: tuple[TierDeployment, ...]
+
+
+@dataclass(frozen=True)
+class TierMap:
+    """The tiers in order, cheapest to strongest, and which tier serves which category."""
+
+    tiers: tuple[Tier, ...]
+    category_tier: dict[Category, str]
+    _by_name: dict[str, Tier] = field(init=False, repr=False)
+    _by_id: dict[str, TierDeployment] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {t.name: t for t in self.tiers})
+        object.__setattr__(self, "_by_id", {d.deployment_id: d for t in self.tiers for d in t.deployments})
+
+    @classmethod
+    def from_config(cls, config: PluginConfig) -> TierMap:
+        """Resolve every deployment's price; raises ``UnknownModelError`` for a model with none."""
+        custom = {model: price.model_dump() for model, price in config.custom_prices.items()}
+        tiers = []
+        for rank, tier in enumerate(config.tiers):
+            deployments = tuple(
+                TierDeployment(
+                    tier=tier.name,
+                    model=dep.model,
+                    litellm_params=dict(dep.litellm_params),
+                    price=price_for(dep.model, dep.litellm_params, custom, f"tiers[{rank}].deployments[{i}].model"),
+                    deployment_id=f"{tier.name}/{i}/{dep.model}",
+                )
+                for i, dep in enumerate(tier.deployments)
+            )
+            tiers.append(Tier(tier.name, rank, deployments))
+        return cls(tuple(tiers), config.tier_for_category())
+
+    def __iter__(self) -> Iterator[Tier]:
+        return iter(self.tiers)
+
+    def __getitem__(self, name: str) -> Tier:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def names(self) -> list[str]:
+        """Tier names, cheapest first."""
+        return [t.name for t in self.tiers]
+
+    @property
+    def strongest(self) -> Tier:
+        """The last (strongest) tier."""
+        return self.tiers[-1]
+
+    def for_category(self, category: Category) -> Tier:
+        """The tier that serves ``category``."""
+        return self._by_name[self.category_tier[category]]
+
+    def deployment(self, deployment_id: str) -> TierDeployment | None:
+        """The tier deployment with this Router ``model_info.id``, if it is one of ours."""
+        return self._by_id.get(deployment_id)
+
+    def model_list(self) -> list[dict[str, Any]]:
+        """Every deployment as ``litellm.Router`` ``model_list`` entries."""
+        return [d.router_entry() for t in self.tiers for d in t.deployments]
