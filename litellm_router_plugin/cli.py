@@ -18,6 +18,8 @@ from litellm_router_plugin.planner import Planner
 
 app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
 console = Console()
+# The demo table needs ~110 columns; pipes and CI report 80, so widen rather than wrap.
+wide_console = Console(width=max(console.width, 112))
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="PluginConfig file (YAML or JSON); default: built-in tiers.")
@@ -38,21 +40,19 @@ def demo(config: ConfigOption = None) -> None:
     planner = _planner(config)
     rows = asyncio.run(run_demo(planner))
     table = Table(title=f"model={planner.alias!r} routed by {planner.classifier.name}")
-    for column in ("prompt", "category", "score", "tier", "model", "est. cost"):
-        table.add_column(column, justify="right" if column in ("score", "est. cost") else "left")
+    table.add_column("prompt", no_wrap=True, overflow="ellipsis", max_width=34)
+    for column in ("category", "score", "tier", "model", "est. cost"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("score", "est. cost") else "left")
     for row in rows:
-        excerpt = row.prompt.replace("\n", " ")
-        excerpt = excerpt if len(excerpt) <= 48 else excerpt[:47] + "…"
-        table.add_row(
-            excerpt, row.category, str(row.score), row.tier, row.model, f"${row.estimated_cost_usd:.6f}"
-        )
-    console.print(table)
+        excerpt = " ".join(row.prompt.split())
+        table.add_row(excerpt, row.category, str(row.score), row.tier, row.model, f"${row.estimated_cost_usd:.6f}")
+    wide_console.print(table)
     routed = sum(r.estimated_cost_usd for r in rows)
     strongest = sum(r.strongest_cost_usd for r in rows)
     tiers = sorted({r.tier for r in rows}, key=planner.tier_map.names.index)
-    console.print(f"{len(rows)} prompts over {len(tiers)} tiers ({', '.join(tiers)}).")
+    wide_console.print(f"{len(rows)} prompts over {len(tiers)} tiers ({', '.join(tiers)}).")
     saved = 1 - routed / strongest if strongest else 0.0
-    console.print(
+    wide_console.print(
         f"Estimated cost: routed ${routed:.6f} vs all to the strongest tier "
         f"({planner.tier_map.strongest.name}) ${strongest:.6f}: {saved:.1%} saved."
     )

@@ -125,16 +125,13 @@ class PluginConfig(_Strict):
         seen: set[str] = set()
         for i, name in enumerate(names):
             if name in seen:
-                raise ValueError(f"tiers[{i}].name {name!r} is used twice; give every tier its own name")
+                raise ConfigError(f"tiers[{i}].name", name, "This name is used twice; give every tier its own.")
             seen.add(name)
         if self.alias in seen:
-            raise ValueError(f"alias {self.alias!r} is also a tier name; pick an alias no tier uses")
+            raise ConfigError("alias", self.alias, "It is also a tier name; pick an alias no tier uses.")
         for category, tier in self.category_tiers.items():
             if tier not in seen:
-                raise ValueError(
-                    f"category_tiers.{category} names tier {tier!r}, which does not exist; "
-                    f"use one of: {', '.join(names)}"
-                )
+                raise ConfigError(f"category_tiers.{category}", tier, f"No such tier; use one of: {', '.join(names)}.")
         return self
 
     def tier_for_category(self) -> dict[Category, str]:
@@ -194,9 +191,21 @@ _FIXES = {
 }
 
 
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path.lstrip(".") or "config"
+
+
 def _config_error(exc: ValidationError) -> ConfigError:
     first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or "config"
+    original = first.get("ctx", {}).get("error")
+    if isinstance(original, ConfigError):
+        return original  # raised by our own validators: already names the field and the fix
+    field = _field_path(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     fix = _FIXES.get(first["type"], "")
     if first["type"] == "extra_forbidden":

@@ -74,10 +74,16 @@ def price_for(
             _checked(f"custom_prices.{model}.output_cost_per_token", entry.get("output_cost_per_token", 0.0)),
             "custom_prices",
         )
-    try:
-        info = litellm.get_model_info(model=model)
-    except Exception as exc:  # litellm raises several unrelated types for "not mapped"
-        raise UnknownModelError(field, model, nearest_models(model)) from exc
+    info = litellm.model_cost.get(model)
+    if info is None:
+        try:
+            # Resolves provider prefixes the table spells differently ("openai/gpt-4o" -> "gpt-4o").
+            info = litellm.get_model_info(model=model)
+        except Exception as exc:  # litellm raises several unrelated types for "not mapped"
+            raise UnknownModelError(field, model, nearest_models(model)) from exc
+        if info.get("key") not in litellm.model_cost:
+            # get_model_info answers some unknown names with an all-zero guess: refuse a made-up $0.
+            raise UnknownModelError(field, model, nearest_models(model))
     in_price, out_price = info.get("input_cost_per_token"), info.get("output_cost_per_token")
     if in_price is None or out_price is None:
         raise UnknownModelError(field, model, nearest_models(model))

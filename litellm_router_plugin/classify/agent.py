@@ -137,7 +137,7 @@ class AgentClassifier:
         async for attempt in retrying:
             with attempt:
                 result = await self.agent.run(prompt)
-                self._record(result.usage().input_tokens, result.usage().output_tokens)
+                self._record(result.usage.input_tokens, result.usage.output_tokens)
                 return result.output
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 

@@ -13,9 +13,9 @@ _I = re.IGNORECASE
 _GREETING = re.compile(r"^\W*(hi|hello|hey|thanks|thank you|good (morning|evening|night)|ok(ay)?|bye)\b", _I)
 _CODE_BLOCK = re.compile(r"```|^\s{4,}\S|^\s*(def|class|import|from|function|const|let|var|public|#include)\b", re.M)
 _CODE_ASK = re.compile(
-    r"\b(implement|refactor|debug|optimi[sz]e|code|(?<!window )functions?|script|class|method|regex|algorithm|unit tests?|"
-    r"api|endpoint|python|javascript|typescript|rust|golang|java|c\+\+|bash|compiler?|stack trace|exception|"
-    r"bug|async/await|callbacks?)\b",
+    r"\b(implement|refactor|debug|optimi[sz]e|code|(?<!window )functions?|script|class|method|regex|"
+    r"algorithm|unit tests?|api|endpoint|python|javascript|typescript|rust|golang|java|c\+\+|bash|compiler?|"
+    r"stack trace|exception|bug|async/await|callbacks?)\b",
     _I,
 )
 _SQL = re.compile(

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic_ai.exceptions import ModelHTTPError
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.models.test import TestModel
+
+from litellm_router_plugin import AgentClassifier, CachedClassifier, HeuristicClassifier
+from litellm_router_plugin.classify import category_for_score
+
+HEURISTIC = HeuristicClassifier()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("Hello!", "simple"),
+        ("What is the capital of France?", "simple"),
+        ("Summarise this article about tides in three sentences for a newsletter.", "moderate"),
+        ("Write a Python function that merges two sorted lists, with unit tests.", "complex"),
+        ("Write a SQL query with a JOIN and GROUP BY that returns revenue per region for 2024.", "complex"),
+        ("Prove that the sum of the first n odd numbers is n^2, by induction.", "reasoning"),
+        (
+            "Design a step-by-step plan to migrate our billing system, compare the trade-offs of each "
+            "strategy, and explain why consistency matters when a node fails?",
+            "reasoning",
+        ),
+    ],
+)
+def test_heuristic_categories(prompt: str, category: str) -> None:
+    analysis = HEURISTIC.classify(prompt)
+    assert analysis.category == category, analysis.reasoning
+    assert analysis.classifier == "heuristic"
+    assert analysis.category == category_for_score(analysis.score)
+
+
+@given(st.text(max_size=2000))
+def test_heuristic_is_total_and_deterministic(prompt: str) -> None:
+    first, second = HEURISTIC.classify(prompt), HEURISTIC.classify(prompt)
+    assert 1 <= first.score <= 10
+    assert (first.score, first.category, first.reasoning) == (second.score, second.category, second.reasoning)
+
+
+def test_heuristic_scores_grow_with_difficulty() -> None:
+    easy = HEURISTIC.classify("Thanks!").score
+    code = HEURISTIC.classify("Implement a thread-safe LRU cache class in Python with unit tests.").score
+    proof = HEURISTIC.classify("Prove rigorously that sqrt(2) is irrational.").score
+    assert easy < code < proof
+
+
+def verdict_model(score: int, category: str) -> TestModel:
+    return TestModel(custom_output_args={"score": score, "category": category, "reasoning": "multi-step code"})
+
+
+async def test_agent_classifier_returns_the_agents_verdict() -> None:
+    clf = AgentClassifier(verdict_model(7, "complex"), fallback=HEURISTIC)
+    analysis = await clf.aclassify("Refactor this service.")
+    assert (analysis.score, analysis.category, analysis.reasoning) == (7, "complex", "multi-step code")
+    assert analysis.classifier == "agent:test"
+    assert analysis.fallback_reason is None
+    assert clf.spend.calls == 1
+    assert clf.spend.input_tokens > 0
+
+
+def test_agent_spend_is_priced_from_litellm() -> None:
+    clf = AgentClassifier("openai:gpt-4o-mini", fallback=HEURISTIC)
+    clf._record(1000, 100)
+    assert clf.spend.cost_usd == pytest.approx(1000 * 1.5e-7 + 100 * 6e-7)
+
+
+def garbage(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    return ModelResponse(parts=[TextPart("I think it's pretty hard, maybe an 11?")])
+
+
+async def test_agent_garbage_output_falls_back_to_heuristic() -> None:
+    clf = AgentClassifier(FunctionModel(garbage), fallback=HEURISTIC)
+    analysis = await clf.aclassify("Prove that there are infinitely many primes.")
+    assert analysis.fallback_reason is not None
+    assert analysis.fallback_reason.startswith("invalid output")
+    assert analysis.classifier == "heuristic"
+    assert analysis.category == HEURISTIC.classify("Prove that there are infinitely many primes.").category
+
+
+def out_of_range(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    tool = info.output_tools[0].name
+    return ModelResponse(parts=[ToolCallPart(tool, {"score": 42, "category": "hard", "reasoning": "x"})])
+
+
+async def test_agent_invalid_structured_output_falls_back() -> None:
+    clf = AgentClassifier(FunctionModel(out_of_range), fallback=HEURISTIC)
+    analysis = await clf.aclassify("hi")
+    assert analysis.fallback_reason is not None
+    assert "invalid output" in analysis.fallback_reason
+
+
+async def test_agent_timeout_falls_back_within_the_deadline() -> None:
+    async def slow(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    clf = AgentClassifier(FunctionModel(function=slow), fallback=HEURISTIC, timeout_seconds=0.05)
+    analysis = await asyncio.wait_for(clf.aclassify("What is 2+2?"), timeout=5)
+    assert analysis.fallback_reason == "timeout after 0.05s"
+    assert analysis.classifier == "heuristic"
+
+
+async def test_agent_retries_transient_errors_then_answers() -> None:
+    calls = 0
+
+    def flaky(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ModelHTTPError(503, "test", body="overloaded")
+        tool = info.output_tools[0].name
+        return ModelResponse(parts=[ToolCallPart(tool, {"score": 2, "category": "simple", "reasoning": "fact"})])
+
+    clf = AgentClassifier(FunctionModel(flaky), fallback=HEURISTIC, retries=2)
+    analysis = await clf.aclassify("Capital of Peru?")
+    assert calls == 2
+    assert analysis.fallback_reason is None
+    assert analysis.score == 2
+
+
+async def test_agent_persistent_or_client_errors_fall_back() -> None:
+    calls = 0
+
+    def forbidden(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal calls
+        calls += 1
+        raise ModelHTTPError(401, "test", body="bad key")
+
+    clf = AgentClassifier(FunctionModel(forbidden), fallback=HEURISTIC, retries=2)
+    analysis = await clf.aclassify("hi")
+    assert calls == 1  # a 401 is not transient: no retry
+    assert analysis.fallback_reason == "model error: ModelHTTPError"
+
+
+class CountingModel(FunctionModel):
+    def __init__(self) -> None:
+        self.calls = 0
+        super().__init__(self._answer)
+
+    async def _answer(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        tool = info.output_tools[0].name
+        return ModelResponse(parts=[ToolCallPart(tool, {"score": 5, "category": "moderate", "reasoning": "r"})])
+
+
+async def test_cache_spares_the_second_agent_call() -> None:
+    model = CountingModel()
+    cached = CachedClassifier(AgentClassifier(model, fallback=HEURISTIC), maxsize=8)
+    first = await cached.aclassify("Explain   TCP slow start.")
+    second = await cached.aclassify("explain tcp slow START.")
+    assert model.calls == 1
+    assert (first.cached, second.cached) == (False, True)
+    assert second.score == first.score == 5
+    assert (cached.hits, cached.misses) == (1, 1)
+
+
+async def test_cache_coalesces_concurrent_identical_prompts() -> None:
+    model = CountingModel()
+    cached = CachedClassifier(AgentClassifier(model, fallback=HEURISTIC))
+    results = await asyncio.gather(*(cached.aclassify("same prompt") for _ in range(10)))
+    assert model.calls == 1
+    assert all(r.score == 5 for r in results)
+
+
+async def test_cache_is_bounded_and_does_not_keep_fallbacks() -> None:
+    model = CountingModel()
+    cached = CachedClassifier(AgentClassifier(model, fallback=HEURISTIC), maxsize=2)
+    for prompt in ("a", "b", "c"):
+        await cached.aclassify(prompt)
+    assert len(cached) == 2
+    assert cached.get("a") is None
+    assert cached.get("c") is not None
+
+    failing = CachedClassifier(AgentClassifier(FunctionModel(garbage), fallback=HEURISTIC))
+    await failing.aclassify("x")
+    assert len(failing) == 0
+
+
+def test_cached_classifier_rejects_zero_size() -> None:
+    with pytest.raises(ValueError, match="maxsize"):
+        CachedClassifier(HEURISTIC, maxsize=0)
+
+
+def test_real_model_requests_are_forbidden_in_tests() -> None:
+    import pydantic_ai.models
+
+    assert pydantic_ai.models.ALLOW_MODEL_REQUESTS is False

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import litellm
+import pytest
+
+import litellm_router_plugin
+from litellm_router_plugin import Planner, PluginConfig, acompletion, configure
+from tests.conftest import TWO_TIERS, user
+
+
+async def test_acompletion_routes_the_alias_and_attaches_the_decision() -> None:
+    planner = configure(TWO_TIERS)
+    metadata: dict[str, Any] = {"caller": "me"}
+    response = await acompletion(
+        model="auto", messages=user("Prove Fermat's little theorem."), mock_response="x", metadata=metadata
+    )
+    decision = response._hidden_params["router_decision"]
+    assert (decision["tier"], decision["model"]) == ("strong", "gpt-4o")
+    assert response._hidden_params["litellm_model_name"] == "gpt-4o"
+    assert response._hidden_params["response_cost"] == pytest.approx(10 * 2.5e-6 + 20 * 1e-5)
+    assert metadata == {"caller": "me"}  # the caller's dict is not mutated
+    assert planner.tier_map.names == ["cheap", "strong"]
+
+
+async def test_acompletion_passes_other_models_through() -> None:
+    configure(TWO_TIERS)
+    response = await acompletion(model="gpt-4o-mini", messages=user("Prove it."), mock_response="x")
+    assert response._hidden_params["litellm_model_name"] == "gpt-4o-mini"
+    assert "router_decision" not in response._hidden_params
+
+
+async def test_acompletion_uses_deployment_params_and_an_explicit_planner() -> None:
+    planner = Planner(
+        PluginConfig.load(
+            {
+                "alias": "smart",
+                "tiers": [
+                    {
+                        "name": "local",
+                        "deployments": [
+                            {
+                                "model": "openai/house-llm",
+                                "litellm_params": {
+                                    "api_base": "http://127.0.0.1:9/v1",
+                                    "api_key": "none",
+                                    "input_cost_per_token": 0,
+                                    "output_cost_per_token": 0,
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    response = await acompletion(model="smart", messages=user("hi"), mock_response="x", planner=planner)
+    assert response._hidden_params["router_decision"]["model"] == "openai/house-llm"
+    assert response._hidden_params["router_decision"]["estimated_cost_usd"] == 0.0
+
+
+def test_acompletion_has_litellms_leading_parameters() -> None:
+    ours = list(inspect.signature(acompletion).parameters)
+    theirs = list(inspect.signature(litellm.acompletion).parameters)
+    assert ours[:2] == theirs[:2] == ["model", "messages"]
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    names = litellm_router_plugin.__all__
+    assert names == sorted(names)
+    for name in names:
+        assert getattr(litellm_router_plugin, name) is not None

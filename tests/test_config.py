@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from litellm_router_plugin import ConfigError, PluginConfig
+from tests.conftest import TWO_TIERS
+
+
+def tiers(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "deployments": ["gpt-4o-mini"]} for n in names]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "hint"),
+    [
+        ({"tierz": []}, "tierz", "known fields: alias, tiers"),
+        ({"tiers": []}, "tiers", "at least 1"),
+        ({"tiers": [{"name": "a", "deployments": []}]}, "tiers[0].deployments", "at least 1"),
+        ({"tiers": [{"name": "a b", "deployments": ["gpt-4o"]}]}, "tiers[0].name", "pattern"),
+        ({"tiers": [{"name": "a", "deployments": [{"litellm_params": {}}]}]}, "tiers[0].deployments[0].model", ""),
+        (
+            {"tiers": [{"name": "a", "deployments": [{"model": "x", "litellm_params": {"model": "y"}}]}]},
+            "tiers[0].deployments[0].litellm_params",
+            "give the model once",
+        ),
+        ({"tiers": tiers("a", "a")}, "tiers[1].name", "used twice"),
+        ({"alias": "a", "tiers": tiers("a", "b")}, "alias", "pick an alias no tier uses"),
+        ({"tiers": tiers("a"), "category_tiers": {"simple": "nope"}}, "category_tiers.simple", "use one of: a"),
+        ({"category_tiers": {"trivial": "simple"}}, "category_tiers.trivial", "simple"),
+        ({"classifier": {"kind": "llm"}}, "classifier.kind", "'heuristic' or 'agent'"),
+        ({"classifier": {"timeout_seconds": 0}}, "classifier.timeout_seconds", "greater than 0"),
+        ({"classifier": {"cache_size": 0}}, "classifier.cache_size", "greater than or equal to 1"),
+        ({"default_max_tokens": -5}, "default_max_tokens", "greater than or equal to 1"),
+        (
+            {"custom_prices": {"m": {"input_cost_per_token": -1, "output_cost_per_token": 0}}},
+            "custom_prices.m.input_cost_per_token",
+            "greater than or equal to 0",
+        ),
+        (
+            {"custom_prices": {"m": {"input_cost_per_token": float("nan"), "output_cost_per_token": 0}}},
+            "custom_prices.m.input_cost_per_token",
+            "",
+        ),
+        (
+            {"custom_prices": {"m": {"input_cost_per_token": float("inf"), "output_cost_per_token": 0}}},
+            "custom_prices.m.input_cost_per_token",
+            "finite",
+        ),
+    ],
+)
+def test_invalid_config_names_field_and_fix(data: dict[str, Any], field: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        PluginConfig.load(data)
+    assert info.value.field == field
+    assert hint in str(info.value)
+    assert str(info.value).startswith(f"{field}: invalid value")
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Cannot read the file"):
+        PluginConfig.load(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tiers: [unclosed\n")
+    with pytest.raises(ConfigError, match="Not valid YAML/JSON"):
+        PluginConfig.load(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        PluginConfig.load(scalar)
+
+
+def test_loads_yaml_json_and_nested_key(tmp_path: Path) -> None:
+    as_json = tmp_path / "c.json"
+    as_json.write_text(json.dumps(TWO_TIERS))
+    as_yaml = tmp_path / "c.yaml"
+    as_yaml.write_text("router_plugin:\n  alias: smart\n  tiers:\n    - name: only\n      deployments: [gpt-4o]\n")
+    assert [t.name for t in PluginConfig.load(as_json).tiers] == ["cheap", "strong"]
+    nested = PluginConfig.load(as_yaml)
+    assert nested.alias == "smart"
+    assert nested.tiers[0].deployments[0].model == "gpt-4o"
+
+
+def test_litellm_style_deployment_is_accepted() -> None:
+    config = PluginConfig.load(
+        {"tiers": [{"name": "a", "deployments": [{"litellm_params": {"model": "gpt-4o", "api_base": "http://x"}}]}]}
+    )
+    dep = config.tiers[0].deployments[0]
+    assert (dep.model, dep.litellm_params) == ("gpt-4o", {"api_base": "http://x"})
+
+
+def test_default_config_has_four_named_tiers_mapped_by_name() -> None:
+    config = PluginConfig.load(None)
+    assert [t.name for t in config.tiers] == ["simple", "moderate", "complex", "reasoning"]
+    assert config.tier_for_category() == {c: c for c in ("simple", "moderate", "complex", "reasoning")}
+
+
+def test_custom_tier_names_spread_categories_by_position() -> None:
+    config = PluginConfig.load({"tiers": tiers("local", "cloud", "frontier"), "category_tiers": {"moderate": "local"}})
+    assert config.tier_for_category() == {
+        "simple": "local",
+        "moderate": "local",
+        "complex": "cloud",
+        "reasoning": "frontier",
+    }
+
+
+def test_example_config_loads() -> None:
+    config = PluginConfig.load(Path(__file__).parent.parent / "examples" / "config.yaml")
+    assert config.alias == "auto"

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from litellm_router_plugin import ConfigError, PluginConfig, TierMap, UnknownModelError, price_for
+from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.pricing import cost, register_custom_prices
+
+
+def test_offline_price_map_is_the_default() -> None:
+    assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "gemini/gemini-2.5-flash", "o3"])
+def test_estimate_agrees_with_litellm_cost_per_token(model: str) -> None:
+    price = price_for(model)
+    assert price.source == "litellm.model_cost"
+    prompt_usd, completion_usd = litellm.cost_per_token(model=model, prompt_tokens=1234, completion_tokens=567)
+    assert price.estimate(1234, 567) == pytest.approx(prompt_usd + completion_usd, rel=1e-12)
+    assert cost(model, 1234, 567) == pytest.approx(prompt_usd + completion_usd, rel=1e-12)
+
+
+def test_unknown_model_names_the_nearest_pricing_keys() -> None:
+    with pytest.raises(UnknownModelError) as info:
+        price_for("gpt-4oo-mini", field="tiers[0].deployments[0].model")
+    assert "gpt-4o-mini" in info.value.nearest
+    message = str(info.value)
+    assert message.startswith("tiers[0].deployments[0].model: invalid value 'gpt-4oo-mini'")
+    assert "gpt-4o-mini" in message
+    assert "input_cost_per_token" in message
+
+
+def test_unknown_model_fails_when_the_tier_map_is_built() -> None:
+    config = PluginConfig.load({"tiers": [{"name": "a", "deployments": ["claude-sonet-4-5"]}]})
+    with pytest.raises(UnknownModelError, match="claude-sonnet-4-5"):
+        TierMap.from_config(config)
+
+
+def test_deployment_level_price_for_a_local_model() -> None:
+    price = price_for(
+        "openai/my-local-llm",
+        {"api_base": "http://127.0.0.1:1/v1", "input_cost_per_token": 0, "output_cost_per_token": 0},
+    )
+    assert (price.input_per_token, price.output_per_token, price.source) == (0.0, 0.0, "deployment")
+
+
+@pytest.mark.parametrize("bad", [-1e-6, float("nan"), float("inf"), "cheap"])
+def test_bad_deployment_price_is_a_config_error(bad: object) -> None:
+    with pytest.raises(ConfigError, match="input_cost_per_token"):
+        price_for("x", {"input_cost_per_token": bad, "output_cost_per_token": 0})
+
+
+def test_custom_price_is_used_and_registered_with_litellm() -> None:
+    config = PluginConfig.load(
+        {
+            "tiers": [{"name": "house", "deployments": ["openai/acme-house-v1"]}],
+            "custom_prices": {"openai/acme-house-v1": {"input_cost_per_token": 2e-7, "output_cost_per_token": 8e-7}},
+        }
+    )
+    tier_map = TierMap.from_config(config)
+    price = tier_map["house"].deployments[0].price
+    assert (price.input_per_token, price.output_per_token, price.source) == (2e-7, 8e-7, "custom_prices")
+    register_custom_prices({m: p.model_dump() for m, p in config.custom_prices.items()})
+    assert cost("openai/acme-house-v1", 1000, 100) == pytest.approx(1000 * 2e-7 + 100 * 8e-7)
+
+
+def test_ollama_tier_is_free_from_the_table() -> None:
+    assert price_for("ollama/llama3.1").estimate(10_000, 10_000) == 0.0

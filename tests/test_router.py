@@ -1,0 +1,195 @@
+"""The custom strategy inside a real litellm.Router, with mock responses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import litellm
+import pytest
+from litellm import Router
+
+from litellm_router_plugin import (
+    ConfigError,
+    CostAwareRoutingStrategy,
+    NoDeploymentAvailable,
+    Planner,
+    PluginConfig,
+    build_router,
+)
+from tests.conftest import TWO_TIERS, user
+
+EASY = user("Hi there!")
+HARD = user("Prove that there are infinitely many primes, rigorously.")
+
+
+def two_tier_router(**router_kwargs: Any) -> Router:
+    return build_router(TWO_TIERS, **router_kwargs)
+
+
+def decision_of(response: Any) -> dict[str, Any]:
+    decision: dict[str, Any] = response._hidden_params["router_decision"]
+    return decision
+
+
+async def test_easy_prompt_goes_to_the_cheapest_deployment_of_the_cheap_tier() -> None:
+    router = two_tier_router()
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="hello")
+    decision = decision_of(response)
+    # gpt-oss-20b (7.5e-8 / 3e-7) is cheaper than gpt-4o-mini (1.5e-7 / 6e-7)
+    assert decision["tier"] == "cheap"
+    assert decision["model"] == "groq/openai/gpt-oss-20b"
+    assert response._hidden_params["litellm_model_name"] == "groq/openai/gpt-oss-20b"
+    assert [c["model"] for c in decision["candidates"]] == ["gpt-4o-mini", "groq/openai/gpt-oss-20b"]
+    assert all(c["healthy"] for c in decision["candidates"])
+
+
+async def test_hard_prompt_goes_to_the_strong_tier_and_cost_is_priced_for_it() -> None:
+    router = two_tier_router()
+    response = await router.acompletion(model="auto", messages=HARD, mock_response="proof")
+    decision = decision_of(response)
+    assert decision["analysis"]["category"] == "reasoning"
+    assert (decision["tier"], decision["model"]) == ("strong", "gpt-4o")
+    # the response cost LiteLLM computed is for the chosen deployment (mock usage: 10 in, 20 out)
+    assert response._hidden_params["response_cost"] == pytest.approx(10 * 2.5e-6 + 20 * 1e-5)
+
+
+async def test_estimated_cost_uses_prompt_tokens_and_max_tokens() -> None:
+    router = two_tier_router()
+    response = await router.acompletion(model="auto", messages=HARD, mock_response="x", max_tokens=50)
+    decision = decision_of(response)
+    tokens = litellm.token_counter(model="gpt-4o", messages=HARD)
+    assert (decision["prompt_tokens"], decision["max_tokens"]) == (tokens, 50)
+    assert decision["estimated_cost_usd"] == pytest.approx(tokens * 2.5e-6 + 50 * 1e-5)
+
+
+async def test_decision_is_in_the_callers_metadata_too() -> None:
+    router = two_tier_router()
+    metadata: dict[str, Any] = {"trace": "abc"}
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x", metadata=metadata)
+    assert metadata["router_decision"] == decision_of(response)
+    assert metadata["trace"] == "abc"
+
+
+async def test_cooled_down_deployment_is_skipped_then_tier_escalates() -> None:
+    router = two_tier_router(num_retries=0, allowed_fails=0, cooldown_time=60)
+    boom = litellm.InternalServerError("upstream down", "groq", "gpt-oss-20b")
+    with pytest.raises(litellm.InternalServerError):
+        await router.acompletion(model="auto", messages=EASY, mock_response=boom)
+
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+    decision = decision_of(response)
+    assert decision["model"] == "gpt-4o-mini"
+    assert [c["healthy"] for c in decision["candidates"]] == [True, False]
+
+    with pytest.raises(litellm.InternalServerError):
+        await router.acompletion(model="auto", messages=EASY, mock_response=boom)
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+    decision = decision_of(response)
+    assert (decision["tier"], decision["model"]) == ("strong", "gpt-4o")
+    assert "escalated to strong (no healthy deployment in cheap)" in decision["reason"]
+
+
+async def test_every_tier_cooling_down_raises_no_deployment() -> None:
+    # LiteLLM never cools down the last deployment of a group, so the tier needs two.
+    config = {"tiers": [{"name": "only", "deployments": ["gpt-4o-mini", "gpt-4.1-mini"]}]}
+    router = build_router(config, num_retries=0, allowed_fails=0, cooldown_time=60)
+    for _ in range(2):
+        with pytest.raises(litellm.InternalServerError):
+            await router.acompletion(
+                model="auto", messages=EASY, mock_response=litellm.InternalServerError("x", "openai", "m")
+            )
+    with pytest.raises(NoDeploymentAvailable, match="no healthy deployment in tiers only"):
+        await router.acompletion(model="auto", messages=EASY, mock_response="x")
+
+
+async def test_other_models_pass_through_untouched() -> None:
+    mine = {"model_name": "my-gpt", "litellm_params": {"model": "gpt-4o", "api_key": "k"}}
+    router = build_router(TWO_TIERS, model_list=[mine])
+    response = await router.acompletion(model="my-gpt", messages=HARD, mock_response="x")
+    assert response._hidden_params["litellm_model_name"] == "gpt-4o"
+    assert "router_decision" not in response._hidden_params
+    # a tier name is an ordinary model group: it bypasses classification
+    response = await router.acompletion(model="cheap", messages=HARD, mock_response="x")
+    assert "router_decision" not in response._hidden_params
+    with pytest.raises(litellm.BadRequestError):
+        await router.acompletion(model="unknown-group", messages=EASY, mock_response="x")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "messages", "tier"),
+    [
+        ({"router": {"tier": "strong"}}, EASY, "strong"),
+        ({"router": {"min_tier": "strong"}}, EASY, "strong"),
+        ({"router": {"max_tier": "cheap"}}, HARD, "cheap"),
+        ({"router": {}}, HARD, "strong"),
+    ],
+)
+async def test_metadata_overrides(metadata: dict[str, Any], messages: list[dict[str, Any]], tier: str) -> None:
+    router = two_tier_router()
+    response = await router.acompletion(model="auto", messages=messages, mock_response="x", metadata=metadata)
+    assert decision_of(response)["tier"] == tier
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"tier": "platinum"}, "metadata.router.tier"),
+        ({"min_tier": "strong", "max_tier": "cheap"}, "metadata.router.min_tier"),
+        ("strong", "metadata.router"),
+    ],
+)
+async def test_bad_overrides_are_clear_errors(overrides: Any, field: str) -> None:
+    router = two_tier_router(num_retries=0)
+    with pytest.raises(ConfigError) as info:
+        await router.acompletion(model="auto", messages=EASY, mock_response="x", metadata={"router": overrides})
+    assert info.value.field == field
+
+
+def test_sync_completion_routes_too() -> None:
+    router = two_tier_router()
+    metadata: dict[str, Any] = {}
+    response = router.completion(model="auto", messages=HARD, mock_response="x", metadata=metadata)
+    assert response._hidden_params["litellm_model_name"] == "gpt-4o"
+    assert metadata["router_decision"]["tier"] == "strong"
+
+
+def test_install_requires_the_tier_deployments() -> None:
+    planner = Planner(PluginConfig.load(TWO_TIERS))
+    bare = Router(model_list=[{"model_name": "x", "litellm_params": {"model": "gpt-4o"}}])
+    with pytest.raises(ConfigError, match="build_router"):
+        CostAwareRoutingStrategy.install(bare, planner)
+    ok = Router(model_list=planner.tier_map.model_list())
+    assert CostAwareRoutingStrategy.install(ok, planner).router is ok
+
+
+async def test_concurrent_requests_each_get_their_own_decision() -> None:
+    router = two_tier_router()
+    prompts = [EASY, HARD] * 10
+    responses = await asyncio.gather(
+        *(router.acompletion(model="auto", messages=m, mock_response="x") for m in prompts)
+    )
+    tiers = [decision_of(r)["tier"] for r in responses]
+    assert tiers == ["cheap", "strong"] * 10
+
+
+async def test_one_json_log_line_per_request_without_the_prompt(caplog: pytest.LogCaptureFixture) -> None:
+    router = two_tier_router()
+    secret = "My password is hunter2, what is the capital of France?"
+    with caplog.at_level(logging.INFO, logger="litellm_router_plugin.decisions"):
+        await router.acompletion(model="auto", messages=user(secret), mock_response="x")
+    lines = [r.getMessage() for r in caplog.records if r.name == "litellm_router_plugin.decisions"]
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["tier"] == "cheap"
+    assert len(record["prompt_sha256"]) == 16
+    assert "hunter2" not in lines[0]
+
+
+async def test_log_prompts_opt_in(caplog: pytest.LogCaptureFixture) -> None:
+    router = build_router({**TWO_TIERS, "log_prompts": True})
+    with caplog.at_level(logging.INFO, logger="litellm_router_plugin.decisions"):
+        await router.acompletion(model="auto", messages=user("hello world"), mock_response="x")
+    assert json.loads(caplog.records[-1].getMessage())["prompt"] == "hello world"
