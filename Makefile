@@ -1,0 +1,36 @@
+# The two commands a new user runs (see README.md): `make demo` and `make test`.
+# Each creates the virtualenv on first use; nothing else needs to be installed beforehand.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)          ## the offline demo: real Router, mock responses, no keys
+	$(BIN)/litellm-router demo
+
+test: $(STAMP)          ## the whole test suite
+	$(BIN)/pytest
+
+lint: $(STAMP)          ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a stock Router)
+	$(BIN)/python bench/bench_routing.py
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new
+	( echo '# Exact versions the README commands and CI install (tested together). Regenerate with `make constraints`.'; cat constraints.txt.new ) > constraints.txt && rm constraints.txt.new
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
