@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litellm_router_plugin._litellm import litellm as _litellm  # noqa: F401  (sets offline prices first)
+from litellm_router_plugin.breaker import CircuitBreaker
+from litellm_router_plugin.budget import BudgetGuard, BudgetLimit, Hold
 from litellm_router_plugin.classify import (
     AgentClassifier,
     CachedClassifier,
@@ -13,17 +15,31 @@ from litellm_router_plugin.classify import (
 from litellm_router_plugin.completion import acompletion, configure
 from litellm_router_plugin.config import ClassifierConfig, DeploymentConfig, PluginConfig, TierConfig
 from litellm_router_plugin.decision import RoutingDecision
-from litellm_router_plugin.errors import ConfigError, NoDeploymentAvailable, RouterPluginError, UnknownModelError
+from litellm_router_plugin.errors import (
+    BudgetExceededError,
+    CircuitBreakerOpen,
+    ConfigError,
+    NoDeploymentAvailable,
+    RouterPluginError,
+    StoreUnavailableError,
+    UnknownModelError,
+)
 from litellm_router_plugin.planner import Planner
 from litellm_router_plugin.pricing import Price, price_for
 from litellm_router_plugin.router import CostAwareRoutingStrategy, build_router
+from litellm_router_plugin.state import MemoryStore, RedisStore, Store
 from litellm_router_plugin.tiers import Tier, TierMap
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgentClassifier",
+    "BudgetExceededError",
+    "BudgetGuard",
+    "BudgetLimit",
     "CachedClassifier",
+    "CircuitBreaker",
+    "CircuitBreakerOpen",
     "Classifier",
     "ClassifierConfig",
     "ComplexityAnalysis",
@@ -31,12 +47,17 @@ __all__ = [
     "CostAwareRoutingStrategy",
     "DeploymentConfig",
     "HeuristicClassifier",
+    "Hold",
+    "MemoryStore",
     "NoDeploymentAvailable",
     "Planner",
     "PluginConfig",
     "Price",
+    "RedisStore",
     "RouterPluginError",
     "RoutingDecision",
+    "Store",
+    "StoreUnavailableError",
     "Tier",
     "TierConfig",
     "TierMap",

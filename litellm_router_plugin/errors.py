@@ -47,3 +47,45 @@ class NoDeploymentAvailable(RouterPluginError):
     def __init__(self, tiers: Sequence[str], reason: str) -> None:
         self.tiers = list(tiers)
         super().__init__(f"no healthy deployment in tiers {', '.join(self.tiers)}: {reason}")
+
+
+class StoreUnavailableError(RouterPluginError):
+    """The shared store (Redis) cannot be reached; under fail-closed nothing is called."""
+
+    def __init__(self, store: str, cause: BaseException) -> None:
+        self.store = store
+        self.cause = cause
+        super().__init__(
+            f"{store} is unreachable ({type(cause).__name__}: {cause}); request refused because "
+            "on_store_error='fail_closed'. Check the store, or set on_store_error='fail_open' to admit "
+            "unaccounted requests while it is down."
+        )
+
+
+class BudgetExceededError(RouterPluginError):
+    """A request would push a budget over its limit; nothing was called."""
+
+    def __init__(self, scope: str, limit: str, limit_usd: float, spent_usd: float, held_usd: float, asked_usd: float):
+        self.scope = scope
+        self.limit = limit
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.held_usd = held_usd
+        self.asked_usd = asked_usd
+        if limit == "per_request":
+            detail = f"asked ${asked_usd:.6f} > per-request limit ${limit_usd:.6f}"
+        else:
+            detail = (
+                f"spent ${spent_usd:.6f} + held ${held_usd:.6f} + asked ${asked_usd:.6f} "
+                f"> {limit} limit ${limit_usd:.6f}"
+            )
+        super().__init__(f"budget exceeded for {scope}: {detail}")
+
+
+class CircuitBreakerOpen(RouterPluginError):
+    """Every candidate deployment's circuit breaker is open; no network call was made."""
+
+    def __init__(self, names: list[str], retry_after: float) -> None:
+        self.names = names
+        self.retry_after = retry_after
+        super().__init__(f"circuit breaker open for {', '.join(names)}; retry after {retry_after:.1f}s")

@@ -1,0 +1,281 @@
+"""Budgets: ``BudgetLimit`` per scope, and ``BudgetGuard`` that reserves before a call and settles after.
+
+``reserve`` checks every applicable limit at once (spent + held + estimate <= limit) and records a
+hold with a lease, atomically in the store; ``settle`` releases the hold and charges the actual cost,
+exactly once per request id. A worker that dies in between leaves a hold that expires with its lease.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from litellm_router_plugin.clock import Clock, SystemClock
+from litellm_router_plugin.errors import (
+    BudgetExceededError,
+    CircuitBreakerOpen,
+    ConfigError,
+    StoreUnavailableError,
+)
+from litellm_router_plugin.state import (
+    AdmitCandidate,
+    AdmitRequest,
+    Admitted,
+    AllOpen,
+    BreakerSpec,
+    BudgetRefused,
+    DuplicateRequest,
+    MemoryStore,
+    ScopeLimit,
+    SettleRequest,
+    SettleResult,
+    Store,
+    to_micros,
+)
+from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
+
+logger = logging.getLogger(__name__)
+
+ScopeKind = Literal["global", "user", "key", "team"]
+SCOPE_KINDS: tuple[ScopeKind, ...] = ("global", "user", "key", "team")
+StoreErrorPolicy = Literal["fail_closed", "fail_open"]
+
+
+def _usd(field: str, value: object, *, allow_none: bool = True) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, value, "Write an amount in USD, e.g. 0.10.")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(field, value, "Write a finite, non-negative amount in USD.")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLimit:
+    """Limits in USD for one scope; ``None`` means no limit of that kind."""
+
+    per_request: float | None = None
+    daily: float | None = None
+
+    def __post_init__(self) -> None:
+        _usd("per_request", self.per_request)
+        _usd("daily", self.daily)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An admitted request: what it holds, on which candidate, and whether it is a breaker probe."""
+
+    request_id: str
+    estimated_cost: float
+    index: int = 0
+    probe: bool = False
+    unaccounted: bool = False
+    """Admitted under ``fail_open`` while the store was down: nothing is held or will be charged."""
+
+
+def _scope_name(kind: ScopeKind, value: str | None) -> str | None:
+    if kind == "global":
+        return "global"
+    if not value:
+        return None
+    if kind == "key":
+        # API keys are secrets: only a hash of one ever reaches the store or a message.
+        return "key:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{kind}:{value}"
+
+
+class BudgetGuard:
+    """Enforces budgets for the global scope and per user, API key and team, in any combination."""
+
+    def __init__(
+        self,
+        limit: BudgetLimit | None = None,
+        *,
+        per_user: BudgetLimit | None = None,
+        per_key: BudgetLimit | None = None,
+        per_team: BudgetLimit | None = None,
+        store: Store | None = None,
+        timezone: str = "UTC",
+        lease_seconds: float = 300.0,
+        on_store_error: StoreErrorPolicy = "fail_closed",
+        clock: Clock | None = None,
+    ) -> None:
+        given: dict[ScopeKind, BudgetLimit | None] = {
+            "global": limit,
+            "user": per_user,
+            "key": per_key,
+            "team": per_team,
+        }
+        self.limits: dict[ScopeKind, BudgetLimit] = {k: v for k, v in given.items() if v is not None}
+        self.store = store or MemoryStore(clock)
+        try:
+            self.tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError("timezone", timezone, "Use an IANA name such as 'UTC' or 'Europe/Paris'.") from exc
+        if not (isinstance(lease_seconds, int | float) and math.isfinite(lease_seconds) and lease_seconds > 0):
+            raise ConfigError("lease_seconds", lease_seconds, "Use a positive number of seconds, e.g. 300.")
+        if on_store_error not in ("fail_closed", "fail_open"):
+            raise ConfigError("on_store_error", on_store_error, "Use 'fail_closed' or 'fail_open'.")
+        self.lease_ms = int(lease_seconds * 1000)
+        self.on_store_error = on_store_error
+        self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
+        self._pending: list[str] = []
+
+    # -- scopes ----------------------------------------------------------------------------
+    def window(self) -> str:
+        """The current daily window, e.g. ``day:2026-11-25``, in the configured timezone."""
+        return "day:" + datetime.fromtimestamp(self.clock.now(), self.tz).date().isoformat()
+
+    def scopes(
+        self, *, user: str | None = None, key: str | None = None, team: str | None = None
+    ) -> tuple[ScopeLimit, ...]:
+        """The counters a request with this identity is checked against and charged to."""
+        window = self.window()
+        found = []
+        for kind, value in (("global", None), ("user", user), ("key", key), ("team", team)):
+            name = _scope_name(kind, value)  # type: ignore[arg-type]
+            if name is None:
+                continue
+            lim = self.limits.get(kind)  # type: ignore[call-overload]
+            daily = None if lim is None or lim.daily is None else to_micros(lim.daily)
+            found.append(ScopeLimit(name, window, daily))
+        return tuple(found)
+
+    def per_request_limit(self, *, user: str | None, key: str | None, team: str | None) -> tuple[str, int | None]:
+        """The tightest per-request limit that applies, and the scope it comes from."""
+        best: tuple[str, int | None] = ("global", None)
+        for kind, value in (("global", "x"), ("user", user), ("key", key), ("team", team)):
+            lim = self.limits.get(kind)  # type: ignore[call-overload]
+            if value and lim is not None and lim.per_request is not None:
+                micros = to_micros(lim.per_request)
+                if best[1] is None or micros < best[1]:
+                    best = (_scope_name(kind, value) or kind, micros)  # type: ignore[arg-type]
+        return best
+
+    # -- reserve / settle ------------------------------------------------------------------
+    async def admit(
+        self,
+        request_id: str,
+        candidates: Sequence[tuple[float, BreakerSpec | None]],
+        *,
+        user: str | None = None,
+        key: str | None = None,
+        team: str | None = None,
+    ) -> Hold:
+        """Hold the estimate of the first candidate its breaker and every budget allow.
+
+        Raises ``BudgetExceededError`` (the first limit that refused), ``CircuitBreakerOpen`` (every
+        candidate's breaker is open) or, under fail-closed, ``StoreUnavailableError``.
+        """
+        if not candidates:
+            raise ValueError("admit needs at least one candidate")
+        estimates = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost, _ in candidates]
+        limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
+        request = AdmitRequest(
+            request_id=request_id,
+            scopes=self.scopes(user=user, key=key, team=team),
+            candidates=tuple(
+                AdmitCandidate(to_micros(est, round_up=True), per_request, spec)
+                for est, (_, spec) in zip(estimates, candidates, strict=True)
+            ),
+            lease_ms=self.lease_ms,
+        )
+        try:
+            result = await self.store.admit(request)
+        except StoreUnavailableError:
+            if self.on_store_error == "fail_closed":
+                raise
+            logger.error("budget store unreachable; ADMITTING %s UNACCOUNTED (on_store_error=fail_open)", request_id)
+            return Hold(request_id, estimates[0], unaccounted=True)
+        if isinstance(result, Admitted):
+            return Hold(request_id, estimates[result.index], result.index, result.probe)
+        if isinstance(result, BudgetRefused):
+            scope = limit_scope if result.scope == "per_request" else result.scope
+            raise BudgetExceededError(
+                scope,
+                "per_request" if result.scope == "per_request" else "daily",
+                result.limit / MICROS_PER_USD,
+                result.spent / MICROS_PER_USD,
+                result.held / MICROS_PER_USD,
+                result.asked / MICROS_PER_USD,
+            )
+        if isinstance(result, DuplicateRequest):
+            raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")
+        assert isinstance(result, AllOpen)
+        names = [spec.name for _, spec in candidates if spec is not None]
+        raise CircuitBreakerOpen(names, max(result.retry_after_ms, 0) / 1000)
+
+    async def reserve(
+        self,
+        request_id: str,
+        estimated_cost: float,
+        *,
+        user: str | None = None,
+        key: str | None = None,
+        team: str | None = None,
+    ) -> Hold:
+        """Hold ``estimated_cost`` against every applicable limit, or raise ``BudgetExceededError``."""
+        return await self.admit(request_id, [(estimated_cost, None)], user=user, key=key, team=team)
+
+    async def settle(
+        self,
+        request_id: str,
+        actual_cost: float,
+        *,
+        ledger: Mapping[str, Any] | None = None,
+        outcome: Outcome | None = None,
+        breaker: BreakerSpec | None = None,
+        probe: bool = False,
+    ) -> SettleResult:
+        """Release the hold and charge ``actual_cost``; idempotent (a second call charges nothing)."""
+        actual = _usd("actual_cost", actual_cost, allow_none=False) or 0.0
+        micros = to_micros(actual)
+        row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
+        result = await self.store.settle(
+            SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=3 * 86400)
+        )
+        if result.overrun:
+            logger.warning(
+                "request %s settled $%.6f beyond its hold%s",
+                request_id,
+                result.overrun / MICROS_PER_USD,
+                " (lease had expired)" if result.lease_expired else "",
+            )
+        return result
+
+    # -- the seed's simple calls -----------------------------------------------------------
+    async def check_before(self, estimated_cost: float, **identity: str | None) -> str:
+        """Reserve ``estimated_cost`` under a new request id (returned), or raise ``BudgetExceededError``."""
+        request_id = uuid.uuid4().hex
+        await self.reserve(request_id, estimated_cost, **identity)
+        self._pending.append(request_id)
+        return request_id
+
+    async def check_after(self, actual_cost: float, request_id: str | None = None) -> SettleResult:
+        """Settle ``request_id`` (default: the oldest ``check_before`` not yet settled) at ``actual_cost``."""
+        if request_id is None:
+            if not self._pending:
+                raise ConfigError("request_id", None, "Call check_before first, or pass the id it returned.")
+            request_id = self._pending.pop(0)
+        elif request_id in self._pending:
+            self._pending.remove(request_id)
+        return await self.settle(request_id, actual_cost)
+
+    async def spent(self, kind: str = "global", name: str | None = None) -> tuple[float, float]:
+        """``(spent, held)`` in USD of a scope today, e.g. ``spent("user", "alice")``."""
+        if kind not in SCOPE_KINDS:
+            raise ConfigError("scope", kind, f"Use one of: {', '.join(SCOPE_KINDS)}.")
+        scope = _scope_name(kind, name)
+        if scope is None:
+            raise ConfigError("scope", name, f"Name the {kind}, e.g. spent({kind!r}, 'alice').")
+        spent, held = await self.store.spent(scope, self.window())
+        return spent / MICROS_PER_USD, held / MICROS_PER_USD

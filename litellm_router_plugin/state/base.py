@@ -1,0 +1,215 @@
+"""The ``Store`` protocol: the atomic operations every backend implements with one behaviour.
+
+Money is integer micro-dollars; times are milliseconds. ``admit`` and ``settle`` are each one atomic
+step (one Lua script, one round trip on Redis). Driver errors are translated here, once, into
+``StoreUnavailableError``.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from litellm_router_plugin.errors import StoreUnavailableError
+
+MICROS_PER_USD = 1_000_000
+
+Outcome = Literal["success", "failure", "neutral"]
+
+
+def to_micros(usd: float, *, round_up: bool = False) -> int:
+    """USD -> integer micro-dollars; estimates round up so a hold never under-reserves."""
+    value = usd * MICROS_PER_USD
+    return math.ceil(value - 1e-9) if round_up else math.floor(value + 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeLimit:
+    """One budget counter a request is checked against: e.g. ``user:alice`` for day ``2026-11-25``."""
+
+    scope: str
+    window: str
+    limit: int | None
+    """Micro-dollars; ``None`` tracks spend without a limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSpec:
+    """A circuit breaker's identity and settings (milliseconds)."""
+
+    name: str
+    failure_threshold: int
+    window_ms: int
+    recovery_ms: int
+    probe_lease_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitCandidate:
+    """A deployment the request could go to, in order of preference."""
+
+    estimate: int
+    per_request_limit: int | None = None
+    breaker: BreakerSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitRequest:
+    """Admit ``request_id`` on the first candidate that its breaker and every budget allow."""
+
+    request_id: str
+    scopes: tuple[ScopeLimit, ...]
+    candidates: tuple[AdmitCandidate, ...]
+    lease_ms: int
+    window_ttl_s: int = 3 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """The request holds ``candidates[index].estimate``; ``probe`` when it is a half-open probe."""
+
+    index: int
+    probe: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRefused:
+    """No candidate fits: the first refusal, against ``scope`` (or the per-request limit)."""
+
+    index: int
+    scope: str
+    limit: int
+    spent: int
+    held: int
+    asked: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllOpen:
+    """Every candidate's breaker is open; the earliest may allow a probe in ``retry_after_ms``."""
+
+    retry_after_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRequest:
+    """The request id already holds a reservation."""
+
+
+AdmitResult = Admitted | BudgetRefused | AllOpen | DuplicateRequest
+
+
+@dataclass(frozen=True, slots=True)
+class SettleRequest:
+    """Settle ``request_id`` at ``actual`` micro-dollars, once; feed ``outcome`` to ``breaker``."""
+
+    request_id: str
+    actual: int
+    ledger: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+    breaker: BreakerSpec | None = None
+    probe: bool = False
+    ledger_max: int = 100_000
+    keep_settled_ms: int = 86_400_000
+    spent_ttl_s: int = 3 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class SettleResult:
+    """``settled`` (hold released, actual charged), ``already`` (no-op) or ``unknown`` (no hold)."""
+
+    status: Literal["settled", "already", "unknown"]
+    charged: int = 0
+    held: int = 0
+    lease_expired: bool = False
+
+    @property
+    def overrun(self) -> int:
+        """Micro-dollars charged beyond the hold (or all of it when the lease had expired)."""
+        if self.status != "settled":
+            return 0
+        return self.charged if self.lease_expired else max(0, self.charged - self.held)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStatus:
+    """A breaker as stored: ``half_open`` is ``open`` whose recovery time has passed."""
+
+    state: Literal["closed", "open", "half_open"]
+    failures: int
+    opened_at_ms: int | None = None
+    probe_in_flight: bool = False
+
+
+@dataclass(slots=True)
+class RoundTrips:
+    """Commands sent to the backend, for the benchmark's accounting."""
+
+    count: int = 0
+    by_command: dict[str, int] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """Shared state behind budgets, breakers and the ledger. Subclasses implement the ``_`` methods."""
+
+    #: Exceptions of the driver that mean "the store cannot be reached".
+    unavailable_errors: tuple[type[BaseException], ...] = ()
+    name = "store"
+
+    async def _guard(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except self.unavailable_errors as exc:
+            raise StoreUnavailableError(self.name, exc) from exc
+
+    async def admit(self, request: AdmitRequest) -> AdmitResult:
+        """Check every candidate's breaker and every scope's limit; hold the first that fits."""
+        result: AdmitResult = await self._guard(self._admit(request))
+        return result
+
+    async def settle(self, request: SettleRequest) -> SettleResult:
+        """Release the hold, charge the actual cost, append the ledger, record the breaker outcome."""
+        result: SettleResult = await self._guard(self._settle(request))
+        return result
+
+    async def spent(self, scope: str, window: str) -> tuple[int, int]:
+        """``(spent, held)`` micro-dollars of a scope in a window."""
+        result: tuple[int, int] = await self._guard(self._spent(scope, window))
+        return result
+
+    async def breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
+        """The breaker's state as every worker sees it."""
+        result: BreakerStatus = await self._guard(self._breaker_status(spec))
+        return result
+
+    async def ledger(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Settled calls, newest first."""
+        result: list[dict[str, Any]] = await self._guard(self._ledger(limit))
+        return result
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailableError`` unless the store answers."""
+        await self._guard(self._ping())
+
+    async def aclose(self) -> None:  # noqa: B027  (optional: only stores with connections override it)
+        """Release connections."""
+
+    @abc.abstractmethod
+    async def _admit(self, request: AdmitRequest) -> AdmitResult: ...
+
+    @abc.abstractmethod
+    async def _settle(self, request: SettleRequest) -> SettleResult: ...
+
+    @abc.abstractmethod
+    async def _spent(self, scope: str, window: str) -> tuple[int, int]: ...
+
+    @abc.abstractmethod
+    async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus: ...
+
+    @abc.abstractmethod
+    async def _ledger(self, limit: int | None) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def _ping(self) -> None: ...

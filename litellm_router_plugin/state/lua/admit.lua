@@ -1,0 +1,113 @@
+-- Admit one request, atomically: the first candidate whose circuit breaker allows a call and whose
+-- estimate fits every budget scope (spent + held + estimate <= limit) gets a hold with a lease.
+--
+-- KEYS: holds (zset id -> lease expiry ms), hold (hash id -> json), expired (zset id -> ms),
+--       then per scope: spent, held; then per candidate: breaker hash.
+-- ARGV: now_ms (0: use Redis TIME), id, lease_ms, n_scopes, n_candidates, window_ttl_s,
+--       then per scope: limit (-1: none); then per candidate: estimate, per_request (-1: none),
+--       has_breaker (0/1), recovery_ms, probe_lease_ms.
+-- Returns {'ok', candidate, probe} | {'budget', candidate, scope, limit, spent, held, asked}
+--       | {'per_request', candidate, limit, asked} | {'open', retry_after_ms} | {'duplicate'}
+local now = tonumber(ARGV[1])
+if now <= 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local id, lease = ARGV[2], tonumber(ARGV[3])
+local n_scopes, n_cands, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local holds, hold, expired = KEYS[1], KEYS[2], KEYS[3]
+
+-- Expire holds whose lease ran out (a worker died between reserve and settle): their amount stops
+-- counting, and the record stays a day so a late settle still charges the actual cost.
+local due = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
+for _, hid in ipairs(due) do
+  local raw = redis.call('HGET', hold, hid)
+  if raw then
+    local d = cjson.decode(raw)
+    for i = 2, #d.k, 2 do redis.call('DECRBY', d.k[i], d.a) end
+    d.e = 1
+    redis.call('HSET', hold, hid, cjson.encode(d))
+    redis.call('ZADD', expired, now, hid)
+  end
+  redis.call('ZREM', holds, hid)
+end
+local stale = redis.call('ZRANGEBYSCORE', expired, '-inf', now - 86400000, 'LIMIT', 0, 100)
+for _, hid in ipairs(stale) do
+  redis.call('HDEL', hold, hid)
+  redis.call('ZREM', expired, hid)
+end
+
+if n_scopes > 0 and redis.call('HEXISTS', hold, id) == 1 then
+  return {'duplicate'}
+end
+
+local spent, held, limits = {}, {}, {}
+for i = 1, n_scopes do
+  spent[i] = tonumber(redis.call('GET', KEYS[3 + 2 * i - 1]) or '0')
+  held[i] = tonumber(redis.call('GET', KEYS[3 + 2 * i]) or '0')
+  limits[i] = tonumber(ARGV[6 + i])
+end
+
+local refusal = nil
+local retry_after = -1
+local base_k, base_a = 3 + 2 * n_scopes, 6 + n_scopes
+for j = 1, n_cands do
+  local a = base_a + 5 * (j - 1)
+  local est, per_request = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local has_breaker, recovery, probe_lease = ARGV[a + 3] == '1', tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+  local bkey = KEYS[base_k + j]
+  local allowed, probe = true, false
+  if has_breaker then
+    local b = redis.call('HMGET', bkey, 'state', 'opened_at', 'probe_until')
+    local state = b[1] or 'closed'
+    if state == 'open' then
+      local reopen_at = tonumber(b[2]) + recovery
+      if now >= reopen_at then
+        local probe_until = tonumber(b[3] or '0')
+        if probe_until > now then
+          allowed = false  -- one probe is already in flight, from some worker
+          if retry_after < 0 or probe_until - now < retry_after then retry_after = probe_until - now end
+        else
+          probe = true
+        end
+      else
+        allowed = false
+        if retry_after < 0 or reopen_at - now < retry_after then retry_after = reopen_at - now end
+      end
+    end
+  end
+  if allowed then
+    if per_request >= 0 and est > per_request then
+      refusal = refusal or {'per_request', j - 1, per_request, est}
+    else
+      local fits = true
+      for i = 1, n_scopes do
+        if limits[i] >= 0 and spent[i] + held[i] + est > limits[i] then
+          refusal = refusal or {'budget', j - 1, i - 1, limits[i], spent[i], held[i], est}
+          fits = false
+          break
+        end
+      end
+      if fits then
+        if n_scopes > 0 then
+          local ks = {}
+          for i = 1, n_scopes do
+            local hk = KEYS[3 + 2 * i]
+            redis.call('INCRBY', hk, est)
+            redis.call('EXPIRE', hk, ttl)
+            ks[#ks + 1] = KEYS[3 + 2 * i - 1]
+            ks[#ks + 1] = hk
+          end
+          redis.call('ZADD', holds, now + lease, id)
+          redis.call('HSET', hold, id, cjson.encode({a = est, k = ks, e = 0}))
+        end
+        if probe then
+          redis.call('HSET', bkey, 'probe_until', now + probe_lease, 'probe_id', id)
+        end
+        return {'ok', j - 1, probe and 1 or 0}
+      end
+    end
+  end
+end
+if refusal then return refusal end
+return {'open', retry_after}

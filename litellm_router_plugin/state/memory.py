@@ -1,0 +1,188 @@
+"""``MemoryStore``: the shared-state protocol for one process (the default), same behaviour as Redis."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from litellm_router_plugin.clock import Clock, SystemClock
+from litellm_router_plugin.state.base import (
+    AdmitRequest,
+    AdmitResult,
+    Admitted,
+    AllOpen,
+    BreakerSpec,
+    BreakerStatus,
+    BudgetRefused,
+    DuplicateRequest,
+    SettleRequest,
+    SettleResult,
+    Store,
+)
+
+
+@dataclass(slots=True)
+class _Hold:
+    amount: int
+    keys: list[tuple[str, str]]
+    lease_until: int
+    expired: bool = False
+    expired_at: int = 0
+
+
+@dataclass(slots=True)
+class _Breaker:
+    state: str = "closed"
+    opened_at: int = 0
+    probe_until: int = 0
+    probe_id: str | None = None
+    failures: deque[int] = field(default_factory=deque)
+
+
+class MemoryStore(Store):
+    """Everything in this process's memory. Each method runs without awaiting, hence atomically."""
+
+    name = "memory store"
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self._counters: dict[tuple[str, str], int] = defaultdict(int)  # (kind, scope:window) -> micros
+        self._holds: dict[str, _Hold] = {}
+        self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
+        self._breakers: dict[str, _Breaker] = {}
+        self._rows: deque[dict[str, Any]] = deque()
+
+    def _now(self) -> int:
+        return int(self.clock.now() * 1000)
+
+    def _expire(self, now: int) -> None:
+        for hid, hold in list(self._holds.items()):
+            if not hold.expired and hold.lease_until <= now:
+                for _, held_key in hold.keys:
+                    self._counters[("held", held_key)] -= hold.amount
+                hold.expired, hold.expired_at = True, now
+            elif hold.expired and hold.expired_at <= now - 86_400_000:
+                del self._holds[hid]
+
+    async def _admit(self, request: AdmitRequest) -> AdmitResult:
+        now = self._now()
+        self._expire(now)
+        if request.scopes and request.request_id in self._holds:
+            return DuplicateRequest()
+        keys = [(f"{s.scope}:{s.window}", f"{s.scope}:{s.window}") for s in request.scopes]
+        spent = [self._counters[("spent", k)] for k, _ in keys]
+        held = [self._counters[("held", k)] for _, k in keys]
+        refusal: BudgetRefused | None = None
+        retry_after = -1
+        for j, cand in enumerate(request.candidates):
+            probe = False
+            if cand.breaker is not None:
+                breaker = self._breakers.get(cand.breaker.name)
+                if breaker is not None and breaker.state == "open":
+                    reopen_at = breaker.opened_at + cand.breaker.recovery_ms
+                    wait = reopen_at - now if now < reopen_at else breaker.probe_until - now
+                    if wait > 0:
+                        retry_after = wait if retry_after < 0 else min(retry_after, wait)
+                        continue
+                    probe = True
+            if cand.per_request_limit is not None and cand.estimate > cand.per_request_limit:
+                refusal = refusal or BudgetRefused(j, "per_request", cand.per_request_limit, 0, 0, cand.estimate)
+                continue
+            over = next(
+                (
+                    i
+                    for i, s in enumerate(request.scopes)
+                    if s.limit is not None and spent[i] + held[i] + cand.estimate > s.limit
+                ),
+                None,
+            )
+            if over is not None:
+                s = request.scopes[over]
+                assert s.limit is not None
+                refusal = refusal or BudgetRefused(j, s.scope, s.limit, spent[over], held[over], cand.estimate)
+                continue
+            if request.scopes:
+                for _, held_key in keys:
+                    self._counters[("held", held_key)] += cand.estimate
+                self._holds[request.request_id] = _Hold(cand.estimate, keys, now + request.lease_ms)
+            if probe and cand.breaker is not None:
+                breaker = self._breakers[cand.breaker.name]
+                breaker.probe_until, breaker.probe_id = now + cand.breaker.probe_lease_ms, request.request_id
+            return Admitted(j, probe)
+        if refusal is not None:
+            return refusal
+        return AllOpen(retry_after)
+
+    async def _settle(self, request: SettleRequest) -> SettleResult:
+        now = self._now()
+        previous = self._settled.get(request.request_id)
+        if previous is not None:
+            return SettleResult("already", previous[0])
+        hold = self._holds.pop(request.request_id, None)
+        if hold is not None:
+            lease_expired = hold.expired or hold.lease_until <= now
+            if not hold.expired:
+                for _, held_key in hold.keys:
+                    self._counters[("held", held_key)] -= hold.amount
+            for spent_key, _ in hold.keys:
+                self._counters[("spent", spent_key)] += request.actual
+            result = SettleResult("settled", request.actual, hold.amount, lease_expired)
+        else:
+            result = SettleResult("unknown")
+        self._settled[request.request_id] = (request.actual, now)
+        for sid, (_, at) in list(self._settled.items()):
+            if at > now - request.keep_settled_ms:
+                break  # insertion order is settle order
+            del self._settled[sid]
+        if request.ledger is not None:
+            self._rows.appendleft(dict(request.ledger))
+            while len(self._rows) > request.ledger_max:
+                self._rows.pop()
+        if request.outcome is not None and request.breaker is not None:
+            self._record(request, now)
+        return result
+
+    def _record(self, request: SettleRequest, now: int) -> None:
+        spec = request.breaker
+        assert spec is not None
+        breaker = self._breakers.setdefault(spec.name, _Breaker())
+        is_probe = request.probe and breaker.probe_id == request.request_id
+        if request.outcome == "failure":
+            breaker.failures.append(now)
+            while breaker.failures and breaker.failures[0] <= now - spec.window_ms:
+                breaker.failures.popleft()
+            if is_probe:
+                breaker.state, breaker.opened_at, breaker.probe_until, breaker.probe_id = "open", now, 0, None
+            elif breaker.state == "closed" and len(breaker.failures) >= spec.failure_threshold:
+                breaker.state, breaker.opened_at = "open", now
+        elif is_probe:
+            if request.outcome == "success":
+                self._breakers[spec.name] = _Breaker()
+            else:
+                breaker.probe_until, breaker.probe_id = 0, None
+
+    async def _spent(self, scope: str, window: str) -> tuple[int, int]:
+        self._expire(self._now())
+        key = f"{scope}:{window}"
+        return self._counters.get(("spent", key), 0), self._counters.get(("held", key), 0)
+
+    async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
+        now = self._now()
+        breaker = self._breakers.get(spec.name)
+        if breaker is None:
+            return BreakerStatus("closed", 0)
+        failures = sum(1 for t in breaker.failures if t > now - spec.window_ms)
+        if breaker.state == "closed":
+            return BreakerStatus("closed", failures)
+        half_open = now >= breaker.opened_at + spec.recovery_ms
+        return BreakerStatus(
+            "half_open" if half_open else "open", failures, breaker.opened_at, breaker.probe_until > now
+        )
+
+    async def _ledger(self, limit: int | None) -> list[dict[str, Any]]:
+        items = list(self._rows)
+        return items if limit is None else items[:limit]
+
+    async def _ping(self) -> None:
+        return None

@@ -1,0 +1,235 @@
+"""``RedisStore``: the shared-state protocol on Redis, so every worker enforces the same limits.
+
+Each atomic step is one Lua script (``lua/*.lua``, loaded with ``register_script``): one round trip to
+admit, one to settle. Every key carries the hash tag ``{prefix}``, so a script only touches keys of
+one slot and the same code runs on Redis Cluster (all of one deployment's state lives on one shard).
+Clocks are Redis ``TIME`` unless a clock is injected (tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from litellm_router_plugin.clock import Clock
+from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
+from litellm_router_plugin.state.base import (
+    AdmitRequest,
+    AdmitResult,
+    Admitted,
+    AllOpen,
+    BreakerSpec,
+    BreakerStatus,
+    BudgetRefused,
+    DuplicateRequest,
+    RoundTrips,
+    SettleRequest,
+    SettleResult,
+    Store,
+)
+
+
+def _script(name: str) -> str:
+    return resources.files("litellm_router_plugin.state").joinpath("lua", name).read_text(encoding="utf-8")
+
+
+class _CountingRedis(aioredis.Redis):
+    """A client that counts the commands it sends (one ``EVALSHA`` = one round trip)."""
+
+    round_trips: RoundTrips
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.round_trips.count += 1
+        name = str(args[0]).upper()
+        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
+class RedisStore(Store):
+    """Budgets, breakers and the ledger in Redis (``redis.asyncio``)."""
+
+    unavailable_errors = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        prefix: str = "lrp",
+        clock: Clock | None = None,
+        socket_timeout: float = 2.0,
+        max_connections: int = 64,
+    ) -> None:
+        self.url = url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+        if not prefix or any(c in prefix for c in "{}"):
+            raise ConfigError("store.prefix", prefix, "Use a non-empty prefix without braces, e.g. 'lrp'.")
+        self.name = f"Redis at {self._safe_url(self.url)}"
+        self.prefix = prefix
+        self.clock = clock
+        self.round_trips = RoundTrips()
+        try:
+            # Blocking: a burst of concurrent requests waits for a connection instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=max_connections,
+                timeout=socket_timeout,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                decode_responses=True,
+            )
+        except ValueError as exc:
+            raise ConfigError("store.url", self._safe_url(self.url), f"Not a Redis URL ({exc}).") from exc
+        client = _CountingRedis.from_pool(pool)  # the client owns (and closes) its pool
+        assert isinstance(client, _CountingRedis)
+        client.round_trips = self.round_trips
+        self.client = client
+        self._admit_script = self.client.register_script(_script("admit.lua"))
+        self._settle_script = self.client.register_script(_script("settle.lua"))
+        tag = "{" + prefix + "}"
+        self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
+        self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
+        self._tag = tag
+
+    @staticmethod
+    def _safe_url(url: str) -> str:
+        """The URL without its password, for messages and logs."""
+        scheme, sep, rest = url.partition("://")
+        if "@" in rest:
+            rest = "***@" + rest.split("@", 1)[1]
+        return scheme + sep + rest
+
+    @classmethod
+    async def connect(cls, url: str | None = None, **kwargs: Any) -> RedisStore:
+        """Create and check the connection now, so an unreachable URL fails at start with a clear error."""
+        store = cls(url, **kwargs)
+        try:
+            await store.ping()
+        except StoreUnavailableError:
+            await store.aclose()
+            raise
+        return store
+
+    def _now_arg(self) -> int:
+        return 0 if self.clock is None else int(self.clock.now() * 1000)
+
+    def _counter(self, kind: str, scope: str, window: str) -> str:
+        return f"{self._tag}:{kind}:{scope}:{window}"
+
+    def _breaker_keys(self, name: str) -> tuple[str, str]:
+        return f"{self._tag}:br:{name}", f"{self._tag}:br:{name}:f"
+
+    async def _admit(self, request: AdmitRequest) -> AdmitResult:
+        keys = [self._holds, self._hold, self._expired]
+        args: list[Any] = [
+            self._now_arg(),
+            request.request_id,
+            request.lease_ms,
+            len(request.scopes),
+            len(request.candidates),
+            request.window_ttl_s,
+        ]
+        for scope in request.scopes:
+            keys += [
+                self._counter("spent", scope.scope, scope.window),
+                self._counter("held", scope.scope, scope.window),
+            ]
+            args.append(-1 if scope.limit is None else scope.limit)
+        for cand in request.candidates:
+            spec = cand.breaker
+            keys.append(self._breaker_keys(spec.name)[0] if spec else f"{self._tag}:br:-")
+            args += [
+                cand.estimate,
+                -1 if cand.per_request_limit is None else cand.per_request_limit,
+                1 if spec else 0,
+                spec.recovery_ms if spec else 0,
+                spec.probe_lease_ms if spec else 0,
+            ]
+        reply = await self._admit_script(keys=keys, args=args)
+        kind = reply[0]
+        if kind == "ok":
+            return Admitted(int(reply[1]), bool(int(reply[2])))
+        if kind == "budget":
+            index, scope_index, limit, spent, held, asked = (int(x) for x in reply[1:])
+            return BudgetRefused(index, request.scopes[scope_index].scope, limit, spent, held, asked)
+        if kind == "per_request":
+            index, limit, asked = (int(x) for x in reply[1:])
+            return BudgetRefused(index, "per_request", limit, 0, 0, asked)
+        if kind == "duplicate":
+            return DuplicateRequest()
+        return AllOpen(int(reply[1]))
+
+    async def _settle(self, request: SettleRequest) -> SettleResult:
+        spec = request.breaker
+        bkey, fkey = self._breaker_keys(spec.name) if spec else (f"{self._tag}:br:-", f"{self._tag}:br:-:f")
+        reply = await self._settle_script(
+            keys=[
+                self._holds,
+                self._hold,
+                self._expired,
+                self._settled,
+                self._settled_at,
+                self._ledger_key,
+                bkey,
+                fkey,
+            ],
+            args=[
+                self._now_arg(),
+                request.request_id,
+                request.actual,
+                "" if request.ledger is None else json.dumps(request.ledger, separators=(",", ":")),
+                request.ledger_max,
+                request.keep_settled_ms,
+                request.outcome if request.outcome and spec else "",
+                spec.failure_threshold if spec else 0,
+                spec.window_ms if spec else 0,
+                1 if request.probe else 0,
+                request.spent_ttl_s,
+            ],
+        )
+        if reply[0] == "settled":
+            return SettleResult("settled", int(reply[1]), int(reply[2]), bool(int(reply[3])))
+        if reply[0] == "already":
+            return SettleResult("already", int(reply[1]))
+        return SettleResult("unknown")
+
+    async def _spent(self, scope: str, window: str) -> tuple[int, int]:
+        # Expired holds are purged by the next admit; count only live ones here.
+        spent, held = await self.client.mget(
+            self._counter("spent", scope, window), self._counter("held", scope, window)
+        )
+        return int(spent or 0), int(held or 0)
+
+    async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
+        bkey, fkey = self._breaker_keys(spec.name)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.hmget(bkey, "state", "opened_at", "probe_until")
+            pipe.zrange(fkey, 0, -1, withscores=True)
+            (seconds, micros), (state, opened_at, probe_until), failures = await pipe.execute()
+        now = self._now_arg() or int(seconds) * 1000 + int(micros) // 1000
+        recent = sum(1 for _, t in failures if t > now - spec.window_ms)
+        if state != "open":
+            return BreakerStatus("closed", recent)
+        opened = int(opened_at)
+        half_open = now >= opened + spec.recovery_ms
+        return BreakerStatus("half_open" if half_open else "open", recent, opened, int(probe_until or 0) > now)
+
+    async def _ledger(self, limit: int | None) -> list[dict[str, Any]]:
+        rows = await self.client.lrange(self._ledger_key, 0, -1 if limit is None else limit - 1)
+        return [json.loads(row) for row in rows]
+
+    async def _ping(self) -> None:
+        await self.client.ping()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
+
+    async def clear(self) -> None:
+        """Delete every key of this prefix (tests, resets)."""
+        async for key in self.client.scan_iter(match=f"{self._tag}:*", count=500):
+            await self.client.delete(key)

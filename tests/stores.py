@@ -1,0 +1,31 @@
+"""Store fixtures: one behavioural suite runs against MemoryStore and the real Redis server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from litellm_router_plugin.clock import ManualClock
+from litellm_router_plugin.state import MemoryStore, RedisStore, Store
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+START = 1_764_028_800.0  # 2025-11-25 00:00:00 UTC
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def clocked_store(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Store, ManualClock]]:
+    """A store whose clock the test moves; Redis gets a fresh key prefix, removed afterwards."""
+    clock = ManualClock(START)
+    if request.param == "memory":
+        yield MemoryStore(clock), clock
+        return
+    store = RedisStore(REDIS_URL, prefix=f"test-{uuid.uuid4().hex[:12]}", clock=clock)
+    await store.ping()  # no Redis is a failure, not a skip: .ci/run starts one
+    try:
+        yield store, clock
+    finally:
+        await store.clear()
+        await store.aclose()
