@@ -22,14 +22,14 @@ _CONNECTION_ERRORS = (ConnectionError, TimeoutError, asyncio.TimeoutError)
 
 def counts_as_failure(exc: BaseException) -> bool:
     """Default: 5xx, 429, timeouts and connection errors count; 4xx request errors do not."""
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status >= 500 or status == 429
     if isinstance(exc, _CONNECTION_ERRORS):
         return True
-    name = type(exc).__name__
-    # litellm / openai / httpx errors without a status: timeouts and connection failures.
-    return any(word in name for word in ("Timeout", "Connection", "ServiceUnavailable"))
+    # litellm / openai / httpx name their timeouts and connection failures so, whatever the status
+    # they carry (litellm.Timeout says 408).
+    if any(word in cls.__name__ for cls in type(exc).__mro__ for word in ("Timeout", "Connection")):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status == 429)
 
 
 def _positive(field: str, value: float) -> float:
