@@ -1,0 +1,98 @@
+"""Code run in separate OS processes by the multi-worker tests (spawned, so it must be importable)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from multiprocessing.synchronize import Barrier, Event
+from typing import Any
+
+from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit, CircuitBreaker, CircuitBreakerOpen
+from litellm_router_plugin.state import RedisStore
+
+
+def budget_worker(url: str, prefix: str, cycles: int, concurrency: int, barrier: Barrier) -> int:
+    """Reserve/settle ``cycles`` times at $0.01 against a $1.00 daily budget; returns how many were admitted."""
+
+    async def main() -> int:
+        store = RedisStore(url, prefix=prefix, max_connections=concurrency)
+        guard = BudgetGuard(BudgetLimit(daily=1.00), store=store)
+        limit = asyncio.Semaphore(concurrency)
+        await store.ping()
+        barrier.wait()
+
+        async def cycle(i: int) -> int:
+            async with limit:
+                request_id = f"{os.getpid()}-{i}"
+                try:
+                    await guard.reserve(request_id, 0.01)
+                except BudgetExceededError:
+                    return 0
+                await asyncio.sleep(random.random() * 0.002)
+                await guard.settle(request_id, 0.01, ledger={"model": "test"})
+                return 1
+
+        admitted = sum(await asyncio.gather(*(cycle(i) for i in range(cycles))))
+        await store.aclose()
+        return admitted
+
+    return asyncio.run(main())
+
+
+def hold_and_hang(url: str, prefix: str, ready: Event) -> None:
+    """Reserve the whole budget with a short lease, then hang until killed."""
+
+    async def main() -> None:
+        store = RedisStore(url, prefix=prefix)
+        guard = BudgetGuard(BudgetLimit(daily=1.00), store=store, lease_seconds=1.0)
+        await guard.reserve("doomed", 1.00)
+        ready.set()
+        await asyncio.sleep(3600)
+
+    asyncio.run(main())
+
+
+class Upstream(Exception):
+    status_code = 503
+
+
+def breaker_worker(url: str, prefix: str, barrier: Barrier, attempts: int) -> dict[str, Any]:
+    """Fail once, report the state, then race for the half-open probe with ``attempts`` tasks."""
+
+    async def main() -> dict[str, Any]:
+        store = RedisStore(url, prefix=prefix)
+        breaker = CircuitBreaker("upstream", failure_threshold=4, window_seconds=60, recovery_timeout=1.0, store=store)
+        try:
+            async with breaker:
+                raise Upstream
+        except Upstream:
+            pass
+        barrier.wait()  # every worker has failed once: 4 failures, threshold 4
+        seen_after_threshold = (await breaker.status()).state
+        refused_while_open = 0
+        try:
+            async with breaker:
+                pass
+        except CircuitBreakerOpen:
+            refused_while_open = 1
+        barrier.wait()
+        await asyncio.sleep(1.2)  # past the recovery timeout, in every worker
+        barrier.wait()
+
+        async def attempt() -> int:
+            try:
+                async with breaker:
+                    await store.client.incr(f"{{{prefix}}}:upstream_hits")
+                    await asyncio.sleep(0.3)  # the probe is slow: everyone else must be refused meanwhile
+                    return 1
+            except CircuitBreakerOpen:
+                return 0
+
+        probes = sum(await asyncio.gather(*(attempt() for _ in range(attempts))))
+        barrier.wait()
+        final = (await breaker.status()).state
+        await store.aclose()
+        return {"seen": seen_after_threshold, "refused": refused_while_open, "probes": probes, "final": final}
+
+    return asyncio.run(main())
