@@ -82,7 +82,8 @@ class Hold:
     """Admitted under ``fail_open`` while the store was down: nothing is held or will be charged."""
 
 
-def _scope_name(kind: ScopeKind, value: str | None) -> str | None:
+def scope_name(kind: ScopeKind, value: str | None) -> str | None:
+    """The store's name of a scope: ``global``, ``user:alice``, ``key:<sha256 prefix>``, ``team:ml``."""
     if kind == "global":
         return "global"
     if not value:
@@ -142,7 +143,7 @@ class BudgetGuard:
         window = self.window()
         found = []
         for kind, value in (("global", None), ("user", user), ("key", key), ("team", team)):
-            name = _scope_name(kind, value)  # type: ignore[arg-type]
+            name = scope_name(kind, value)  # type: ignore[arg-type]
             if name is None:
                 continue
             lim = self.limits.get(kind)  # type: ignore[call-overload]
@@ -158,7 +159,7 @@ class BudgetGuard:
             if value and lim is not None and lim.per_request is not None:
                 micros = to_micros(lim.per_request)
                 if best[1] is None or micros < best[1]:
-                    best = (_scope_name(kind, value) or kind, micros)  # type: ignore[arg-type]
+                    best = (scope_name(kind, value) or kind, micros)  # type: ignore[arg-type]
         return best
 
     # -- reserve / settle ------------------------------------------------------------------
@@ -274,7 +275,7 @@ class BudgetGuard:
         """``(spent, held)`` in USD of a scope today, e.g. ``spent("user", "alice")``."""
         if kind not in SCOPE_KINDS:
             raise ConfigError("scope", kind, f"Use one of: {', '.join(SCOPE_KINDS)}.")
-        scope = _scope_name(kind, name)
+        scope = scope_name(kind, name)
         if scope is None:
             raise ConfigError("scope", name, f"Name the {kind}, e.g. spent({kind!r}, 'alice').")
         spent, held = await self.store.spent(scope, self.window())

@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.admission import TICKET_KEY, Admission, Ticket
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.decision import METADATA_KEY
 from litellm_router_plugin.planner import Planner
+from litellm_router_plugin.router import admission_for, ensure_decision_hook
+from litellm_router_plugin.tiers import TierDeployment
 
 _default: Planner | None = None
+_admissions: dict[int, Admission | None] = {}
 
 
 def configure(config: PluginConfig | Mapping[str, Any] | str | Path | None = None) -> Planner:
@@ -26,6 +30,14 @@ def default_planner() -> Planner:
     return _default if _default is not None else configure()
 
 
+def _admission(planner: Planner) -> Admission | None:
+    # One admission (store, breakers) per planner, made on first use.
+    key = id(planner)
+    if key not in _admissions:
+        _admissions[key] = admission_for(planner)
+    return _admissions[key]
+
+
 async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: Any) -> Any:
     """Like ``litellm.acompletion``; with ``model=<alias>`` the planner picks the model first.
 
@@ -36,17 +48,37 @@ async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: A
     planner: Planner = kwargs.pop("planner", None) or default_planner()
     if model != planner.alias:
         return await litellm.acompletion(model=model, messages=messages or [], **kwargs)
-    decision = await planner.plan(messages, kwargs)
+    admission = _admission(planner)
+    tickets: list[Ticket] = []
+    admit = None
+    if admission is not None:
+        ensure_decision_hook()  # LiteLLM's deployment hooks settle the call
+        identity = admission.identity(kwargs)
+
+        async def admit(ordered: list[TierDeployment], prompt_tokens: int, max_tokens: int) -> int:
+            ticket = await admission.admit(ordered, prompt_tokens, max_tokens, identity)
+            tickets.append(ticket)
+            return ticket.hold.index
+
+    decision = await planner.plan(messages, kwargs, admit=admit)
     deployment = planner.tier_map.deployment(decision.deployment_id)
     assert deployment is not None  # the planner only returns its own deployments
     metadata = dict(kwargs.pop("metadata", None) or {})
     metadata[METADATA_KEY] = decision.model_dump(mode="json")
-    response = await litellm.acompletion(
-        **{**deployment.litellm_params, **kwargs},
-        model=deployment.model,
-        messages=messages or [],
-        metadata=metadata,
-    )
+    if admission is not None and tickets:
+        metadata[TICKET_KEY] = admission.ticket_metadata(tickets[0])
+    try:
+        response = await litellm.acompletion(
+            **{**deployment.litellm_params, **kwargs},
+            model=deployment.model,
+            messages=messages or [],
+            metadata=metadata,
+        )
+    except BaseException as exc:
+        if admission is not None and TICKET_KEY in metadata:
+            # Usually settled already by LiteLLM's failure hook; settling is idempotent.
+            await admission.settle(metadata[TICKET_KEY], error=exc if isinstance(exc, Exception) else None)
+        raise
     hidden = getattr(response, "_hidden_params", None)
     if isinstance(hidden, dict):
         hidden[METADATA_KEY] = metadata[METADATA_KEY]

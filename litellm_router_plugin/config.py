@@ -87,6 +87,63 @@ class ClassifierConfig(_Strict):
     """Prompts remembered, so a repeated prompt costs no second agent call."""
 
 
+class LimitConfig(_Strict):
+    """Budget limits in USD for one scope; omit a field for no limit of that kind."""
+
+    per_request: float | None = Field(default=None, ge=0)
+    daily: float | None = Field(default=None, ge=0)
+
+    @field_validator("per_request", "daily")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite amount in USD")
+        return value
+
+
+class BudgetsConfig(_Strict):
+    """Budgets enforced before every routed call, shared by every worker through the store."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    all_requests: LimitConfig | None = Field(default=None, alias="global")
+    """Limits over every request (YAML key ``global``)."""
+    per_user: LimitConfig | None = None
+    per_key: LimitConfig | None = None
+    """Per API key (the proxy's authenticated key; only a hash of it is stored)."""
+    per_team: LimitConfig | None = None
+    timezone: str = "UTC"
+    """Daily windows roll over at midnight of this IANA timezone."""
+    lease_seconds: float = Field(default=300.0, gt=0)
+    """A hold not settled within this time (its worker died) stops counting."""
+    on_store_error: Literal["fail_closed", "fail_open"] = "fail_closed"
+    downgrade: bool = False
+    """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
+    trust_client_user: bool = False
+    """Count the request's ``user`` field as the user scope (otherwise only authenticated identities)."""
+
+
+class BreakerConfig(_Strict):
+    """One circuit breaker per deployment, shared by every worker through the store."""
+
+    enabled: bool = True
+    failure_threshold: int = Field(default=5, ge=1)
+    window_seconds: float = Field(default=60.0, gt=0)
+    recovery_timeout: float = Field(default=30.0, gt=0)
+
+
+class StoreConfig(_Strict):
+    """Where budgets, breakers and the ledger live."""
+
+    kind: Literal["memory", "redis"] = "memory"
+    """``memory``: this process only. ``redis``: shared by every worker."""
+    url: str | None = None
+    """Redis URL; default ``$REDIS_URL``, else ``redis://127.0.0.1:6379/0``."""
+    prefix: str = Field(default="lrp", min_length=1, pattern=r"^[^{}]+$")
+    ledger_retention: int = Field(default=100_000, ge=1)
+    """Settled calls kept in the ledger (newest)."""
+
+
 def _default_tiers() -> list[TierConfig]:
     # Models in LiteLLM's bundled price table, ordered cheapest to strongest.
     table = {
@@ -118,6 +175,9 @@ class PluginConfig(_Strict):
     """Prices for models missing from LiteLLM's table (registered with ``litellm.register_model``)."""
     log_prompts: bool = False
     """Write prompt text in the decision log; by default only a hash of it."""
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PluginConfig:
@@ -211,7 +271,8 @@ def _config_error(exc: ValidationError) -> ConfigError:
     if first["type"] == "extra_forbidden":
         parent = _model_at(first["loc"][:-1])
         if parent is not None:
-            fix = f"Remove it or fix its spelling; known fields: {', '.join(parent.model_fields)}."
+            known = [f.alias or name for name, f in parent.model_fields.items()]
+            fix = f"Remove it or fix its spelling; known fields: {', '.join(known)}."
     value = first.get("input")
     more = f" ({exc.error_count() - 1} more error(s) after this one)" if exc.error_count() > 1 else ""
     return ConfigError(field, value, f"{message}. {fix}".strip() + more)
@@ -223,7 +284,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
         if field is None:
             return None
         annotation = field.annotation

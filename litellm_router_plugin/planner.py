@@ -66,10 +66,15 @@ def prompt_text(messages: Sequence[Mapping[str, Any]] | None, input: Any = None)
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """The tiers to try, in order, and why."""
+    """The tiers to try, in order, and why; ``downgrade`` tiers only when the budget refuses the others."""
 
     tiers: tuple[Tier, ...]
     reason: str
+    downgrade: tuple[Tier, ...] = ()
+
+
+Admit = Callable[[list[TierDeployment], int, int], Awaitable[int]]
+"""Given candidates in order of preference, prompt tokens and max tokens: the index admitted (or raise)."""
 
 
 def build_classifier(config: PluginConfig) -> Classifier:
@@ -146,7 +151,9 @@ class Planner:
         if target.rank > top:
             target = self.tier_map.tiers[top]
             reason = f"{reason}; capped at max_tier {target.name}"
-        return Route(self.tier_map.tiers[target.rank : top + 1], reason)
+        floor = low.rank if low is not None else 0
+        downgrade = tuple(reversed(self.tier_map.tiers[floor : target.rank])) if self.config.budgets.downgrade else ()
+        return Route(self.tier_map.tiers[target.rank : top + 1], reason, downgrade)
 
     # -- planning --------------------------------------------------------------------------
     def count_tokens(self, messages: Sequence[Mapping[str, Any]] | None, prompt: str) -> int:
@@ -166,12 +173,11 @@ class Planner:
                 return value
         return self.config.default_max_tokens
 
-    def choose(
+    def ranked(
         self, tier: Tier, healthy: HealthyIds, prompt_tokens: int, max_tokens: int, seen: list[Candidate]
-    ) -> TierDeployment | None:
-        """The cheapest healthy deployment of ``tier`` for this request; adds what it saw to ``seen``."""
-        best: TierDeployment | None = None
-        best_cost = 0.0
+    ) -> list[TierDeployment]:
+        """Healthy deployments of ``tier``, cheapest first for this request; adds what it saw to ``seen``."""
+        priced = []
         for dep in tier.deployments:
             cost = dep.price.estimate(prompt_tokens, max_tokens)
             ok = healthy is None or dep.deployment_id in healthy
@@ -184,9 +190,10 @@ class Planner:
                     healthy=ok,
                 )
             )
-            if ok and (best is None or cost < best_cost):
-                best, best_cost = dep, cost
-        return best
+            if ok:
+                priced.append((cost, dep))
+        priced.sort(key=lambda pair: pair[0])
+        return [dep for _, dep in priced]
 
     def decide(
         self,
@@ -199,11 +206,20 @@ class Planner:
     ) -> RoutingDecision:
         """Assemble the decision for ``chosen``."""
         reason = route.reason
-        if chosen.tier != route.tiers[0].name:
-            skipped = [t.name for t in route.tiers if t.rank < self.tier_map[chosen.tier].rank]
-            reason += f"; escalated to {chosen.tier} (no healthy deployment in {', '.join(skipped)})"
-        in_tier = sum(1 for c in seen if c.tier == chosen.tier)
-        reason += f"; {chosen.model} is the cheapest healthy of {in_tier}"
+        target = route.tiers[0]
+        rank = self.tier_map[chosen.tier].rank
+        if rank > target.rank:
+            skipped = [t.name for t in route.tiers if t.rank < rank]
+            reason += f"; escalated to {chosen.tier} (no healthy or admissible deployment in {', '.join(skipped)})"
+        elif rank < target.rank:
+            reason += f"; downgraded to {chosen.tier} (budget)"
+        estimate = chosen.price.estimate(prompt_tokens, max_tokens)
+        in_tier = [c for c in seen if c.tier == chosen.tier]
+        cheaper = [c for c in in_tier if c.healthy and c.estimated_cost_usd < estimate]
+        if cheaper:
+            reason += f"; {chosen.model} admitted ({len(cheaper)} cheaper refused by breaker or budget)"
+        else:
+            reason += f"; {chosen.model} is the cheapest healthy of {len(in_tier)}"
         return RoutingDecision(
             analysis=analysis,
             tier=chosen.tier,
@@ -211,7 +227,7 @@ class Planner:
             deployment_id=chosen.deployment_id,
             candidates=seen,
             reason=reason,
-            estimated_cost_usd=chosen.price.estimate(prompt_tokens, max_tokens),
+            estimated_cost_usd=estimate,
             prompt_tokens=prompt_tokens,
             max_tokens=max_tokens,
         )
@@ -223,19 +239,31 @@ class Planner:
         *,
         input: Any = None,
         healthy: Callable[[Tier], Awaitable[HealthyIds]] | None = None,
+        admit: Admit | None = None,
     ) -> RoutingDecision:
-        """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic."""
+        """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic.
+
+        With ``admit`` (breakers and budgets), every healthy candidate of the route goes to it in
+        order of preference, and the one it admits is chosen.
+        """
         request = request or {}
         prompt = prompt_text(messages, input)
         analysis = await self.analyse(prompt)
         route = self.route(analysis, request.get("metadata"))
         tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
         seen: list[Candidate] = []
+        if admit is not None:
+            ordered: list[TierDeployment] = []
+            for tier in route.tiers + route.downgrade:
+                ordered += self.ranked(tier, None if healthy is None else await healthy(tier), tokens, max_tokens, seen)
+            if not ordered:
+                raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
+            chosen = ordered[await admit(ordered, tokens, max_tokens)]
+            return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
         for tier in route.tiers:
-            ids = None if healthy is None else await healthy(tier)
-            chosen = self.choose(tier, ids, tokens, max_tokens, seen)
-            if chosen is not None:
-                return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
+            ranked = self.ranked(tier, None if healthy is None else await healthy(tier), tokens, max_tokens, seen)
+            if ranked:
+                return self._logged(self.decide(analysis, route, ranked[0], seen, tokens, max_tokens), prompt)
         raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
 
     def plan_sync(
@@ -254,9 +282,9 @@ class Planner:
         tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
         seen: list[Candidate] = []
         for tier in route.tiers:
-            chosen = self.choose(tier, None if healthy is None else healthy(tier), tokens, max_tokens, seen)
-            if chosen is not None:
-                return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
+            ranked = self.ranked(tier, None if healthy is None else healthy(tier), tokens, max_tokens, seen)
+            if ranked:
+                return self._logged(self.decide(analysis, route, ranked[0], seen, tokens, max_tokens), prompt)
         raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
 
     def _logged(self, decision: RoutingDecision, prompt: str) -> RoutingDecision:

@@ -13,22 +13,32 @@ from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.router import CustomRoutingStrategyBase, Router
-from litellm.router_utils.cooldown_handlers import get_cooldown_deployments
-from litellm.types.router import RouterRateLimitError
+from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 
 from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.admission import TICKET_KEY, Admission, Ticket
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.decision import METADATA_KEY, RoutingDecision
-from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.errors import ConfigError, RouterPluginError
 from litellm_router_plugin.planner import HealthyIds, Planner
-from litellm_router_plugin.tiers import Tier
+from litellm_router_plugin.tiers import Tier, TierDeployment
+
+
+async def _settle(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
+    ticket = metadata.get(TICKET_KEY) if isinstance(metadata, Mapping) else None
+    if not isinstance(ticket, Mapping):
+        return
+    admission = Admission.lookup(ticket.get("admission", ""))
+    if admission is not None:
+        await admission.settle(ticket, usage=usage, error=error, decision=metadata.get(METADATA_KEY))
 
 
 class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped here
-    """Copies the routing decision from the request metadata onto ``response._hidden_params``.
+    """Settles routed calls and copies the decision onto ``response._hidden_params``.
 
-    Registered once per process in ``litellm.callbacks``; a request that was not routed passes
-    through untouched.
+    Registered once per process in ``litellm.callbacks``. LiteLLM awaits the deployment hooks inside
+    the call, so a non-streamed call is settled before its response is returned; a stream is settled
+    when LiteLLM logs its completion. Requests that were not routed pass through untouched.
     """
 
     async def async_post_call_success_deployment_hook(
@@ -39,7 +49,33 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
             hidden = getattr(response, "_hidden_params", None)
             if isinstance(hidden, dict):
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
+            await _settle(metadata, usage=getattr(response, "usage", None))
         return response
+
+    async def async_post_call_failure_deployment_hook(
+        self, request_data: Mapping[str, Any], exception: Exception, call_type: Any
+    ) -> None:
+        await _settle(request_data.get("metadata"), error=exception)
+
+    async def async_log_success_event(
+        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        if kwargs.get("stream"):
+            metadata = (kwargs.get("litellm_params") or {}).get("metadata")
+            await _settle(metadata, usage=getattr(response_obj, "usage", None))
+
+
+def run_without_loop(coro: Any) -> Any:
+    """Run a coroutine that never suspends (the memory store's) from synchronous code."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RouterPluginError(
+        "Router.completion (synchronous) cannot reach a Redis store for budgets and breakers; "
+        "use Router.acompletion, or store.kind: memory."
+    )
 
 
 _HOOK = DecisionHook()
@@ -54,13 +90,14 @@ def ensure_decision_hook() -> None:
 class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     """Routes ``model=<alias>`` to the cheapest healthy deployment of the prompt's tier."""
 
-    def __init__(self, router: Router, planner: Planner) -> None:
+    def __init__(self, router: Router, planner: Planner, admission: Admission | None = None) -> None:
         self.router = router
         self.planner = planner
+        self.admission = admission
         self._by_id: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def install(cls, router: Router, planner: Planner) -> CostAwareRoutingStrategy:
+    def install(cls, router: Router, planner: Planner, admission: Admission | None = None) -> CostAwareRoutingStrategy:
         """Install on ``router``, whose model list must hold every tier deployment of ``planner``."""
         present = {d["model_info"]["id"] for d in router.model_list}
         missing = [e["model_info"]["id"] for e in planner.tier_map.model_list() if e["model_info"]["id"] not in present]
@@ -71,7 +108,7 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 "Add the tier deployments with `model_list=planner.tier_map.model_list()` "
                 "or build the router with `build_router(config)`.",
             )
-        strategy = cls(router, planner)
+        strategy = cls(router, planner, admission)
         router.set_custom_routing_strategy(strategy)
         ensure_decision_hook()
         return strategy
@@ -84,12 +121,29 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             found = self._by_id[deployment_id]
         return found
 
-    def _attach(self, decision: RoutingDecision, request_kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _attach(
+        self, decision: RoutingDecision, request_kwargs: dict[str, Any], tickets: list[Ticket]
+    ) -> dict[str, Any]:
         metadata = request_kwargs.get("metadata")
         if not isinstance(metadata, dict):
             metadata = request_kwargs["metadata"] = {}
         metadata[METADATA_KEY] = decision.model_dump(mode="json")
+        if tickets and self.admission is not None:
+            metadata[TICKET_KEY] = self.admission.ticket_metadata(tickets[0])
         return self._deployment(decision.deployment_id)
+
+    def _admitter(self, request_kwargs: dict[str, Any], tickets: list[Ticket]) -> Any:
+        admission = self.admission
+        if admission is None:
+            return None
+        identity = admission.identity(request_kwargs)
+
+        async def admit(ordered: list[TierDeployment], prompt_tokens: int, max_tokens: int) -> int:
+            ticket = await admission.admit(ordered, prompt_tokens, max_tokens, identity)
+            tickets.append(ticket)
+            return ticket.hold.index
+
+        return admit
 
     async def async_get_available_deployment(
         self,
@@ -110,19 +164,17 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 request_kwargs=request_kwargs if request_kwargs is not None else {},
             )
         kwargs = request_kwargs if request_kwargs is not None else {}
+        # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
+        cooling = set(await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None))
 
         async def healthy(tier: Tier) -> HealthyIds:
-            try:
-                found = await self.router.async_get_healthy_deployments(
-                    model=tier.name, request_kwargs=kwargs, messages=messages, input=input
-                )
-            except (RouterRateLimitError, litellm.BadRequestError):
-                return ()  # every deployment of the tier is cooling down, or the tier was removed
-            found = [found] if isinstance(found, dict) else found
-            return {d["model_info"]["id"] for d in found}
+            return {d.deployment_id for d in tier.deployments} - cooling
 
-        decision = await self.planner.plan(messages, kwargs, input=input, healthy=healthy)
-        return self._attach(decision, kwargs)
+        tickets: list[Ticket] = []
+        decision = await self.planner.plan(
+            messages, kwargs, input=input, healthy=healthy, admit=self._admitter(kwargs, tickets)
+        )
+        return self._attach(decision, kwargs, tickets)
 
     def get_available_deployment(
         self,
@@ -148,8 +200,19 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         def healthy(tier: Tier) -> HealthyIds:
             return {d.deployment_id for d in tier.deployments} - cooling
 
-        decision = self.planner.plan_sync(messages, kwargs, input=input, healthy=healthy)
-        return self._attach(decision, kwargs)
+        tickets: list[Ticket] = []
+        admit = self._admitter(kwargs, tickets)
+        if admit is None:
+            decision = self.planner.plan_sync(messages, kwargs, input=input, healthy=healthy)
+        else:
+
+            async def healthy_async(tier: Tier) -> HealthyIds:
+                return healthy(tier)
+
+            decision = run_without_loop(
+                self.planner.plan(messages, kwargs, input=input, healthy=healthy_async, admit=admit)
+            )
+        return self._attach(decision, kwargs, tickets)
 
 
 def build_router(
@@ -157,6 +220,7 @@ def build_router(
     *,
     model_list: list[dict[str, Any]] | None = None,
     planner: Planner | None = None,
+    admission: Admission | None = None,
     **router_kwargs: Any,
 ) -> Router:
     """A ``litellm.Router`` holding every tier deployment (model group = tier name), routing ``model=<alias>``.
@@ -165,6 +229,16 @@ def build_router(
     ``router_kwargs`` go to ``litellm.Router`` (``num_retries``, ``cooldown_time``, ``fallbacks``...).
     """
     planner = planner or Planner(PluginConfig.load(config))
+    admission = admission or admission_for(planner)
     router = Router(model_list=planner.tier_map.model_list() + list(model_list or []), **router_kwargs)
-    CostAwareRoutingStrategy.install(router, planner)
+    CostAwareRoutingStrategy.install(router, planner, admission)
     return router
+
+
+def admission_for(planner: Planner) -> Admission | None:
+    """The admission the planner's config asks for: ``None`` when neither budgets nor breakers are on."""
+    b = planner.config.budgets
+    budgets = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
+    if not (budgets or planner.config.breaker.enabled):
+        return None
+    return Admission(planner.config, planner.tier_map)

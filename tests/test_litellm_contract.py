@@ -8,7 +8,7 @@ from importlib.metadata import version
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.router import CustomRoutingStrategyBase, Router
-from litellm.router_utils.cooldown_handlers import get_cooldown_deployments
+from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 from packaging.version import Version
 
 STRATEGY_PARAMS = ["self", "model", "messages", "input", "specific_deployment", "request_kwargs"]
@@ -39,13 +39,21 @@ def test_router_methods_we_call() -> None:
     assert set(STRATEGY_PARAMS) <= set(params(Router.async_get_available_deployment))
     assert set(STRATEGY_PARAMS) <= set(params(Router.get_available_deployment))
     assert params(get_cooldown_deployments) == ["litellm_router_instance", "parent_otel_span"]
+    assert params(async_get_cooldown_deployments) == ["litellm_router_instance", "parent_otel_span"]
 
 
-def test_deployment_hook_signature() -> None:
+def test_deployment_hook_signatures() -> None:
     assert params(CustomLogger.async_post_call_success_deployment_hook) == [
         "self",
         "request_data",
         "response",
         "call_type",
     ]
+    assert params(CustomLogger.async_post_call_failure_deployment_hook)[:4] == [
+        "self",
+        "request_data",
+        "exception",
+        "call_type",
+    ]
+    assert params(CustomLogger.async_log_success_event) == ["self", "kwargs", "response_obj", "start_time", "end_time"]
     assert isinstance(litellm.callbacks, list)

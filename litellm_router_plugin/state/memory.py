@@ -131,10 +131,11 @@ class MemoryStore(Store):
         else:
             result = SettleResult("unknown")
         self._settled[request.request_id] = (request.actual, now)
-        for sid, (_, at) in list(self._settled.items()):
-            if at > now - request.keep_settled_ms:
-                break  # insertion order is settle order
-            del self._settled[sid]
+        while True:  # forget old settlements; dicts keep insertion (= settle) order
+            oldest = next(iter(self._settled))
+            if self._settled[oldest][1] > now - request.keep_settled_ms:
+                break
+            del self._settled[oldest]
         if request.ledger is not None:
             self._rows.appendleft(dict(request.ledger))
             while len(self._rows) > request.ledger_max:
