@@ -14,6 +14,7 @@ from litellm_router_plugin.classify import (
 )
 from litellm_router_plugin.completion import acompletion, configure
 from litellm_router_plugin.config import ClassifierConfig, DeploymentConfig, PluginConfig, TierConfig
+from litellm_router_plugin.costs import CostRecord, CostSummary, CostTracker, LedgerSummary, summarise_ledger
 from litellm_router_plugin.decision import RoutingDecision
 from litellm_router_plugin.errors import (
     BudgetExceededError,
@@ -45,9 +46,13 @@ __all__ = [
     "ComplexityAnalysis",
     "ConfigError",
     "CostAwareRoutingStrategy",
+    "CostRecord",
+    "CostSummary",
+    "CostTracker",
     "DeploymentConfig",
     "HeuristicClassifier",
     "Hold",
+    "LedgerSummary",
     "MemoryStore",
     "NoDeploymentAvailable",
     "Planner",
@@ -66,4 +71,5 @@ __all__ = [
     "build_router",
     "configure",
     "price_for",
+    "summarise_ledger",
 ]

@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from litellm_router_plugin.admission import store_from_config
 from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.costs import summarise_ledger
 from litellm_router_plugin.demo import run_demo
 from litellm_router_plugin.errors import RouterPluginError
 from litellm_router_plugin.planner import Planner
@@ -67,6 +69,49 @@ def route(
     planner = _planner(config)
     decision = asyncio.run(planner.plan([{"role": "user", "content": prompt}]))
     typer.echo(json.dumps(decision.model_dump(mode="json"), indent=2))
+
+
+@app.command()
+def stats(
+    config: ConfigOption = None,
+    limit: Annotated[int | None, typer.Option(help="Only the newest N ledger rows.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Spend from the shared ledger by tier, model, user and day, and savings against all-strongest."""
+    try:
+        plugin_config = PluginConfig.load(config)
+        summary = summarise_ledger(asyncio.run(_ledger(plugin_config, limit)))
+    except RouterPluginError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+        return
+    console.print(
+        f"{summary.calls} calls ({summary.failed} failed) from {plugin_config.store.kind} store: "
+        f"${summary.total_usd:.6f} spent vs ${summary.strongest_usd:.6f} all-strongest "
+        f"({summary.savings_ratio:.1%} saved)"
+    )
+    for title, bucket in (
+        ("tier", summary.by_tier),
+        ("model", summary.by_model),
+        ("user", summary.by_user),
+        ("day", summary.by_day),
+    ):
+        table = Table(title=f"spend by {title}")
+        table.add_column(title)
+        table.add_column("USD", justify="right")
+        for key, usd in sorted(bucket.items(), key=lambda kv: -kv[1]):
+            table.add_row(key, f"${usd:.6f}")
+        console.print(table)
+
+
+async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, object]]:
+    store = store_from_config(config)
+    try:
+        return await store.ledger(limit)
+    finally:
+        await store.aclose()
 
 
 if __name__ == "__main__":  # pragma: no cover
