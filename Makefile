@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench constraints clean
+.PHONY: demo test lint bench bench-state constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(STAMP)          ## ruff and mypy
 
 bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a stock Router)
 	$(BIN)/python bench/bench_routing.py
+
+bench-state: $(STAMP)   ## Redis round trips per request and reserve+settle latency against PING
+	$(BIN)/python bench/bench_state.py
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new
