@@ -157,7 +157,7 @@ class Planner:
 
     # -- planning --------------------------------------------------------------------------
     def count_tokens(self, messages: Sequence[Mapping[str, Any]] | None, prompt: str) -> int:
-        """Prompt tokens for the estimate (one tokenizer pass per request)."""
+        """Prompt tokens for the estimate: one ``litellm.token_counter`` pass per request."""
         if messages:
             try:
                 return count_prompt_tokens(messages, self.config.token_counter_model)
@@ -220,7 +220,8 @@ class Planner:
             reason += f"; {chosen.model} admitted ({len(cheaper)} cheaper refused by breaker or budget)"
         else:
             reason += f"; {chosen.model} is the cheapest healthy of {len(in_tier)}"
-        return RoutingDecision(
+        # model_construct: every field is built here from validated parts.
+        return RoutingDecision.model_construct(
             analysis=analysis,
             tier=chosen.tier,
             model=chosen.model,

@@ -112,5 +112,5 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
 
 
 def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str) -> int:
-    """Prompt tokens by LiteLLM's tokenizer for ``model``."""
+    """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``)."""
     return int(litellm.token_counter(model=model, messages=list(messages)))
