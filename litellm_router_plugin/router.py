@@ -64,6 +64,17 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
             metadata = (kwargs.get("litellm_params") or {}).get("metadata")
             await _settle(metadata, usage=getattr(response_obj, "usage", None))
 
+    # LiteLLM calls the two below for synchronous calls only (Router.completion), which admit
+    # through the memory store, whose coroutines never suspend.
+    def log_success_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata")
+        run_without_loop(_settle(metadata, usage=getattr(response_obj, "usage", None)))
+
+    def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata")
+        error = kwargs.get("exception")
+        run_without_loop(_settle(metadata, error=error if isinstance(error, Exception) else RuntimeError("failed")))
+
 
 def run_without_loop(coro: Any) -> Any:
     """Run a coroutine that never suspends (the memory store's) from synchronous code."""

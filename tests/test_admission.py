@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import litellm
@@ -164,10 +165,18 @@ async def test_acompletion_is_admitted_and_settled() -> None:
         await acompletion(model="auto", messages=HARD, mock_response="x", max_tokens=50, planner=planner)
 
 
-def test_sync_completion_admits_through_the_memory_store_and_refuses_redis_clearly() -> None:
+def test_sync_completion_admits_and_settles_through_the_memory_store_and_refuses_redis_clearly() -> None:
     router, admission = setup({})
     router.completion(model="auto", messages=HARD, mock_response="x")
-    assert admission.store is not None
+    with pytest.raises(litellm.InternalServerError):
+        router.completion(model="auto", messages=HARD, mock_response=litellm.InternalServerError("x", "openai", "m"))
+    for _ in range(100):  # LiteLLM logs synchronous successes from a background thread
+        rows = asyncio.run(admission.store.ledger())
+        if len(rows) == 2:
+            break
+        time.sleep(0.02)
+    assert sorted(r["status"] for r in rows) == ["error:InternalServerError", "ok"]
+    assert asyncio.run(admission.guard.spent()) == (pytest.approx(10 * 2.5e-6 + 20 * 1e-5), 0.0)
     redis_router = build_router({**TWO_TIERS, "store": {"kind": "redis"}}, num_retries=0)
     with pytest.raises(RouterPluginError, match=r"use Router\.acompletion"):
         redis_router.completion(model="auto", messages=HARD, mock_response="x")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,12 +42,14 @@ class _Breaker:
 
 
 class MemoryStore(Store):
-    """Everything in this process's memory. Each method runs without awaiting, hence atomically."""
+    """Everything in this process's memory. Each method runs without awaiting, under one lock
+    (LiteLLM settles synchronous calls from its logging thread), hence atomically."""
 
     name = "memory store"
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
+        self._lock = threading.Lock()
         self._counters: dict[tuple[str, str], int] = defaultdict(int)  # (kind, scope:window) -> micros
         self._holds: dict[str, _Hold] = {}
         self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
@@ -66,6 +69,10 @@ class MemoryStore(Store):
                 del self._holds[hid]
 
     async def _admit(self, request: AdmitRequest) -> AdmitResult:
+        with self._lock:
+            return self._admit_locked(request)
+
+    def _admit_locked(self, request: AdmitRequest) -> AdmitResult:
         now = self._now()
         self._expire(now)
         if request.scopes and request.request_id in self._holds:
@@ -115,6 +122,10 @@ class MemoryStore(Store):
         return AllOpen(retry_after)
 
     async def _settle(self, request: SettleRequest) -> SettleResult:
+        with self._lock:
+            return self._settle_locked(request)
+
+    def _settle_locked(self, request: SettleRequest) -> SettleResult:
         now = self._now()
         previous = self._settled.get(request.request_id)
         if previous is not None:
