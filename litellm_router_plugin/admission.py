@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from litellm_router_plugin import metrics
 from litellm_router_plugin.breaker import counts_as_failure
 from litellm_router_plugin.budget import BudgetGuard, BudgetLimit, Hold, scope_name
 from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.decision import RoutingDecision
+from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
 from litellm_router_plugin.state import BreakerSpec, MemoryStore, RedisStore, Store
 from litellm_router_plugin.state.base import Outcome
 from litellm_router_plugin.tiers import TierDeployment, TierMap
@@ -126,14 +128,31 @@ class Admission:
         request_id: str | None = None,
     ) -> Ticket:
         """Hold the first candidate of ``ordered`` its breaker and every budget allow (one round trip)."""
-        hold = await self.guard.admit(
-            request_id or uuid.uuid4().hex,
-            [(dep.price.estimate(prompt_tokens, max_tokens), self.breakers.get(dep.deployment_id)) for dep in ordered],
-            user=identity.user,
-            key=identity.key,
-            team=identity.team,
-        )
+        try:
+            hold = await self.guard.admit(
+                request_id or uuid.uuid4().hex,
+                [(d.price.estimate(prompt_tokens, max_tokens), self.breakers.get(d.deployment_id)) for d in ordered],
+                user=identity.user,
+                key=identity.key,
+                team=identity.team,
+            )
+        except BudgetExceededError as exc:
+            metrics.ADMISSIONS.labels("refused", exc.scope.split(":", 1)[0]).inc()
+            raise
+        except CircuitBreakerOpen:
+            metrics.ADMISSIONS.labels("refused", "breaker").inc()
+            raise
+        metrics.ADMISSIONS.labels("admitted", "").inc()
         return Ticket(hold, ordered[hold.index], identity)
+
+    async def breaker_states(self) -> dict[str, str]:
+        """Every deployment's breaker state, as every worker sees it (also updates the gauge)."""
+        states: dict[str, str] = {}
+        for name, spec in self.breakers.items():
+            state = (await self.store.breaker_status(spec)).state
+            metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES[state])
+            states[name] = state
+        return states
 
     def ticket_metadata(self, ticket: Ticket) -> dict[str, Any]:
         """The ticket as plain data for request metadata."""
@@ -182,6 +201,7 @@ class Admission:
             "status": "ok" if error is None else f"error:{type(error).__name__}",
             "reason": (decision or {}).get("reason"),
         }
+        metrics.SPEND.labels(deployment.tier, deployment.model).inc(actual)
         try:
             await self.guard.settle(
                 ticket["id"],

@@ -18,6 +18,8 @@ class RouterPluginError(Exception):
 class ConfigError(RouterPluginError, ValueError):
     """Invalid configuration: names the field, the value found and what to write instead."""
 
+    status_code = 400  # a bad per-request override is the client's error, and not worth a retry
+
     def __init__(self, field: str, value: object, fix: str) -> None:
         self.field = field
         self.value = value
@@ -64,6 +66,10 @@ class StoreUnavailableError(RouterPluginError):
 
 class BudgetExceededError(RouterPluginError):
     """A request would push a budget over its limit; nothing was called."""
+
+    # Not 429: LiteLLM's Router retries 429s, and a refusal must not be retried. The proxy answers
+    # 429 with error.type "budget_exceeded" (litellm_router_plugin.proxy).
+    status_code = 402
 
     def __init__(self, scope: str, limit: str, limit_usd: float, spent_usd: float, held_usd: float, asked_usd: float):
         self.scope = scope

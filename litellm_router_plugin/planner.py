@@ -241,11 +241,13 @@ class Planner:
         input: Any = None,
         healthy: Callable[[Tier], Awaitable[HealthyIds]] | None = None,
         admit: Admit | None = None,
+        avoid: Collection[str] = (),
     ) -> RoutingDecision:
         """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic.
 
-        With ``admit`` (breakers and budgets), every healthy candidate of the route goes to it in
-        order of preference, and the one it admits is chosen.
+        ``avoid``: deployments that already failed this request (a retry); they come last. With
+        ``admit`` (breakers and budgets), every healthy candidate of the route goes to it in order of
+        preference, and the one it admits is chosen.
         """
         request = request or {}
         prompt = prompt_text(messages, input)
@@ -253,19 +255,19 @@ class Planner:
         route = self.route(analysis, request.get("metadata"))
         tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
         seen: list[Candidate] = []
-        if admit is not None:
-            ordered: list[TierDeployment] = []
-            for tier in route.tiers + route.downgrade:
-                ordered += self.ranked(tier, None if healthy is None else await healthy(tier), tokens, max_tokens, seen)
-            if not ordered:
-                raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
-            chosen = ordered[await admit(ordered, tokens, max_tokens)]
-            return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
-        for tier in route.tiers:
+        ordered: list[TierDeployment] = []
+        tiers = route.tiers + route.downgrade if admit is not None else route.tiers
+        for tier in tiers:
             ranked = self.ranked(tier, None if healthy is None else await healthy(tier), tokens, max_tokens, seen)
-            if ranked:
-                return self._logged(self.decide(analysis, route, ranked[0], seen, tokens, max_tokens), prompt)
-        raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
+            ordered += ranked
+            if admit is None and any(d.deployment_id not in avoid for d in ranked):
+                break  # without admission the first tier with a usable deployment decides
+        if avoid:
+            ordered.sort(key=lambda d: d.deployment_id in avoid)  # stable: cost order kept within each part
+        if not ordered:
+            raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
+        chosen = ordered[0] if admit is None else ordered[await admit(ordered, tokens, max_tokens)]
+        return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
 
     def plan_sync(
         self,

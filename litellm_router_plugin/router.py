@@ -15,6 +15,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.router import CustomRoutingStrategyBase, Router
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 
+from litellm_router_plugin import metrics
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.admission import TICKET_KEY, Admission, Ticket
 from litellm_router_plugin.config import PluginConfig
@@ -74,6 +75,15 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
         metadata = (kwargs.get("litellm_params") or {}).get("metadata")
         error = kwargs.get("exception")
         run_without_loop(_settle(metadata, error=error if isinstance(error, Exception) else RuntimeError("failed")))
+
+
+def _failed_this_request(request_kwargs: Mapping[str, Any]) -> set[str]:
+    """Deployments that already failed this request: LiteLLM records each retried attempt."""
+    metadata = request_kwargs.get("metadata")
+    attempts = metadata.get("previous_models") if isinstance(metadata, Mapping) else None
+    if not isinstance(attempts, list | tuple):
+        return set()
+    return {a["deployment_id"] for a in attempts if isinstance(a, Mapping) and a.get("deployment_id")}
 
 
 def run_without_loop(coro: Any) -> Any:
@@ -139,6 +149,7 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         if not isinstance(metadata, dict):
             metadata = request_kwargs["metadata"] = {}
         metadata[METADATA_KEY] = decision.model_dump(mode="json")
+        metrics.DECISIONS.labels(decision.tier, decision.model).inc()
         if tickets and self.admission is not None:
             metadata[TICKET_KEY] = self.admission.ticket_metadata(tickets[0])
         return self._deployment(decision.deployment_id)
@@ -183,7 +194,12 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
 
         tickets: list[Ticket] = []
         decision = await self.planner.plan(
-            messages, kwargs, input=input, healthy=healthy, admit=self._admitter(kwargs, tickets)
+            messages,
+            kwargs,
+            input=input,
+            healthy=healthy,
+            admit=self._admitter(kwargs, tickets),
+            avoid=_failed_this_request(kwargs),
         )
         return self._attach(decision, kwargs, tickets)
 

@@ -1,0 +1,25 @@
+"""Prometheus metrics of routing, admission, spend and breakers (prometheus-client, own registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+REGISTRY = CollectorRegistry()
+
+DECISIONS = Counter("lrp_decisions", "Routing decisions", ["tier", "model"], registry=REGISTRY)
+ADMISSIONS = Counter(
+    "lrp_admissions", "Requests admitted or refused, by refusing scope", ["result", "scope"], registry=REGISTRY
+)
+SPEND = Counter("lrp_spend_usd", "Settled spend in USD", ["tier", "model"], registry=REGISTRY)
+BREAKER_STATE = Gauge(
+    "lrp_breaker_state",
+    "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open",
+    ["deployment"],
+    registry=REGISTRY,
+)
+BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def render() -> bytes:
+    """The registry in Prometheus' text format."""
+    return bytes(generate_latest(REGISTRY))
