@@ -106,6 +106,38 @@ def stats(
         console.print(table)
 
 
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+) -> None:
+    """Serve /route (a decision, no call), /stats (the shared ledger) and /metrics (Prometheus)."""
+    import uvicorn
+
+    from litellm_router_plugin.router import admission_for
+    from litellm_router_plugin.server import create_app
+
+    planner = _planner(config)
+    uvicorn.run(create_app(planner, admission_for(planner)), host=host, port=port, log_level="warning")
+
+
+@app.command("fake-upstream")
+def fake_upstream(
+    host: Annotated[str, typer.Option(help="Loopback interface only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9100,
+) -> None:
+    """A fake OpenAI-compatible upstream for tests and benchmarks (latency, errors, hangs, bad JSON)."""
+    import uvicorn
+
+    from litellm_router_plugin.fake_upstream import create_app as create_fake
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print("[red]error:[/red] the fake upstream listens on loopback only")
+        raise typer.Exit(2)
+    uvicorn.run(create_fake(), host=host, port=port, log_level="warning")
+
+
 async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, object]]:
     store = store_from_config(config)
     try:

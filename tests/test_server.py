@@ -1,0 +1,57 @@
+"""The /route /stats /metrics app and the fake upstream, in process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from litellm_router_plugin import Planner, PluginConfig
+from litellm_router_plugin.admission import Admission
+from litellm_router_plugin.fake_upstream import create_app as create_fake
+from litellm_router_plugin.server import create_app
+from litellm_router_plugin.state import MemoryStore
+from tests.conftest import TWO_TIERS
+
+
+def client(app: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")  # type: ignore[arg-type]
+
+
+async def test_route_stats_metrics() -> None:
+    planner = Planner(PluginConfig.load(TWO_TIERS))
+    admission = Admission(planner.config, planner.tier_map, MemoryStore())
+    async with client(create_app(planner, admission)) as http:
+        decision = (await http.post("/route", json={"prompt": "Prove that sqrt(2) is irrational."})).json()
+        assert decision["tier"] == "strong"
+        messages = [{"role": "user", "content": "hi"}]
+        assert (await http.post("/route", json={"messages": messages})).json()["tier"] == "cheap"
+        assert (await http.post("/route", json={})).status_code == 400
+        bad = await http.post("/route", json={"prompt": "x", "metadata": {"router": {"tier": "gold"}}})
+        assert bad.status_code == 400
+        assert "metadata.router.tier" in bad.json()["detail"]
+        assert (await http.get("/stats")).json()["calls"] == 0
+        metrics = (await http.get("/metrics")).text
+        assert 'lrp_breaker_state{deployment="cheap/0/gpt-4o-mini"} 0.0' in metrics
+
+
+async def test_fake_upstream_behaviours() -> None:
+    async with client(create_fake()) as http:
+        body = {"model": "m", "messages": [{"role": "user", "content": "one two three"}]}
+        ok = (await http.post("/v1/chat/completions", json=body)).json()
+        assert ok["usage"] == {"prompt_tokens": 3, "completion_tokens": 20, "total_tokens": 23}
+        await http.post("/control", json={"m": {"error_rate": 1.0, "error_status": 429}})
+        assert (await http.post("/v1/chat/completions", json=body)).status_code == 429
+        await http.post("/control", json={"m": {"malformed": True}})
+        with pytest.raises(ValueError, match="Expecting"):
+            (await http.post("/v1/chat/completions", json=body)).json()
+        await http.post("/control", json={"m": {"latency_ms": 50}})
+        start = time.monotonic()
+        await http.post("/v1/chat/completions", json=body)
+        assert time.monotonic() - start >= 0.05
+        await http.post("/control", json={"m": {"hang": True}})
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(http.post("/v1/chat/completions", json=body), 0.2)
+        assert (await http.get("/hits")).json() == {"m": 5}
