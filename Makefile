@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-state constraints clean
+.PHONY: demo test lint bench bench-state bench-proxy constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a s
 
 bench-state: $(STAMP)   ## Redis round trips per request and reserve+settle latency against PING
 	$(BIN)/python bench/bench_state.py
+
+bench-proxy: $(STAMP)   ## proxy req/s and p50: plugin config vs stock config, same upstream and load
+	$(BIN)/python bench/bench_proxy.py
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new
