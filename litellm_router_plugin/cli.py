@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -104,6 +104,35 @@ def stats(
         for key, usd in sorted(bucket.items(), key=lambda kv: -kv[1]):
             table.add_row(key, f"${usd:.6f}")
         console.print(table)
+
+
+@app.command("test")
+def run_tests(
+    path: Annotated[Path, typer.Argument(help="A .py file or a folder of eval cases.")],
+    live: Annotated[bool, typer.Option("--live", help="Call the real models (needs keys); default: mocked.")] = False,
+) -> None:
+    """Run eval cases (@eval_case, EvalSuite) and print pass/fail and cost per case."""
+    from litellm_router_plugin.evals import discover, report
+
+    try:
+        suites = discover(path)
+    except RouterPluginError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    count = sum(len(s.cases) for s in suites)
+    if not count:
+        console.print(f"[red]error:[/red] no eval cases found in {path}")
+        raise typer.Exit(2)
+    typer.echo(f"Running {count} eval case(s)...\n")
+
+    async def run_all() -> list[Any]:
+        results = []
+        for suite in suites:
+            results += await suite.run(live=live)
+        return results
+
+    if not report(asyncio.run(run_all()), typer.echo):
+        raise typer.Exit(1)
 
 
 @app.command()
