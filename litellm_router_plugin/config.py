@@ -85,6 +85,9 @@ class ClassifierConfig(_Strict):
     """The local classifier used when the agent is slow, failing or returns garbage."""
     cache_size: int = Field(default=1024, ge=1)
     """Prompts remembered, so a repeated prompt costs no second agent call."""
+    strong_threshold: float | None = None
+    """When set (``litellm-router calibrate`` writes it): prompts whose strength is at or above it go
+    to the strongest tier, all others at most to the tier below it."""
 
 
 class LimitConfig(_Strict):

@@ -139,6 +139,18 @@ class Planner:
             raise ConfigError(f"metadata.{OVERRIDES_KEY}", raw, 'Pass a mapping, e.g. {"min_tier": "moderate"}.')
         target = self.tier_map.for_category(analysis.category)
         reason = f"{analysis.category} (score {analysis.score}) -> {target.name}"
+        threshold = self.config.classifier.strong_threshold
+        if threshold is not None and len(self.tier_map.tiers) > 1:
+            strength = analysis.strength if analysis.strength is not None else float(analysis.score)
+            strongest = self.tier_map.strongest
+            if strength >= threshold:
+                target, reason = (
+                    strongest,
+                    f"{reason}; strength {strength:.2f} >= threshold {threshold:g}: {strongest.name}",
+                )
+            elif target.rank == strongest.rank:
+                target = self.tier_map.tiers[-2]
+                reason = f"{reason}; strength {strength:.2f} < threshold {threshold:g}: {target.name}"
         forced = self._tier(raw, "tier")
         if forced is not None:
             return Route((forced,), f"{reason}; tier forced to {forced.name} by metadata")

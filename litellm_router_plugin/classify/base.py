@@ -40,6 +40,8 @@ class ComplexityAnalysis(BaseModel):
     """Set when the agent could not answer and the local classifier did: timeout, error, invalid output."""
     cached: bool = False
     """True when the answer came from the cache (no LLM call)."""
+    strength: float | None = None
+    """The score before rounding, where the classifier has one: finer for thresholds and rankings."""
 
 
 class Classifier(Protocol):

@@ -59,7 +59,8 @@ class HeuristicClassifier:
     def classify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt`` synchronously."""
         start = time.perf_counter()
-        score, cues = self._score(prompt)
+        raw, cues = self._score(prompt)
+        score = max(1, min(10, int(raw + 0.5)))
         # model_construct: the fields are ours and already valid; validation would double the cost.
         return ComplexityAnalysis.model_construct(
             score=score,
@@ -69,18 +70,23 @@ class HeuristicClassifier:
             latency_ms=(time.perf_counter() - start) * 1000,
             fallback_reason=None,
             cached=False,
+            strength=raw,
         )
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""
         return self.classify(prompt)
 
+    def strength(self, prompt: str) -> float:
+        """The unrounded score: higher means the prompt more needs a strong model."""
+        return self._score(prompt)[0]
+
     @staticmethod
-    def _score(prompt: str) -> tuple[int, list[str]]:
+    def _score(prompt: str) -> tuple[float, list[str]]:
         text = prompt.strip()
         words = len(text.split())
         if words <= 6 and _GREETING.search(text):
-            return 1, ["greeting or acknowledgement"]
+            return 1.0, ["greeting or acknowledgement"]
 
         score = 1.0
         cues: list[str] = []
@@ -128,4 +134,4 @@ class HeuristicClassifier:
             # Writing and explaining need a capable model even when nothing else flags the prompt.
             score = 3.5
             cues.append("explanation or writing")
-        return max(1, min(10, int(score + 0.5))), cues
+        return score, cues
