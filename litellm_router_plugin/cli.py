@@ -15,7 +15,7 @@ from litellm_router_plugin.admission import store_from_config
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.costs import summarise_ledger
 from litellm_router_plugin.demo import run_demo
-from litellm_router_plugin.errors import RouterPluginError
+from litellm_router_plugin.errors import ConfigError, RouterPluginError
 from litellm_router_plugin.planner import Planner
 
 app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
@@ -173,6 +173,111 @@ async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, obj
         return await store.ledger(limit)
     finally:
         await store.aclose()
+
+
+bench_app = typer.Typer(help="Benchmarks on real data.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+DEFAULT_DATASET = Path("../shared/data/routellm-mmlu")
+
+
+@bench_app.command("routing")
+def bench_routing(
+    dataset: Annotated[Path, typer.Option(help="A folder or CSV/JSONL file: prompt, weak-correct, strong-correct.")] = (
+        DEFAULT_DATASET
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the PNG plot and the Markdown/JSON tables.")] = Path(
+        "bench/results"
+    ),
+    scores: Annotated[
+        Path | None, typer.Option(help="Also rank by these scores: one float per line, in dataset order.")
+    ] = None,
+    weak_column: Annotated[str | None, typer.Option(help="Weak model's correctness column.")] = None,
+    strong_column: Annotated[str | None, typer.Option(help="Strong model's correctness column.")] = None,
+    weak_model: Annotated[str, typer.Option(help="LiteLLM pricing name of the weak model.")] = (
+        "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1"
+    ),
+    strong_model: Annotated[str, typer.Option(help="LiteLLM pricing name of the strong model.")] = "gpt-4-1106-preview",
+) -> None:
+    """APGR, CPT(50%), CPT(80%) and dollar cost of the heuristic classifier (and baselines) on real data."""
+    from litellm_router_plugin.classify import HeuristicClassifier
+    from litellm_router_plugin.routing_bench import load_dataset, plot, run_benchmark
+
+    try:
+        samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
+        heuristic = HeuristicClassifier()
+        routers = {"heuristic": lambda ss: [heuristic.strength(s.prompt) for s in ss]}
+        if scores is not None:
+            given = [float(line) for line in scores.read_text().split()]
+            if len(given) != len(samples):
+                raise ConfigError("scores", len(given), f"Give one score per sample ({len(samples)}).")
+            routers[scores.stem] = lambda ss: given
+        report = run_benchmark(samples, routers, dataset=str(dataset), weak_model=weak_model, strong_model=strong_model)
+    except RouterPluginError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    out.mkdir(parents=True, exist_ok=True)
+    stem = dataset.name or "dataset"
+    png = plot(report, out / f"routing-{stem}.png")
+    (out / f"routing-{stem}.md").write_text(report.markdown() + "\n", encoding="utf-8")
+    summary = report.as_dict()
+    for router in summary["routers"]:
+        router["points"] = router["points"][:: max(1, len(router["points"]) // 100)]
+    (out / f"routing-{stem}.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    typer.echo(report.markdown())
+    typer.echo(f"\nplot: {png}")
+
+
+@app.command()
+def score(config: ConfigOption = None) -> None:
+    """Read JSON lines {"prompt": ...} on stdin; write one float per line (higher: needs the strong model)."""
+    import sys
+
+    planner = _planner(config)
+    classifier = planner.local
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            prompt = json.loads(line)["prompt"]
+        except (ValueError, KeyError, TypeError):
+            console.print(f'[red]error:[/red] line {number}: expected a JSON object with a "prompt" string')
+            raise typer.Exit(2) from None
+        typer.echo(f"{classifier.strength(str(prompt)):.4f}")
+
+
+@app.command()
+def calibrate(
+    config: Annotated[Path, typer.Option("--config", "-c", help="PluginConfig file to write the threshold into.")],
+    strong_share: Annotated[float | None, typer.Option(help="Share of traffic for the strongest tier, 0-1.")] = None,
+    max_cost_per_1k_requests: Annotated[
+        float | None, typer.Option(help="Largest strong share whose estimated cost per 1,000 requests fits.")
+    ] = None,
+    sample: Annotated[
+        Path, typer.Option(help="Prompts to calibrate on: a dataset (as for bench routing) or JSON lines.")
+    ] = DEFAULT_DATASET,
+) -> None:
+    """Pick classifier.strong_threshold so a sample sends the wanted share (or cost) to the strongest tier."""
+    from litellm_router_plugin.calibration import calibrate_threshold, read_prompts, write_threshold
+
+    if (strong_share is None) == (max_cost_per_1k_requests is None):
+        console.print("[red]error:[/red] give exactly one of --strong-share and --max-cost-per-1k-requests")
+        raise typer.Exit(2)
+    try:
+        planner = Planner(PluginConfig.load(config))
+        prompts = read_prompts(sample)
+        result = calibrate_threshold(
+            planner, prompts, strong_share=strong_share, max_cost_per_1k=max_cost_per_1k_requests
+        )
+        write_threshold(config, result.threshold)
+    except RouterPluginError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"classifier.strong_threshold = {result.threshold:.4f} written to {config}: "
+        f"{result.strong_share:.1%} of {len(prompts)} sample prompts go to the strongest tier "
+        f"(estimated ${result.cost_per_1k:.4f} per 1,000 requests)"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import itertools
 import json
 import random
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,7 +213,7 @@ class BenchmarkReport:
 
 def run_benchmark(
     samples: Sequence[Sample],
-    routers: dict[str, Callable[[Sequence[Sample]], Sequence[float]]],
+    routers: Mapping[str, Callable[[Sequence[Sample]], Sequence[float]]],
     *,
     dataset: str = "",
     weak_model: str = "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1",
