@@ -61,7 +61,7 @@ class RedisStore(Store):
         *,
         prefix: str = "lrp",
         clock: Clock | None = None,
-        socket_timeout: float = 2.0,
+        socket_timeout: float = 5.0,
         max_connections: int = 64,
     ) -> None:
         self.url = url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
