@@ -22,6 +22,7 @@ from litellm_router_plugin.budget import BudgetGuard, BudgetLimit, Hold, scope_n
 from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.decision import RoutingDecision
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
+from litellm_router_plugin.planner import Admit
 from litellm_router_plugin.state import BreakerSpec, MemoryStore, RedisStore, Store
 from litellm_router_plugin.state.base import Outcome
 from litellm_router_plugin.tiers import TierDeployment, TierMap
@@ -153,6 +154,17 @@ class Admission:
             metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES[state])
             states[name] = state
         return states
+
+    def admitter(self, request: Mapping[str, Any], tickets: list[Ticket]) -> Admit:
+        """The planner's ``admit`` callback for one request; the ticket it issues lands in ``tickets``."""
+        identity = self.identity(request)
+
+        async def admit(ordered: list[TierDeployment], prompt_tokens: int, max_tokens: int) -> int:
+            ticket = await self.admit(ordered, prompt_tokens, max_tokens, identity)
+            tickets.append(ticket)
+            return ticket.hold.index
+
+        return admit
 
     def ticket_metadata(self, ticket: Ticket) -> dict[str, Any]:
         """The ticket as plain data for request metadata."""

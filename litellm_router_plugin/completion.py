@@ -12,7 +12,6 @@ from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.decision import METADATA_KEY
 from litellm_router_plugin.planner import Planner
 from litellm_router_plugin.router import admission_for, ensure_decision_hook
-from litellm_router_plugin.tiers import TierDeployment
 
 _default: Planner | None = None
 _admissions: dict[int, Admission | None] = {}
@@ -50,16 +49,9 @@ async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: A
         return await litellm.acompletion(model=model, messages=messages or [], **kwargs)
     admission = _admission(planner)
     tickets: list[Ticket] = []
-    admit = None
     if admission is not None:
         ensure_decision_hook()  # LiteLLM's deployment hooks settle the call
-        identity = admission.identity(kwargs)
-
-        async def admit(ordered: list[TierDeployment], prompt_tokens: int, max_tokens: int) -> int:
-            ticket = await admission.admit(ordered, prompt_tokens, max_tokens, identity)
-            tickets.append(ticket)
-            return ticket.hold.index
-
+    admit = None if admission is None else admission.admitter(kwargs, tickets)
     decision = await planner.plan(messages, kwargs, admit=admit)
     deployment = planner.tier_map.deployment(decision.deployment_id)
     assert deployment is not None  # the planner only returns its own deployments

@@ -21,8 +21,8 @@ from litellm_router_plugin.admission import TICKET_KEY, Admission, Ticket
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.decision import METADATA_KEY, RoutingDecision
 from litellm_router_plugin.errors import ConfigError, RouterPluginError
-from litellm_router_plugin.planner import HealthyIds, Planner
-from litellm_router_plugin.tiers import Tier, TierDeployment
+from litellm_router_plugin.planner import Admit, HealthyIds, Planner
+from litellm_router_plugin.tiers import Tier
 
 
 async def _settle(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
@@ -154,18 +154,8 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             metadata[TICKET_KEY] = self.admission.ticket_metadata(tickets[0])
         return self._deployment(decision.deployment_id)
 
-    def _admitter(self, request_kwargs: dict[str, Any], tickets: list[Ticket]) -> Any:
-        admission = self.admission
-        if admission is None:
-            return None
-        identity = admission.identity(request_kwargs)
-
-        async def admit(ordered: list[TierDeployment], prompt_tokens: int, max_tokens: int) -> int:
-            ticket = await admission.admit(ordered, prompt_tokens, max_tokens, identity)
-            tickets.append(ticket)
-            return ticket.hold.index
-
-        return admit
+    def _admitter(self, request_kwargs: dict[str, Any], tickets: list[Ticket]) -> Admit | None:
+        return None if self.admission is None else self.admission.admitter(request_kwargs, tickets)
 
     async def async_get_available_deployment(
         self,
