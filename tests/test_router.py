@@ -194,3 +194,27 @@ async def test_log_prompts_opt_in(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="litellm_router_plugin.decisions"):
         await router.acompletion(model="auto", messages=user("hello world"), mock_response="x")
     assert json.loads(caplog.records[-1].getMessage())["prompt"] == "hello world"
+
+
+async def test_with_an_alias_group_litellm_retries_and_the_retry_avoids_the_failed_deployment() -> None:
+    config = {
+        "tiers": [
+            {
+                "name": "cheap",
+                "deployments": [
+                    {
+                        "model": "groq/openai/gpt-oss-20b",
+                        "litellm_params": {"mock_response": "litellm.InternalServerError"},
+                    },
+                    {"model": "gpt-4o-mini", "litellm_params": {"mock_response": "fine"}},
+                ],
+            },
+            {"name": "strong", "deployments": [{"model": "gpt-4o", "litellm_params": {"mock_response": "fine"}}]},
+        ]
+    }
+    placeholder = {"model_name": "auto", "litellm_params": {"model": "openai/placeholder", "api_key": "x"}}
+    router = build_router(config, model_list=[placeholder], num_retries=2, retry_after=0)
+    response = await router.acompletion(model="auto", messages=EASY)
+    decision = decision_of(response)
+    assert decision["model"] == "gpt-4o-mini"  # the cheaper one failed once; the retry went elsewhere
+    assert response.choices[0].message.content == "fine"
