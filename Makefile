@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)          ## the offline demo: real Router, mock responses, no keys
 	$(BIN)/litellm-router demo
 
-test: $(STAMP)          ## the whole test suite
+test: $(STAMP)          ## the whole test suite (starts Redis where none answers)
+	bash .ci/ensure-redis
 	$(BIN)/pytest
 
 lint: $(STAMP)          ## ruff and mypy
