@@ -196,7 +196,9 @@ class Admission:
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
         actual = 0.0 if error is not None else deployment.price.estimate(prompt, completion)
-        outcome: Outcome = "success" if error is None else ("failure" if counts_as_failure(error) else "neutral")
+        statuses = self.config.breaker.failure_status_codes
+        counted = error is not None and counts_as_failure(error, statuses)
+        outcome: Outcome = "success" if error is None else ("failure" if counted else "neutral")
         strongest = min(d.price.estimate(prompt, completion) for d in self.tier_map.strongest.deployments)
         now = time.time()
         row = {

@@ -9,7 +9,7 @@ import asyncio
 import contextvars
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 
 from litellm_router_plugin.budget import BudgetGuard
@@ -20,8 +20,9 @@ from litellm_router_plugin.state.base import Outcome
 _CONNECTION_ERRORS = (ConnectionError, TimeoutError, asyncio.TimeoutError)
 
 
-def counts_as_failure(exc: BaseException) -> bool:
-    """Default: 5xx, 429, timeouts and connection errors count; 4xx request errors do not."""
+def counts_as_failure(exc: BaseException, statuses: Collection[int] | None = None) -> bool:
+    """Timeouts and connection errors count; so do HTTP errors whose status is in ``statuses``
+    (default: 429 and every 5xx). 4xx request errors do not."""
     if isinstance(exc, _CONNECTION_ERRORS):
         return True
     # litellm / openai / httpx name their timeouts and connection failures so, whatever the status
@@ -29,7 +30,9 @@ def counts_as_failure(exc: BaseException) -> bool:
     if any(word in cls.__name__ for cls in type(exc).__mro__ for word in ("Timeout", "Connection")):
         return True
     status = getattr(exc, "status_code", None)
-    return isinstance(status, int) and (status >= 500 or status == 429)
+    if not isinstance(status, int):
+        return False
+    return status in statuses if statuses is not None else (status >= 500 or status == 429)
 
 
 def _positive(field: str, value: float) -> float:

@@ -133,6 +133,17 @@ class BreakerConfig(_Strict):
     failure_threshold: int = Field(default=5, ge=1)
     window_seconds: float = Field(default=60.0, gt=0)
     recovery_timeout: float = Field(default=30.0, gt=0)
+    failure_status_codes: list[int] | None = None
+    """HTTP statuses that count as failures; default 429 and every 5xx. Timeouts and connection
+    errors always count; other errors (4xx request errors) never do."""
+
+    @field_validator("failure_status_codes")
+    @classmethod
+    def _statuses(cls, codes: list[int] | None) -> list[int] | None:
+        bad = [c for c in codes or [] if not 400 <= c <= 599]
+        if bad:
+            raise ValueError(f"{bad} are not HTTP error statuses; list codes between 400 and 599")
+        return codes
 
 
 class StoreConfig(_Strict):

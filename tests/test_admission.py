@@ -180,3 +180,20 @@ def test_sync_completion_admits_and_settles_through_the_memory_store_and_refuses
     redis_router = build_router({**TWO_TIERS, "store": {"kind": "redis"}}, num_retries=0)
     with pytest.raises(RouterPluginError, match=r"use Router\.acompletion"):
         redis_router.completion(model="auto", messages=HARD, mock_response="x")
+
+
+async def test_which_statuses_count_is_configurable() -> None:
+    only_503 = {"breaker": {"failure_threshold": 1, "failure_status_codes": [503]}}
+    router, _ = setup(only_503, num_retries=0, disable_cooldowns=True)
+    with pytest.raises(litellm.InternalServerError):  # a 500: not counted here
+        await router.acompletion(
+            model="auto", messages=EASY, mock_response=litellm.InternalServerError("x", "groq", "gpt-oss-20b")
+        )
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+    assert response._hidden_params["router_decision"]["model"] == "groq/openai/gpt-oss-20b"
+    with pytest.raises(litellm.ServiceUnavailableError):
+        await router.acompletion(
+            model="auto", messages=EASY, mock_response=litellm.ServiceUnavailableError("x", "groq", "gpt-oss-20b")
+        )
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+    assert response._hidden_params["router_decision"]["model"] == "gpt-4o-mini"  # the 503 opened it

@@ -35,6 +35,10 @@ def tiers(*names: str) -> list[dict[str, Any]]:
         ({"classifier": {"timeout_seconds": 0}}, "classifier.timeout_seconds", "greater than 0"),
         ({"classifier": {"cache_size": 0}}, "classifier.cache_size", "greater than or equal to 1"),
         ({"default_max_tokens": -5}, "default_max_tokens", "greater than or equal to 1"),
+        ({"breaker": {"failure_status_codes": [200]}}, "breaker.failure_status_codes", "between 400 and 599"),
+        ({"budgets": {"on_store_error": "ignore"}}, "budgets.on_store_error", "'fail_closed' or 'fail_open'"),
+        ({"budgets": {"global": {"daily": -1}}}, "budgets.global.daily", "greater than or equal to 0"),
+        ({"store": {"kind": "etcd"}}, "store.kind", "'memory' or 'redis'"),
         (
             {"custom_prices": {"m": {"input_cost_per_token": -1, "output_cost_per_token": 0}}},
             "custom_prices.m.input_cost_per_token",
