@@ -113,11 +113,15 @@ class Admission:
         metadata = request.get("metadata") or {}
         own = metadata.get("router")
         own = own if isinstance(own, Mapping) else {}  # a malformed value is the planner's error to report
-        user = metadata.get("user_api_key_user_id") or own.get("user")
+        if own.get("authenticated"):
+            # Set by the proxy hook from the authenticated key: nothing in the request body counts.
+            user, key, team = own.get("user"), own.get("key"), own.get("team")
+        else:
+            user = own.get("user") or metadata.get("user_api_key_user_id")
+            key = own.get("key") or metadata.get("user_api_key_hash") or metadata.get("user_api_key")
+            team = own.get("team") or metadata.get("user_api_key_team_id")
         if user is None and self.config.budgets.trust_client_user:
             user = request.get("user")
-        key = metadata.get("user_api_key_hash") or metadata.get("user_api_key") or own.get("key")
-        team = metadata.get("user_api_key_team_id") or own.get("team")
         return Identity(user, key, team)
 
     async def admit(

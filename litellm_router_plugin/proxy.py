@@ -135,9 +135,8 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             "user": user_api_key_dict.user_id,
             "key": token,
             "team": user_api_key_dict.team_id,
+            "authenticated": True,
         }
-        for key in ("user_api_key_user_id", "user_api_key_team_id"):
-            metadata.pop(key, None)  # the proxy sets them from the same key; ours above are canonical
         return data
 
     async def async_post_call_response_headers_hook(

@@ -197,3 +197,18 @@ async def test_which_statuses_count_is_configurable() -> None:
         )
     response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
     assert response._hidden_params["router_decision"]["model"] == "gpt-4o-mini"  # the 503 opened it
+
+
+def test_identity_from_the_proxy_hook_ignores_the_request_body() -> None:
+    _, admission = setup({"budgets": {"trust_client_user": False}})
+    spoofed = {
+        "user": "mallory",
+        "metadata": {
+            "user_api_key_user_id": "victim",
+            "router": {"user": None, "key": "hash-of-real-key", "team": None, "authenticated": True},
+        },
+    }
+    identity = admission.identity(spoofed)
+    assert (identity.user, identity.key, identity.team) == (None, "hash-of-real-key", None)
+    python_caller = {"metadata": {"router": {"user": "ann", "team": "ml"}}}
+    assert admission.identity(python_caller).user == "ann"
