@@ -112,7 +112,7 @@ class SettleRequest:
     breaker: BreakerSpec | None = None
     probe: bool = False
     ledger_max: int = 100_000
-    keep_settled_ms: int = 86_400_000
+    keep_settled_ms: int = 600_000  # idempotency only needs minutes: a settled hold is gone for good
     spent_ttl_s: int = 3 * 86400
 
 
