@@ -192,3 +192,12 @@ async def test_bad_guard_settings_and_unknown_scope() -> None:
         BudgetGuard(lease_seconds=0)
     with pytest.raises(ConfigError, match="Use one of: global, user, key, team"):
         await BudgetGuard().spent("org", "acme")
+
+
+async def test_a_settle_without_a_hold_charges_nothing_and_stays_out_of_the_ledger(clocked_store: Clocked) -> None:
+    store, clock = clocked_store
+    guard = BudgetGuard(store=store, clock=clock)
+    result = await guard.settle("never-reserved", 0.5, ledger={"model": "m"})
+    assert result.status == "unknown"
+    assert await store.ledger() == []
+    assert await guard.spent() == (0.0, 0.0)

@@ -138,6 +138,10 @@ class MemoryStore(Store):
                     self._counters[("held", held_key)] -= hold.amount
             for spent_key, _ in hold.keys:
                 self._counters[("spent", spent_key)] += request.actual
+            if request.ledger is not None:  # only a charged call enters the ledger
+                self._rows.appendleft(dict(request.ledger))
+                while len(self._rows) > request.ledger_max:
+                    self._rows.pop()
             result = SettleResult("settled", request.actual, hold.amount, lease_expired)
         else:
             result = SettleResult("unknown")
@@ -147,10 +151,6 @@ class MemoryStore(Store):
             if self._settled[oldest][1] > now - request.keep_settled_ms:
                 break
             del self._settled[oldest]
-        if request.ledger is not None:
-            self._rows.appendleft(dict(request.ledger))
-            while len(self._rows) > request.ledger_max:
-                self._rows.pop()
         if request.outcome is not None and request.breaker is not None:
             self._record(request, now)
         return result

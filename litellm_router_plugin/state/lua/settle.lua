@@ -36,6 +36,10 @@ if raw then
     redis.call('EXPIRE', d.k[i], tonumber(ARGV[11]))
   end
   redis.call('HDEL', hold, id)
+  if ARGV[4] ~= '' then  -- only a charged call enters the ledger, so counters and ledger agree
+    redis.call('LPUSH', ledger, ARGV[4])
+    redis.call('LTRIM', ledger, 0, tonumber(ARGV[5]) - 1)
+  end
   result = {'settled', actual, d.a, lease_expired and 1 or 0}
 else
   result = {'unknown'}
@@ -47,11 +51,6 @@ local old = redis.call('ZRANGEBYSCORE', settled_at, '-inf', now - tonumber(ARGV[
 for _, sid in ipairs(old) do
   redis.call('HDEL', settled, sid)
   redis.call('ZREM', settled_at, sid)
-end
-
-if ARGV[4] ~= '' then
-  redis.call('LPUSH', ledger, ARGV[4])
-  redis.call('LTRIM', ledger, 0, tonumber(ARGV[5]) - 1)
 end
 
 local outcome, probe = ARGV[7], ARGV[10] == '1'
