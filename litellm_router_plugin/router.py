@@ -247,9 +247,23 @@ def build_router(
     """
     planner = planner or Planner(PluginConfig.load(config))
     admission = admission or admission_for(planner)
-    router = Router(model_list=planner.tier_map.model_list() + list(model_list or []), **router_kwargs)
+    extra = list(model_list or [])
+    if not any(entry.get("model_name") == planner.alias for entry in extra):
+        extra.append(alias_placeholder(planner.alias))
+    router = Router(model_list=planner.tier_map.model_list() + extra, **router_kwargs)
     CostAwareRoutingStrategy.install(router, planner, admission)
     return router
+
+
+def alias_placeholder(alias: str) -> dict[str, Any]:
+    """A model group named like the alias. The strategy never sends traffic to it; it exists because
+    LiteLLM's Router retries a failed call only when the requested group has a healthy deployment,
+    and finds a known group without a wildcard search."""
+    return {
+        "model_name": alias,
+        "litellm_params": {"model": "openai/router-plugin-placeholder", "api_key": "unused"},
+        "model_info": {"id": f"router-plugin-placeholder-{alias}"},
+    }
 
 
 def admission_for(planner: Planner) -> Admission | None:

@@ -166,7 +166,7 @@ async def test_acompletion_is_admitted_and_settled() -> None:
 
 
 def test_sync_completion_admits_and_settles_through_the_memory_store_and_refuses_redis_clearly() -> None:
-    router, admission = setup({})
+    router, admission = setup({}, num_retries=0)
     router.completion(model="auto", messages=HARD, mock_response="x")
     with pytest.raises(litellm.InternalServerError):
         router.completion(model="auto", messages=HARD, mock_response=litellm.InternalServerError("x", "openai", "m"))
