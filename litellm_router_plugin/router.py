@@ -25,8 +25,23 @@ from litellm_router_plugin.planner import Admit, HealthyIds, Planner
 from litellm_router_plugin.tiers import Tier
 
 
+def _routed_here(metadata: Any) -> bool:
+    """Whether this attempt went to the deployment we chose (not, say, a LiteLLM fallback group that
+    inherited the request's metadata)."""
+    if not isinstance(metadata, Mapping):
+        return False
+    decision = metadata.get(METADATA_KEY)
+    if not isinstance(decision, Mapping):
+        return False
+    info = metadata.get("model_info")
+    used = info.get("id") if isinstance(info, Mapping) else None
+    return used is None or used == decision.get("deployment_id")
+
+
 async def _settle(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
-    ticket = metadata.get(TICKET_KEY) if isinstance(metadata, Mapping) else None
+    if not _routed_here(metadata):
+        return
+    ticket = metadata.get(TICKET_KEY)
     if not isinstance(ticket, Mapping):
         return
     admission = Admission.lookup(ticket.get("admission", ""))
@@ -45,8 +60,8 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
     async def async_post_call_success_deployment_hook(
         self, request_data: dict[str, Any], response: Any, call_type: Any
     ) -> Any:
-        metadata = request_data.get("metadata")
-        if isinstance(metadata, Mapping) and METADATA_KEY in metadata:
+        metadata: Any = request_data.get("metadata")
+        if _routed_here(metadata):
             hidden = getattr(response, "_hidden_params", None)
             if isinstance(hidden, dict):
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]

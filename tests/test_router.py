@@ -217,3 +217,21 @@ async def test_litellm_retries_and_the_retry_avoids_the_failed_deployment() -> N
     decision = decision_of(response)
     assert decision["model"] == "gpt-4o-mini"  # the cheaper one failed once; the retry went elsewhere
     assert response.choices[0].message.content == "fine"
+
+
+async def test_a_litellm_fallback_to_another_group_does_not_carry_the_stale_decision() -> None:
+    config = {
+        "tiers": [
+            {
+                "name": "only",
+                "deployments": [
+                    {"model": "gpt-4o-mini", "litellm_params": {"mock_response": "litellm.InternalServerError"}}
+                ],
+            }
+        ]
+    }
+    backup = {"model_name": "backup", "litellm_params": {"model": "gpt-4o", "mock_response": "from backup"}}
+    router = build_router(config, model_list=[backup], num_retries=0, fallbacks=[{"auto": ["backup"]}])
+    response = await router.acompletion(model="auto", messages=EASY)
+    assert response.choices[0].message.content == "from backup"
+    assert "router_decision" not in response._hidden_params
