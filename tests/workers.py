@@ -84,7 +84,7 @@ def breaker_worker(url: str, prefix: str, barrier: Barrier, attempts: int) -> di
             try:
                 async with breaker:
                     await store.client.incr(f"{{{prefix}}}:upstream_hits")
-                    await asyncio.sleep(0.3)  # the probe is slow: everyone else must be refused meanwhile
+                    await asyncio.sleep(1.5)  # a slow probe: every other attempt, in every worker, is refused meanwhile
                     return 1
             except CircuitBreakerOpen:
                 return 0
