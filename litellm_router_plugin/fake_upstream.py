@@ -8,14 +8,16 @@ counts the requests each model received. Run: ``litellm-router fake-upstream --p
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 
@@ -71,6 +73,13 @@ def create_app(seed: int = 0) -> FastAPI:
             return Response("{not json", media_type="application/json")
         words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         prompt_tokens = max(1, int(words * 1.3))
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": how.completion_tokens,
+            "total_tokens": prompt_tokens + how.completion_tokens,
+        }
+        if body.get("stream"):
+            return StreamingResponse(_sse(model, f"answer from {model}", usage), media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
@@ -84,15 +93,24 @@ def create_app(seed: int = 0) -> FastAPI:
                         "finish_reason": "stop",
                     }
                 ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": how.completion_tokens,
-                    "total_tokens": prompt_tokens + how.completion_tokens,
-                },
+                "usage": usage,
             }
         )
 
     return app
+
+
+async def _sse(model: str, text: str, usage: dict[str, int]) -> AsyncIterator[str]:
+    """The answer as OpenAI-style server-sent events: one chunk a word, then the finish and usage."""
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "model": model}
+    created = int(time.time())
+    for i, word in enumerate(text.split(" ")):
+        delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+        chunk = {**base, "created": created, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        yield f"data: {json.dumps(chunk)}\n\n"
+    done = {**base, "created": created, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+    yield f"data: {json.dumps(done)}\n\n"
+    yield "data: [DONE]\n\n"
 
 
 def main() -> None:  # pragma: no cover - exercised by the end-to-end tests as a subprocess

@@ -249,3 +249,25 @@ def test_logs_hold_no_api_key_and_no_prompt(stack: Stack, tmp_path_factory: pyte
     text = "\n".join(p.read_text(errors="replace") for p in logs)
     for secret in ("sk-budget-t2", "sk-router-t1", "infinitely many primes"):
         assert secret not in text
+
+
+def test_a_streamed_call_is_routed_and_settled(stack: Stack) -> None:
+    key = "sk-stream-t8"
+    stream = stack.client(1, key).chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": SIMPLE}], max_tokens=5, stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == "answer from cheap-a"
+
+    async def rows() -> list[dict[str, Any]]:
+        store = RedisStore(REDIS_URL, prefix=stack.prefix)
+        found = [r for r in await store.ledger() if r.get("user") == "stream"]
+        await store.aclose()
+        return found
+
+    deadline = time.monotonic() + 10
+    while not (found := asyncio.run(rows())) and time.monotonic() < deadline:
+        time.sleep(0.1)  # LiteLLM logs a finished stream in the background
+    assert len(found) == 1
+    assert found[0]["model"] == "openai/cheap-a"
+    assert found[0]["status"] == "ok"
