@@ -55,3 +55,27 @@ async def test_fake_upstream_behaviours() -> None:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(http.post("/v1/chat/completions", json=body), 0.2)
         assert (await http.get("/hits")).json() == {"m": 5}
+
+
+def test_serve_command_answers_route_and_stats() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.proxy_harness import free_port, wait_http
+
+    port = free_port()
+    cli = Path(sys.executable).parent / "litellm-router"
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/stats", proc, 60)
+        decision = httpx.post(f"{base}/route", json={"prompt": "Prove that there are infinitely many primes."}).json()
+        assert decision["tier"] == "reasoning"
+        assert httpx.get(f"{base}/stats").json()["calls"] == 0
+        assert "lrp_breaker_state" in httpx.get(f"{base}/metrics").text
+    finally:
+        proc.kill()
+        proc.wait(10)
