@@ -46,6 +46,9 @@ class UnknownModelError(ConfigError):
 class NoDeploymentAvailable(RouterPluginError):
     """Every tier the request may use has no healthy deployment."""
 
+    status_code = 503
+    num_retries = 0  # LiteLLM's Router would only back off and plan the same again
+
     def __init__(self, tiers: Sequence[str], reason: str) -> None:
         self.tiers = list(tiers)
         super().__init__(f"no healthy deployment in tiers {', '.join(self.tiers)}: {reason}")
@@ -53,6 +56,8 @@ class NoDeploymentAvailable(RouterPluginError):
 
 class StoreUnavailableError(RouterPluginError):
     """The shared store (Redis) cannot be reached; under fail-closed nothing is called."""
+
+    status_code = 503  # LiteLLM's Router may retry it: the store may be back in a moment
 
     def __init__(self, store: str, cause: BaseException) -> None:
         self.store = store
@@ -67,9 +72,9 @@ class StoreUnavailableError(RouterPluginError):
 class BudgetExceededError(RouterPluginError):
     """A request would push a budget over its limit; nothing was called."""
 
-    # Not 429: LiteLLM's Router retries 429s, and a refusal must not be retried. The proxy answers
-    # 429 with error.type "budget_exceeded" (litellm_router_plugin.proxy).
-    status_code = 402
+    status_code = 429
+    # LiteLLM's Router reads an exception's num_retries as the retries it deserves: a refusal, none.
+    num_retries = 0
 
     def __init__(self, scope: str, limit: str, limit_usd: float, spent_usd: float, held_usd: float, asked_usd: float):
         self.scope = scope
@@ -90,6 +95,9 @@ class BudgetExceededError(RouterPluginError):
 
 class CircuitBreakerOpen(RouterPluginError):
     """Every candidate deployment's circuit breaker is open; no network call was made."""
+
+    status_code = 503
+    num_retries = 0  # fail fast with retry_after rather than LiteLLM backing off into the probe window
 
     def __init__(self, names: list[str], retry_after: float) -> None:
         self.names = names

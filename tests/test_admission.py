@@ -212,3 +212,18 @@ def test_identity_from_the_proxy_hook_ignores_the_request_body() -> None:
     assert (identity.user, identity.key, identity.team) == (None, "hash-of-real-key", None)
     python_caller = {"metadata": {"router": {"user": "ann", "team": "ml"}}}
     assert admission.identity(python_caller).user == "ann"
+
+
+async def test_refusals_are_not_retried_by_litellm() -> None:
+    from litellm_router_plugin.metrics import REGISTRY
+
+    def refused() -> float:
+        return REGISTRY.get_sample_value("lrp_admissions_total", {"result": "refused", "scope": "global"}) or 0.0
+
+    router, admission = setup({"budgets": {"global": {"daily": 0.0000001}}}, num_retries=3)
+    before = refused()
+    with pytest.raises(BudgetExceededError) as info:
+        await router.acompletion(model="auto", messages=HARD, mock_response="x")
+    assert info.value.status_code == 429
+    assert refused() - before == 1  # one admission attempt: LiteLLM did not retry the refusal
+    assert (await admission.guard.spent()) == (0.0, 0.0)
