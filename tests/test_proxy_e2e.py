@@ -9,7 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,17 @@ class Stack:
     proxies: list[str]
     dead_store_proxy: str
     prefix: str
+    clients: dict[tuple[str, str], openai.OpenAI] = field(default_factory=dict)
 
-    def client(self, i: int, key: str) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.proxies[i]}/v1", api_key=key, max_retries=0, timeout=30)
+    def client(self, i: int, key: str, base: str | None = None) -> openai.OpenAI:
+        url = base or self.proxies[i]
+        if (url, key) not in self.clients:  # kept, and closed at the end: no socket left to the GC
+            self.clients[url, key] = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=30)
+        return self.clients[url, key]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
     def control(self, **behaviours: dict[str, Any]) -> None:
         httpx.post(f"{self.upstream}/control", json=behaviours, timeout=5).raise_for_status()
@@ -85,7 +93,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ]
         for url, proc in started:
             wait_http(f"{url}/health/liveliness", proc, 180)
-        yield Stack(upstream, [started[0][0], started[1][0]], started[2][0], prefix)
+        stack = Stack(upstream, [started[0][0], started[1][0]], started[2][0], prefix)
+        yield stack
+        stack.close()
     except Exception:
         print(harness.tail_logs())
         raise
@@ -213,7 +223,7 @@ def test_every_breaker_open_is_503_with_retry_after(stack: Stack) -> None:
 
 def test_unreachable_store_fails_closed_with_503(stack: Stack) -> None:
     before = stack.hits()
-    client = openai.OpenAI(base_url=f"{stack.dead_store_proxy}/v1", api_key="sk-dead-t5", max_retries=0, timeout=30)
+    client = stack.client(0, "sk-dead-t5", base=stack.dead_store_proxy)
     with pytest.raises(openai.APIStatusError) as info:
         ask(client, SIMPLE, max_tokens=5)
     assert info.value.status_code == 503
