@@ -71,7 +71,7 @@ class Admission:
     def __init__(self, config: PluginConfig, tier_map: TierMap, store: Store | None = None) -> None:
         self.config = config
         self.tier_map = tier_map
-        self.store = store or store_from_config(config)
+        self.store = store if store is not None else store_from_config(config)
         budgets = config.budgets
         self.guard = BudgetGuard(
             _limit(budgets.all_requests),

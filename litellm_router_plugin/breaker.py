@@ -68,7 +68,7 @@ class CircuitBreaker:
         recovery = _positive("recovery_timeout", recovery_timeout)
         lease = _positive("probe_lease_seconds", probe_lease_seconds or max(recovery, 30.0))
         self.spec = BreakerSpec(name, failure_threshold, int(window * 1000), int(recovery * 1000), int(lease * 1000))
-        self.store = store or MemoryStore()
+        self.store = store if store is not None else MemoryStore()
         self.counts = counts
         self._guard = BudgetGuard(store=self.store)
         self._permits: contextvars.ContextVar[tuple[tuple[str, bool], ...]] = contextvars.ContextVar(

@@ -117,7 +117,7 @@ class BudgetGuard:
             "team": per_team,
         }
         self.limits: dict[ScopeKind, BudgetLimit] = {k: v for k, v in given.items() if v is not None}
-        self.store = store or MemoryStore(clock)
+        self.store = store if store is not None else MemoryStore(clock)
         try:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

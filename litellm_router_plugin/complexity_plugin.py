@@ -30,7 +30,7 @@ class ComplexityRouterClassifier:
     """A LiteLLM ``ClassifierPlugin``: ``classify(context)`` returns the complexity router's tier name."""
 
     def __init__(self, classifier: Classifier | None = None, tier_names: Mapping[Category, str] | None = None) -> None:
-        self.classifier = classifier or HeuristicClassifier()
+        self.classifier = classifier if classifier is not None else HeuristicClassifier()
         self.tier_names = dict(tier_names or DEFAULT_TIER_NAMES)
 
     async def classify(self, context: Any) -> str | None:

@@ -98,7 +98,8 @@ class Planner:
         self.config = config or PluginConfig()
         self.tier_map = TierMap.from_config(self.config)
         self.local = HeuristicClassifier()
-        self.classifier = classifier or build_classifier(self.config)
+        # not `or`: an empty CachedClassifier is falsy (it has __len__)
+        self.classifier = classifier if classifier is not None else build_classifier(self.config)
         register_custom_prices({m: p.model_dump() for m, p in self.config.custom_prices.items()})
 
     @property

@@ -195,3 +195,17 @@ def test_real_model_requests_are_forbidden_in_tests() -> None:
     import pydantic_ai.models
 
     assert pydantic_ai.models.ALLOW_MODEL_REQUESTS is False
+
+
+async def test_agent_configured_by_name_falls_back_when_it_cannot_run() -> None:
+    from litellm_router_plugin import Planner, PluginConfig
+
+    planner = Planner(PluginConfig.load({"classifier": {"kind": "agent", "agent_model": "openai:gpt-4o-mini"}}))
+    assert isinstance(planner.classifier, CachedClassifier)
+    assert planner.classifier.name == "agent:openai:gpt-4o-mini"
+    # Real model requests are forbidden in tests (and there is no key): the heuristic answers.
+    decision = await planner.plan([{"role": "user", "content": "Prove that there are infinitely many primes."}])
+    assert decision.analysis.classifier == "heuristic"
+    assert decision.analysis.fallback_reason is not None
+    assert decision.analysis.fallback_reason.startswith("error: ")
+    assert decision.tier == "reasoning"

@@ -235,3 +235,29 @@ async def test_a_litellm_fallback_to_another_group_does_not_carry_the_stale_deci
     response = await router.acompletion(model="auto", messages=EASY)
     assert response.choices[0].message.content == "from backup"
     assert "router_decision" not in response._hidden_params
+
+
+async def test_agent_classifier_in_the_router_path_is_cached() -> None:
+    from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    from litellm_router_plugin import AgentClassifier, CachedClassifier, HeuristicClassifier
+
+    calls = 0
+
+    def verdict(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal calls
+        calls += 1
+        tool = info.output_tools[0].name
+        return ModelResponse(parts=[ToolCallPart(tool, {"score": 9, "category": "reasoning", "reasoning": "r"})])
+
+    agent = CachedClassifier(AgentClassifier(FunctionModel(verdict), fallback=HeuristicClassifier()))
+    planner = Planner(PluginConfig.load(TWO_TIERS), classifier=agent)
+    router = build_router(planner=planner)
+    for _ in range(2):  # "Hi there!" is easy for the heuristic; the agent says otherwise
+        response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+        decision = decision_of(response)
+        assert decision["tier"] == "strong"
+        assert decision["analysis"]["classifier"] == "agent:function:verdict:"
+    assert decision["analysis"]["cached"] is True
+    assert calls == 1

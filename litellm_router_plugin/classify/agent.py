@@ -119,6 +119,8 @@ class AgentClassifier:
             return self._fallback(prompt, start, f"invalid output: {exc.message}")
         except ModelAPIError as exc:
             return self._fallback(prompt, start, f"model error: {type(exc).__name__}")
+        except Exception as exc:  # no key, a misconfigured provider...: routing must still answer
+            return self._fallback(prompt, start, f"error: {type(exc).__name__}")
         return ComplexityAnalysis(
             score=verdict.score,
             category=verdict.category,
