@@ -255,16 +255,18 @@ class Planner:
         healthy: Callable[[Tier], Awaitable[HealthyIds]] | None = None,
         admit: Admit | None = None,
         avoid: Collection[str] = (),
+        sync: bool = False,
     ) -> RoutingDecision:
         """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic.
 
         ``avoid``: deployments that already failed this request (a retry); they come last. With
         ``admit`` (breakers and budgets), every healthy candidate of the route goes to it in order of
-        preference, and the one it admits is chosen.
+        preference, and the one it admits is chosen. ``sync``: classify without awaiting (see
+        :meth:`analyse_sync`), for synchronous callers that drive this coroutine without a loop.
         """
         request = request or {}
         prompt = prompt_text(messages, input)
-        analysis = await self.analyse(prompt)
+        analysis = self.analyse_sync(prompt) if sync else await self.analyse(prompt)
         route = self.route(analysis, request.get("metadata"))
         tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
         seen: list[Candidate] = []
@@ -281,27 +283,6 @@ class Planner:
             raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
         chosen = ordered[0] if admit is None else ordered[await admit(ordered, tokens, max_tokens)]
         return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
-
-    def plan_sync(
-        self,
-        messages: Sequence[Mapping[str, Any]] | None,
-        request: Mapping[str, Any] | None = None,
-        *,
-        input: Any = None,
-        healthy: Callable[[Tier], HealthyIds] | None = None,
-    ) -> RoutingDecision:
-        """:meth:`plan` for synchronous callers (``Router.completion``); never awaits the agent."""
-        request = request or {}
-        prompt = prompt_text(messages, input)
-        analysis = self.analyse_sync(prompt)
-        route = self.route(analysis, request.get("metadata"))
-        tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
-        seen: list[Candidate] = []
-        for tier in route.tiers:
-            ranked = self.ranked(tier, None if healthy is None else healthy(tier), tokens, max_tokens, seen)
-            if ranked:
-                return self._logged(self.decide(analysis, route, ranked[0], seen, tokens, max_tokens), prompt)
-        raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
 
     def _logged(self, decision: RoutingDecision, prompt: str) -> RoutingDecision:
         decision.log(prompt, include_prompt=self.config.log_prompts)

@@ -229,21 +229,23 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         kwargs = request_kwargs if request_kwargs is not None else {}
         cooling = set(get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None))
 
-        def healthy(tier: Tier) -> HealthyIds:
+        async def healthy(tier: Tier) -> HealthyIds:
             return {d.deployment_id for d in tier.deployments} - cooling
 
         tickets: list[Ticket] = []
-        admit = self._admitter(kwargs, tickets)
-        if admit is None:
-            decision = self.planner.plan_sync(messages, kwargs, input=input, healthy=healthy)
-        else:
-
-            async def healthy_async(tier: Tier) -> HealthyIds:
-                return healthy(tier)
-
-            decision = run_without_loop(
-                self.planner.plan(messages, kwargs, input=input, healthy=healthy_async, admit=admit)
+        # Nothing below suspends: the classifier is not awaited (sync=True) and, with admission,
+        # the memory store answers at once (a Redis store makes run_without_loop raise clearly).
+        decision = run_without_loop(
+            self.planner.plan(
+                messages,
+                kwargs,
+                input=input,
+                healthy=healthy,
+                admit=self._admitter(kwargs, tickets),
+                avoid=_failed_this_request(kwargs),
+                sync=True,
             )
+        )
         return self._attach(decision, kwargs, tickets)
 
 

@@ -149,12 +149,14 @@ async def test_bad_overrides_are_clear_errors(overrides: Any, field: str) -> Non
     assert info.value.field == field
 
 
-def test_sync_completion_routes_too() -> None:
-    router = two_tier_router()
+@pytest.mark.parametrize("breakers", [True, False])
+def test_sync_completion_routes_too(breakers: bool) -> None:
+    router = build_router({**TWO_TIERS, "breaker": {"enabled": breakers}})
     metadata: dict[str, Any] = {}
     response = router.completion(model="auto", messages=HARD, mock_response="x", metadata=metadata)
     assert response._hidden_params["litellm_model_name"] == "gpt-4o"
     assert metadata["router_decision"]["tier"] == "strong"
+    assert ("router_ticket" in metadata) is breakers
 
 
 def test_install_requires_the_tier_deployments() -> None:
