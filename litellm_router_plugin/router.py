@@ -21,7 +21,7 @@ from litellm_router_plugin.admission import TICKET_KEY, Admission, Ticket
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.decision import METADATA_KEY, RoutingDecision
 from litellm_router_plugin.errors import ConfigError, RouterPluginError
-from litellm_router_plugin.planner import Admit, HealthyIds, Planner
+from litellm_router_plugin.planner import HealthyIds, Planner
 from litellm_router_plugin.tiers import Tier
 
 
@@ -169,8 +169,27 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             metadata[TICKET_KEY] = self.admission.ticket_metadata(tickets[0])
         return self._deployment(decision.deployment_id)
 
-    def _admitter(self, request_kwargs: dict[str, Any], tickets: list[Ticket]) -> Admit | None:
-        return None if self.admission is None else self.admission.admitter(request_kwargs, tickets)
+    async def _route(
+        self,
+        messages: list[dict[str, str]] | None,
+        input: str | list[Any] | None,
+        request_kwargs: dict[str, Any] | None,
+        cooling: set[str],
+        *,
+        sync: bool,
+    ) -> dict[str, Any]:
+        """Plan (and admit) one alias request; the chosen Router deployment, decision in its metadata."""
+        kwargs = request_kwargs if request_kwargs is not None else {}
+
+        async def healthy(tier: Tier) -> HealthyIds:
+            return {d.deployment_id for d in tier.deployments} - cooling
+
+        tickets: list[Ticket] = []
+        admit = None if self.admission is None else self.admission.admitter(kwargs, tickets)
+        decision = await self.planner.plan(
+            messages, kwargs, input=input, healthy=healthy, admit=admit, avoid=_failed_this_request(kwargs), sync=sync
+        )
+        return self._attach(decision, kwargs, tickets)
 
     async def async_get_available_deployment(
         self,
@@ -190,23 +209,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 specific_deployment=specific_deployment,
                 request_kwargs=request_kwargs if request_kwargs is not None else {},
             )
-        kwargs = request_kwargs if request_kwargs is not None else {}
         # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
-        cooling = set(await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None))
-
-        async def healthy(tier: Tier) -> HealthyIds:
-            return {d.deployment_id for d in tier.deployments} - cooling
-
-        tickets: list[Ticket] = []
-        decision = await self.planner.plan(
-            messages,
-            kwargs,
-            input=input,
-            healthy=healthy,
-            admit=self._admitter(kwargs, tickets),
-            avoid=_failed_this_request(kwargs),
-        )
-        return self._attach(decision, kwargs, tickets)
+        cooling = await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
+        return await self._route(messages, input, request_kwargs, set(cooling), sync=False)
 
     def get_available_deployment(
         self,
@@ -226,27 +231,10 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 specific_deployment=specific_deployment,
                 request_kwargs=request_kwargs,
             )
-        kwargs = request_kwargs if request_kwargs is not None else {}
-        cooling = set(get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None))
-
-        async def healthy(tier: Tier) -> HealthyIds:
-            return {d.deployment_id for d in tier.deployments} - cooling
-
-        tickets: list[Ticket] = []
-        # Nothing below suspends: the classifier is not awaited (sync=True) and, with admission,
+        cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
+        # Nothing in _route suspends when sync: the classifier is not awaited and, with admission,
         # the memory store answers at once (a Redis store makes run_without_loop raise clearly).
-        decision = run_without_loop(
-            self.planner.plan(
-                messages,
-                kwargs,
-                input=input,
-                healthy=healthy,
-                admit=self._admitter(kwargs, tickets),
-                avoid=_failed_this_request(kwargs),
-                sync=True,
-            )
-        )
-        return self._attach(decision, kwargs, tickets)
+        return run_without_loop(self._route(messages, input, request_kwargs, set(cooling), sync=True))
 
 
 def build_router(
