@@ -136,17 +136,25 @@ class BudgetGuard:
         """The current daily window, e.g. ``day:2026-11-25``, in the configured timezone."""
         return "day:" + datetime.fromtimestamp(self.clock.now(), self.tz).date().isoformat()
 
+    @staticmethod
+    def _applicable(user: str | None, key: str | None, team: str | None) -> list[tuple[ScopeKind, str]]:
+        """(kind, store name) of every scope a request with this identity belongs to."""
+        pairs: tuple[tuple[ScopeKind, str | None], ...] = (
+            ("global", None),
+            ("user", user),
+            ("key", key),
+            ("team", team),
+        )
+        return [(kind, name) for kind, value in pairs if (name := scope_name(kind, value)) is not None]
+
     def scopes(
         self, *, user: str | None = None, key: str | None = None, team: str | None = None
     ) -> tuple[ScopeLimit, ...]:
         """The counters a request with this identity is checked against and charged to."""
         window = self.window()
         found = []
-        for kind, value in (("global", None), ("user", user), ("key", key), ("team", team)):
-            name = scope_name(kind, value)  # type: ignore[arg-type]
-            if name is None:
-                continue
-            lim = self.limits.get(kind)  # type: ignore[call-overload]
+        for kind, name in self._applicable(user, key, team):
+            lim = self.limits.get(kind)
             daily = None if lim is None or lim.daily is None else to_micros(lim.daily)
             found.append(ScopeLimit(name, window, daily))
         return tuple(found)
@@ -154,12 +162,12 @@ class BudgetGuard:
     def per_request_limit(self, *, user: str | None, key: str | None, team: str | None) -> tuple[str, int | None]:
         """The tightest per-request limit that applies, and the scope it comes from."""
         best: tuple[str, int | None] = ("global", None)
-        for kind, value in (("global", "x"), ("user", user), ("key", key), ("team", team)):
-            lim = self.limits.get(kind)  # type: ignore[call-overload]
-            if value and lim is not None and lim.per_request is not None:
+        for kind, name in self._applicable(user, key, team):
+            lim = self.limits.get(kind)
+            if lim is not None and lim.per_request is not None:
                 micros = to_micros(lim.per_request)
                 if best[1] is None or micros < best[1]:
-                    best = (scope_name(kind, value) or kind, micros)  # type: ignore[arg-type]
+                    best = (name, micros)
         return best
 
     # -- reserve / settle ------------------------------------------------------------------
