@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from litellm_router_plugin.planner import Planner
 from litellm_router_plugin.router import admission_for, ensure_decision_hook
 
 _default: Planner | None = None
-_admissions: dict[int, Admission | None] = {}
+# Weak: a planner the caller dropped takes its admission (store, breakers) with it.
+_admissions: weakref.WeakKeyDictionary[Planner, Admission | None] = weakref.WeakKeyDictionary()
 
 
 def configure(config: PluginConfig | Mapping[str, Any] | str | Path | None = None) -> Planner:
@@ -31,10 +33,9 @@ def default_planner() -> Planner:
 
 def _admission(planner: Planner) -> Admission | None:
     # One admission (store, breakers) per planner, made on first use.
-    key = id(planner)
-    if key not in _admissions:
-        _admissions[key] = admission_for(planner)
-    return _admissions[key]
+    if planner not in _admissions:
+        _admissions[planner] = admission_for(planner)
+    return _admissions[planner]
 
 
 async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: Any) -> Any:
