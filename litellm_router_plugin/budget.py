@@ -23,6 +23,7 @@ from litellm_router_plugin.errors import (
     CircuitBreakerOpen,
     ConfigError,
     StoreUnavailableError,
+    checked_amount,
 )
 from litellm_router_plugin.state import (
     AdmitCandidate,
@@ -51,11 +52,7 @@ StoreErrorPolicy = Literal["fail_closed", "fail_open"]
 def _usd(field: str, value: object, *, allow_none: bool = True) -> float | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(field, value, "Write an amount in USD, e.g. 0.10.")
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(field, value, "Write a finite, non-negative amount in USD.")
-    return float(value)
+    return checked_amount(field, value)
 
 
 @dataclass(frozen=True, slots=True)

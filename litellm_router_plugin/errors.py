@@ -8,6 +8,7 @@ RouterPluginError
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -25,6 +26,15 @@ class ConfigError(RouterPluginError, ValueError):
         self.value = value
         self.fix = fix
         super().__init__(f"{field}: invalid value {value!r}. {fix}")
+
+
+def checked_amount(field: str, value: object, unit: str = "USD", example: str = "0.10") -> float:
+    """``value`` as a float if it is a finite, non-negative number; else a ``ConfigError`` naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, value, f"Write a number of {unit}, e.g. {example}.")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(field, value, f"Write a finite, non-negative number of {unit}.")
+    return float(value)
 
 
 class UnknownModelError(ConfigError):

@@ -7,13 +7,12 @@ multiplies; a model with no price anywhere fails then, naming the nearest keys i
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.errors import ConfigError, UnknownModelError
+from litellm_router_plugin.errors import UnknownModelError, checked_amount
 
 PriceSource = Literal["litellm.model_cost", "deployment", "custom_prices"]
 
@@ -43,11 +42,7 @@ def nearest_models(model: str, n: int = 3) -> list[str]:
 
 
 def _checked(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(field, value, "Write a number of USD per token, e.g. 1.5e-07.")
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(field, value, "Write a finite, non-negative number of USD per token.")
-    return float(value)
+    return checked_amount(field, value, "USD per token", "1.5e-07")
 
 
 def price_for(
