@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from litellm_router_plugin import HeuristicClassifier, Planner, PluginConfig, build_router
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.demo import DEMO_PROMPTS
-from litellm_router_plugin.router import DecisionHook, ensure_decision_hook
+from litellm_router_plugin.integrations.router import DecisionHook, ensure_decision_hook
+from litellm_router_plugin.tools.demo import DEMO_PROMPTS
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -14,7 +14,7 @@ import time
 import uuid
 
 from litellm_router_plugin import BudgetGuard, BudgetLimit, Planner, PluginConfig, build_router
-from litellm_router_plugin.admission import Admission
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.state import RedisStore
 
 URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

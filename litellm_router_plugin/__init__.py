@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from litellm_router_plugin._litellm import litellm as _litellm  # noqa: F401  (sets offline prices first)
-from litellm_router_plugin.breaker import CircuitBreaker
-from litellm_router_plugin.budget import BudgetGuard, BudgetLimit, Hold
 from litellm_router_plugin.classify import (
     AgentClassifier,
     CachedClassifier,
@@ -12,10 +10,7 @@ from litellm_router_plugin.classify import (
     ComplexityAnalysis,
     HeuristicClassifier,
 )
-from litellm_router_plugin.completion import acompletion, configure
 from litellm_router_plugin.config import ClassifierConfig, DeploymentConfig, PluginConfig, TierConfig
-from litellm_router_plugin.costs import CostRecord, CostSummary, CostTracker, LedgerSummary, summarise_ledger
-from litellm_router_plugin.decision import RoutingDecision
 from litellm_router_plugin.errors import (
     BudgetExceededError,
     CircuitBreakerOpen,
@@ -25,11 +20,16 @@ from litellm_router_plugin.errors import (
     StoreUnavailableError,
     UnknownModelError,
 )
-from litellm_router_plugin.planner import Planner
+from litellm_router_plugin.guards.breaker import CircuitBreaker
+from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
+from litellm_router_plugin.guards.costs import CostRecord, CostSummary, CostTracker, LedgerSummary, summarise_ledger
+from litellm_router_plugin.integrations.completion import acompletion, configure
+from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, build_router
 from litellm_router_plugin.pricing import Price, price_for
-from litellm_router_plugin.router import CostAwareRoutingStrategy, build_router
+from litellm_router_plugin.routing.decision import RoutingDecision
+from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.routing.tiers import Tier, TierMap
 from litellm_router_plugin.state import MemoryStore, RedisStore, Store
-from litellm_router_plugin.tiers import Tier, TierMap
 
 __version__ = "0.1.0"
 

@@ -11,12 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from litellm_router_plugin.admission import store_from_config
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.costs import summarise_ledger
-from litellm_router_plugin.demo import run_demo
 from litellm_router_plugin.errors import ConfigError, RouterPluginError
-from litellm_router_plugin.planner import Planner
+from litellm_router_plugin.evaluation import MMLU_DATASET
+from litellm_router_plugin.guards.admission import store_from_config
+from litellm_router_plugin.guards.costs import summarise_ledger
+from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.tools.demo import run_demo
 
 app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -112,7 +113,7 @@ def run_tests(
     live: Annotated[bool, typer.Option("--live", help="Call the real models (needs keys); default: mocked.")] = False,
 ) -> None:
     """Run eval cases (@eval_case, EvalSuite) and print pass/fail and cost per case."""
-    from litellm_router_plugin.evals import discover, report
+    from litellm_router_plugin.evaluation.evals import discover, report
 
     try:
         suites = discover(path)
@@ -144,8 +145,8 @@ def serve(
     """Serve /route (a decision, no call), /stats (the shared ledger) and /metrics (Prometheus)."""
     import uvicorn
 
-    from litellm_router_plugin.router import admission_for
-    from litellm_router_plugin.server import create_app
+    from litellm_router_plugin.integrations.router import admission_for
+    from litellm_router_plugin.integrations.server import create_app
 
     planner = _planner(config)
     uvicorn.run(create_app(planner, admission_for(planner)), host=host, port=port, log_level="warning")
@@ -159,7 +160,7 @@ def fake_upstream(
     """A fake OpenAI-compatible upstream for tests and benchmarks (latency, errors, hangs, bad JSON)."""
     import uvicorn
 
-    from litellm_router_plugin.fake_upstream import create_app as create_fake
+    from litellm_router_plugin.tools.fake_upstream import create_app as create_fake
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print("[red]error:[/red] the fake upstream listens on loopback only")
@@ -178,7 +179,7 @@ async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, obj
 bench_app = typer.Typer(help="Benchmarks on real data.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-DEFAULT_DATASET = Path("../shared/data/routellm-mmlu")
+DEFAULT_DATASET = MMLU_DATASET
 
 
 @bench_app.command("routing")
@@ -201,7 +202,7 @@ def bench_routing(
 ) -> None:
     """APGR, CPT(50%), CPT(80%) and dollar cost of the heuristic classifier (and baselines) on real data."""
     from litellm_router_plugin.classify import HeuristicClassifier
-    from litellm_router_plugin.routing_bench import load_dataset, plot, run_benchmark
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset, plot, run_benchmark
 
     try:
         samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
@@ -258,7 +259,7 @@ def calibrate(
     ] = DEFAULT_DATASET,
 ) -> None:
     """Pick classifier.strong_threshold so a sample sends the wanted share (or cost) to the strongest tier."""
-    from litellm_router_plugin.calibration import calibrate_threshold, read_prompts, write_threshold
+    from litellm_router_plugin.evaluation.calibration import calibrate_threshold, read_prompts, write_threshold
 
     if (strong_share is None) == (max_cost_per_1k_requests is None):
         console.print("[red]error:[/red] give exactly one of --strong-share and --max-cost-per-1k-requests")

@@ -73,7 +73,10 @@ class Harness:
     def upstream(self) -> str:
         port = free_port()
         proc = self._spawn(
-            "upstream", [sys.executable, "-m", "litellm_router_plugin.fake_upstream", "--port", str(port)], {}, ROOT
+            "upstream",
+            [sys.executable, "-m", "litellm_router_plugin.tools.fake_upstream", "--port", str(port)],
+            {},
+            ROOT,
         )
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/hits", proc, 60)

@@ -19,7 +19,7 @@ from litellm_router_plugin import (
     acompletion,
     build_router,
 )
-from litellm_router_plugin.admission import Admission
+from litellm_router_plugin.guards.admission import Admission
 from tests.conftest import TWO_TIERS, user
 
 EASY = user("Hi there!")

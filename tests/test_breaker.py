@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from litellm_router_plugin import CircuitBreaker, CircuitBreakerOpen, ConfigError, MemoryStore, RedisStore
-from litellm_router_plugin.breaker import counts_as_failure
 from litellm_router_plugin.clock import ManualClock
+from litellm_router_plugin.guards.breaker import counts_as_failure
 from litellm_router_plugin.state import Store
 from tests.stores import REDIS_URL
 

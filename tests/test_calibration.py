@@ -8,8 +8,8 @@ import yaml
 from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError, Planner, PluginConfig
-from litellm_router_plugin.calibration import calibrate_threshold
 from litellm_router_plugin.cli import app
+from litellm_router_plugin.evaluation.calibration import calibrate_threshold
 from tests.conftest import TWO_TIERS, user
 
 PROMPTS = [

@@ -6,7 +6,7 @@ import litellm
 import pytest
 from litellm.types.router import ClassifierPlugin
 
-from litellm_router_plugin.complexity_plugin import ComplexityRouterClassifier, classifier
+from litellm_router_plugin.integrations.complexity_plugin import ComplexityRouterClassifier, classifier
 
 TIERS = {"SIMPLE": "small", "MEDIUM": "medium", "COMPLEX": "large", "REASONING": "thinker"}
 

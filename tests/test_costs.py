@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError, CostTracker, Planner, PluginConfig, build_router, summarise_ledger
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.admission import Admission
 from litellm_router_plugin.cli import app
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.state import RedisStore
 from tests.conftest import TWO_TIERS, user
 from tests.stores import REDIS_URL

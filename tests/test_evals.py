@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError
 from litellm_router_plugin.cli import app
-from litellm_router_plugin.evals import EvalSuite, MaxCostUSD, eval_case, report, run_case
+from litellm_router_plugin.evaluation.evals import EvalSuite, MaxCostUSD, eval_case, report, run_case
 
 CASES = textwrap.dedent(
     """
     import litellm
-    from litellm_router_plugin.evals import EvalSuite, MaxCostUSD, eval_case
+    from litellm_router_plugin.evaluation.evals import EvalSuite, MaxCostUSD, eval_case
 
     async def call(model):
         r = await litellm.acompletion(model=model, messages=[{"role": "user", "content": "hi"}])

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError
 from litellm_router_plugin.cli import app
-from litellm_router_plugin.routing_bench import Sample, apgr, cpt, curve, load_dataset, run_benchmark
+from litellm_router_plugin.evaluation import MMLU_DATASET
+from litellm_router_plugin.evaluation.routing_bench import Sample, apgr, cpt, curve, load_dataset, run_benchmark
 
-MMLU = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm-mmlu"
+MMLU = MMLU_DATASET
 
 # 4 prompts: weak right on 0 and 1; strong right on 0, 1 and 2 -> weak 0.5, strong 0.75.
 SMALL = [Sample("a", True, True), Sample("b", True, True), Sample("c", False, True), Sample("d", False, False)]

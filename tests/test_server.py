@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from litellm_router_plugin import Planner, PluginConfig
-from litellm_router_plugin.admission import Admission
-from litellm_router_plugin.fake_upstream import create_app as create_fake
-from litellm_router_plugin.server import create_app
+from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.integrations.server import create_app
 from litellm_router_plugin.state import MemoryStore
+from litellm_router_plugin.tools.fake_upstream import create_app as create_fake
 from tests.conftest import TWO_TIERS
 
 

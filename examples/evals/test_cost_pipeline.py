@@ -4,7 +4,7 @@ They also run under pytest (`pytest examples/evals`): the plugin collects @eval_
 """
 
 from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit, build_router
-from litellm_router_plugin.evals import EvalSuite, MaxCostUSD, eval_case
+from litellm_router_plugin.evaluation.evals import EvalSuite, MaxCostUSD, eval_case
 
 router = build_router()  # the built-in tiers; offline, every call gets a mock response
 

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from litellm_router_plugin.proxy import CONFIG_ENV, ProxyRouterPlugin, demo_custom_auth
+from litellm_router_plugin.integrations.proxy import CONFIG_ENV, ProxyRouterPlugin, demo_custom_auth
 
 # The PluginConfig: $LITELLM_ROUTER_PLUGIN_CONFIG, or plugin.yaml beside this file.
 plugin = ProxyRouterPlugin(os.environ.get(CONFIG_ENV) or Path(__file__).with_name("plugin.yaml"))

@@ -1,0 +1,94 @@
+"""Calibration: the classifier threshold that sends a chosen share (or cost) of traffic to the strongest tier."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.routing.planner import Planner
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The threshold found, and what it does on the sample."""
+
+    threshold: float
+    strong_share: float
+    cost_per_1k: float
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """Prompts from JSON lines ``{"prompt": ...}``, or from a routing dataset (see ``load_dataset``)."""
+    source = Path(path)
+    if source.is_file() and source.suffix == ".jsonl":
+        rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if rows and all(isinstance(r, dict) and isinstance(r.get("prompt"), str) for r in rows):
+            return [r["prompt"] for r in rows]
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset
+
+    return [s.prompt for s in load_dataset(source)]
+
+
+def calibrate_threshold(
+    planner: Planner,
+    prompts: Sequence[str],
+    *,
+    strong_share: float | None = None,
+    max_cost_per_1k: float | None = None,
+) -> Calibration:
+    """The threshold on the local classifier's strength meeting ``strong_share`` or ``max_cost_per_1k``."""
+    if not prompts:
+        raise ConfigError("sample", 0, "Calibrate on at least one prompt.")
+    if len(planner.tier_map.tiers) < 2:
+        raise ConfigError("tiers", len(planner.tier_map.tiers), "Calibration needs at least two tiers.")
+    strengths = sorted((planner.local.strength(p) for p in prompts), reverse=True)
+    n = len(strengths)
+    max_tokens = planner.config.default_max_tokens
+    tokens = [planner.count_tokens([{"role": "user", "content": p}], p) for p in prompts]
+    strongest = planner.tier_map.strongest.deployments
+    below = planner.tier_map.tiers[-2].deployments
+    strong_cost = sum(min(d.price.estimate(t, max_tokens) for d in strongest) for t in tokens) / n
+    weak_cost = sum(min(d.price.estimate(t, max_tokens) for d in below) for t in tokens) / n
+
+    def per_1k(share: float) -> float:
+        return 1000 * (share * strong_cost + (1 - share) * weak_cost)
+
+    if strong_share is not None:
+        if not 0 <= strong_share <= 1 or math.isnan(strong_share):
+            raise ConfigError("strong_share", strong_share, "Give a share between 0 and 1, e.g. 0.3.")
+        k = round(strong_share * n)
+    else:
+        assert max_cost_per_1k is not None
+        if not max_cost_per_1k > 0:
+            raise ConfigError("max_cost_per_1k_requests", max_cost_per_1k, "Give a positive amount in USD.")
+        k = max((k for k in range(n + 1) if per_1k(k / n) <= max_cost_per_1k), default=0)
+    # Prompts at or above the threshold go strong: put it just above the (k+1)-th strength.
+    if k == 0:
+        threshold = strengths[0] + 1.0
+    elif k >= n:
+        threshold = strengths[-1]
+    else:
+        threshold = (strengths[k - 1] + strengths[k]) / 2 if strengths[k - 1] != strengths[k] else strengths[k - 1]
+    share = sum(s >= threshold for s in strengths) / n
+    return Calibration(threshold, share, per_1k(share))
+
+
+def write_threshold(config_path: str | Path, threshold: float) -> None:
+    """Set ``classifier.strong_threshold`` in a YAML or JSON config file (comments are not kept)."""
+    path = Path(config_path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    data = (json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)) if text.strip() else {}
+    target = data.get("router_plugin", data) if isinstance(data, dict) else None
+    if not isinstance(target, dict):
+        raise ConfigError("config", str(path), "The file must hold a mapping of settings.")
+    target.setdefault("classifier", {})["strong_threshold"] = round(threshold, 4)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

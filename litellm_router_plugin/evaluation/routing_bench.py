@@ -1,0 +1,337 @@
+"""Routing quality on real data (RouteLLM's method): accuracy against % strong calls, APGR, CPT.
+
+A dataset gives, per prompt, whether a weak and a strong model answered correctly. A router scores
+each prompt (higher: needs the strong model); sweeping its threshold traces accuracy against the
+share of strong calls. PGR = (accuracy - weak) / (strong - weak); APGR is the area under PGR over
+the strong share (random routing scores 0.5); CPT(x) is the strong share needed to reach PGR x.
+Ties between scores are interpolated linearly, which is what random tie-breaking gives on average.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import itertools
+import json
+import random
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.evaluation import MMLU_DATASET as MMLU_DATASET
+from litellm_router_plugin.pricing import count_prompt_tokens, price_for
+
+ROUTELLM_WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+ROUTELLM_STRONG = "gpt-4-1106-preview"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One prompt and whether each model answered it correctly."""
+
+    prompt: str
+    weak: bool
+    strong: bool
+    group: str = ""
+    """Where it came from (the MMLU subject), for splits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A point of the curve: share of strong calls and the accuracy it buys."""
+
+    strong_share: float
+    accuracy: float
+
+
+def _truth(value: str, where: str) -> bool:
+    folded = value.strip().casefold()
+    if folded in ("true", "1", "yes"):
+        return True
+    if folded in ("false", "0", "no"):
+        return False
+    raise ConfigError(where, value, "Correctness columns must hold True/False (or 1/0).")
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="", encoding="utf-8") as fh:
+        if path.name.endswith((".jsonl", ".jsonl.gz")):
+            return [json.loads(line) for line in fh if line.strip()]
+        return list(csv.DictReader(fh))
+
+
+_DATA_SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
+
+
+def load_dataset(path: str | Path, *, weak_column: str | None = None, strong_column: str | None = None) -> list[Sample]:
+    """Samples from a CSV/JSONL file (columns ``prompt``, weak-correct, strong-correct) or a folder of them.
+
+    RouteLLM's MMLU folder layout (``responses/*.csv`` and ``contaminated_prompts.jsonl``) is read as
+    is, contaminated prompts dropped. Without column names, the two non-prompt columns are taken as
+    weak then strong (RouteLLM's MMLU columns are recognised by name).
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ConfigError("dataset", str(root), "No such file or folder.")
+    files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.name.endswith(_DATA_SUFFIXES))
+    dropped: set[str] = set()
+    samples: list[Sample] = []
+    for file in files:
+        if file.name == "contaminated_prompts.jsonl":
+            for row in _read_rows(file):
+                dropped.update(str(row[k]) for k in ("eval_prompt", "train_prompt") if k in row)
+            continue
+        rows = _read_rows(file)
+        if not rows:
+            continue
+        columns = [c for c in rows[0] if c != "prompt"]
+        if "prompt" not in rows[0]:
+            raise ConfigError(f"dataset {file.name}", list(rows[0]), "A `prompt` column is required.")
+        weak = weak_column or (ROUTELLM_WEAK if ROUTELLM_WEAK in columns else columns[0] if columns else None)
+        strong = strong_column or (ROUTELLM_STRONG if ROUTELLM_STRONG in columns else columns[-1] if columns else None)
+        if weak not in rows[0] or strong not in rows[0] or weak == strong:
+            raise ConfigError(
+                f"dataset {file.name}",
+                columns,
+                "Name the weak and strong correctness columns (--weak/--strong-column).",
+            )
+        group = file.name.split(".", 1)[0].removeprefix("mmlu_")
+        for i, row in enumerate(rows):
+            where = f"{file.name} row {i + 2}"
+            samples.append(
+                Sample(str(row["prompt"]), _truth(str(row[weak]), where), _truth(str(row[strong]), where), group)
+            )
+    if dropped:
+        samples = [s for s in samples if s.prompt not in dropped]
+    if not samples:
+        raise ConfigError("dataset", str(root), "No samples found.")
+    return samples
+
+
+def accuracy(samples: Sequence[Sample], strong: Iterable[bool]) -> float:
+    """Accuracy when ``strong[i]`` says which prompts go to the strong model."""
+    return sum(s.strong if go else s.weak for s, go in zip(samples, strong, strict=True)) / len(samples)
+
+
+def curve(samples: Sequence[Sample], scores: Sequence[float]) -> list[Point]:
+    """Accuracy against strong share as the threshold sweeps from above every score to below every one."""
+    n = len(samples)
+    order = sorted(range(n), key=lambda i: -scores[i])
+    correct = sum(s.weak for s in samples)
+    points = [Point(0.0, correct / n)]
+    i = 0
+    while i < n:
+        j = i
+        while j < n and scores[order[j]] == scores[order[i]]:  # a tie moves together
+            s = samples[order[j]]
+            correct += s.strong - s.weak
+            j += 1
+        points.append(Point(j / n, correct / n))
+        i = j
+    return points
+
+
+def pgr(acc: float, weak: float, strong: float) -> float:
+    """Performance gap recovered."""
+    return (acc - weak) / (strong - weak)
+
+
+def apgr(points: Sequence[Point], weak: float, strong: float) -> float:
+    """Area under PGR over the strong share (trapezoids: ties interpolate linearly)."""
+    area = 0.0
+    for a, b in itertools.pairwise(points):
+        mean_pgr = (pgr(a.accuracy, weak, strong) + pgr(b.accuracy, weak, strong)) / 2
+        area += (b.strong_share - a.strong_share) * mean_pgr
+    return area
+
+
+def cpt(points: Sequence[Point], target: float, weak: float, strong: float) -> float:
+    """The smallest strong share reaching PGR ``target`` (1.0 if never reached before all-strong)."""
+    first = pgr(points[0].accuracy, weak, strong)
+    if first >= target:
+        return points[0].strong_share
+    for a, b in itertools.pairwise(points):
+        pa, pb = pgr(a.accuracy, weak, strong), pgr(b.accuracy, weak, strong)
+        if pb >= target:
+            return a.strong_share + (b.strong_share - a.strong_share) * (target - pa) / (pb - pa)
+    return 1.0
+
+
+@dataclass
+class RouterReport:
+    """One router's figures."""
+
+    name: str
+    apgr: float
+    cpt50: float
+    cpt80: float
+    points: list[Point] = field(default_factory=list)
+    cost_at_cpt50_usd: float | None = None
+    cost_at_cpt80_usd: float | None = None
+
+
+@dataclass
+class BenchmarkReport:
+    """Everything one run of the benchmark measured."""
+
+    dataset: str
+    samples: int
+    weak_accuracy: float
+    strong_accuracy: float
+    oracle_accuracy: float
+    oracle_strong_share: float
+    weak_model: str
+    strong_model: str
+    all_weak_usd: float
+    all_strong_usd: float
+    oracle_usd: float
+    routers: list[RouterReport]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (curves included)."""
+        return asdict(self)
+
+    def markdown(self) -> str:
+        """A Markdown table of the figures."""
+        lines = [
+            f"Dataset: `{self.dataset}`, {self.samples} prompts; weak `{self.weak_model}` "
+            f"{self.weak_accuracy:.1%}, strong `{self.strong_model}` {self.strong_accuracy:.1%}, "
+            f"oracle {self.oracle_accuracy:.1%} at {self.oracle_strong_share:.1%} strong calls.",
+            "",
+            "| router | APGR | CPT(50%) | CPT(80%) | cost at CPT(50%) | cost at CPT(80%) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in self.routers:
+            c50 = "" if r.cost_at_cpt50_usd is None else f"${r.cost_at_cpt50_usd:.2f}"
+            c80 = "" if r.cost_at_cpt80_usd is None else f"${r.cost_at_cpt80_usd:.2f}"
+            lines.append(f"| {r.name} | {r.apgr:.3f} | {r.cpt50:.1%} | {r.cpt80:.1%} | {c50} | {c80} |")
+        lines += [
+            "",
+            f"All-weak ${self.all_weak_usd:.2f}, all-strong ${self.all_strong_usd:.2f}, oracle ${self.oracle_usd:.2f} "
+            "(prompt tokens by `litellm.token_counter`, prices from LiteLLM's table).",
+        ]
+        return "\n".join(lines)
+
+
+def run_benchmark(
+    samples: Sequence[Sample],
+    routers: Mapping[str, Callable[[Sequence[Sample]], Sequence[float]]],
+    *,
+    dataset: str = "",
+    weak_model: str = "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1",
+    strong_model: str = ROUTELLM_STRONG,
+    completion_tokens: int = 5,
+    random_draws: int = 10,
+    seed: int = 0,
+) -> BenchmarkReport:
+    """Score every router (and the random baseline, mean of ``random_draws``) on ``samples``."""
+    weak_acc = accuracy(samples, [False] * len(samples))
+    strong_acc = accuracy(samples, [True] * len(samples))
+    if strong_acc == weak_acc:
+        raise ConfigError("dataset", dataset, "Weak and strong accuracy are equal: there is no gap to recover.")
+    oracle = [s.strong and not s.weak for s in samples]
+    weak_price, strong_price = price_for(weak_model, field="weak_model"), price_for(strong_model, field="strong_model")
+    tokens = [count_prompt_tokens([{"role": "user", "content": s.prompt}], strong_model) for s in samples]
+    weak_cost = [weak_price.estimate(t, completion_tokens) for t in tokens]
+    strong_cost = [strong_price.estimate(t, completion_tokens) for t in tokens]
+
+    def cost_at(scores: Sequence[float], share: float) -> float:
+        order = sorted(range(len(samples)), key=lambda i: -scores[i])
+        k = round(share * len(samples))
+        chosen = set(order[:k])
+        return sum(strong_cost[i] if i in chosen else weak_cost[i] for i in range(len(samples)))
+
+    reports = []
+    for name, score in routers.items():
+        scores = list(score(samples))
+        pts = curve(samples, scores)
+        c50, c80 = cpt(pts, 0.5, weak_acc, strong_acc), cpt(pts, 0.8, weak_acc, strong_acc)
+        reports.append(
+            RouterReport(
+                name, apgr(pts, weak_acc, strong_acc), c50, c80, pts, cost_at(scores, c50), cost_at(scores, c80)
+            )
+        )
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(random_draws):
+        scores = [rng.random() for _ in samples]
+        pts = curve(samples, scores)
+        draws.append(
+            (
+                apgr(pts, weak_acc, strong_acc),
+                cpt(pts, 0.5, weak_acc, strong_acc),
+                cpt(pts, 0.8, weak_acc, strong_acc),
+                pts,
+            )
+        )
+    reports.append(
+        RouterReport(
+            f"random (mean of {random_draws})",
+            statistics.fmean(d[0] for d in draws),
+            statistics.fmean(d[1] for d in draws),
+            statistics.fmean(d[2] for d in draws),
+            draws[0][3][:: max(1, len(draws[0][3]) // 200)],
+        )
+    )
+    return BenchmarkReport(
+        dataset=dataset,
+        samples=len(samples),
+        weak_accuracy=weak_acc,
+        strong_accuracy=strong_acc,
+        oracle_accuracy=accuracy(samples, oracle),
+        oracle_strong_share=sum(oracle) / len(samples),
+        weak_model=weak_model,
+        strong_model=strong_model,
+        all_weak_usd=sum(weak_cost),
+        all_strong_usd=sum(strong_cost),
+        oracle_usd=sum(s if o else w for s, w, o in zip(strong_cost, weak_cost, oracle, strict=True)),
+        routers=reports,
+    )
+
+
+def plot(report: BenchmarkReport, path: str | Path) -> Path:
+    """Accuracy against % strong calls for every router, with the weak, strong and oracle points (PNG)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover
+        raise ConfigError("plot", str(path), "Install matplotlib: pip install 'litellm-router-plugin[eval]'.") from exc
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for r in report.routers:
+        ax.plot(
+            [p.strong_share * 100 for p in r.points],
+            [p.accuracy * 100 for p in r.points],
+            label=f"{r.name} (APGR {r.apgr:.3f})",
+            linestyle="--" if r.name.startswith("random") else "-",
+        )
+    ax.scatter([0, 100], [report.weak_accuracy * 100, report.strong_accuracy * 100], color="black", zorder=3)
+    ax.annotate("all weak", (0, report.weak_accuracy * 100), textcoords="offset points", xytext=(5, -12))
+    ax.annotate("all strong", (100, report.strong_accuracy * 100), textcoords="offset points", xytext=(-60, -12))
+    ax.scatter(
+        [report.oracle_strong_share * 100],
+        [report.oracle_accuracy * 100],
+        marker="*",
+        s=120,
+        color="gold",
+        edgecolor="black",
+        zorder=3,
+        label="oracle",
+    )
+    ax.axhline((report.weak_accuracy + report.strong_accuracy) / 2 * 100, color="grey", linewidth=0.5)
+    ax.set_xlabel("% calls to the strong model")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"Routing quality on {Path(report.dataset).name or 'dataset'} ({report.samples} prompts)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out

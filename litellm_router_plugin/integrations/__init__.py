@@ -1,0 +1,1 @@
+"""The ways in: LiteLLM's Router, ``acompletion``, the LiteLLM proxy, a small HTTP app, LiteLLM's complexity router."""

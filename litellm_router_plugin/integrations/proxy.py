@@ -1,0 +1,186 @@
+"""The LiteLLM proxy integration: one ``CustomLogger`` loaded with ``litellm_settings.callbacks``.
+
+At the first request it installs the routing strategy on the proxy's own Router
+(``litellm.proxy.proxy_server.llm_router``, read at request time, since the proxy rebuilds it) and
+adds the tier deployments to it. Routing then happens inside LiteLLM's Router, exactly as with
+``build_router``: LiteLLM's retries, fallbacks and cooldowns keep working, a retry is planned (and
+admitted) again, and the deployment hooks settle every attempt. The hook here only sets the
+authenticated identity, adds the decision headers and turns refusals into OpenAI-style errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.proxy._types import UserAPIKeyAuth
+
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.errors import (
+    BudgetExceededError,
+    CircuitBreakerOpen,
+    ConfigError,
+    NoDeploymentAvailable,
+    StoreUnavailableError,
+)
+from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, admission_for, ensure_decision_hook
+from litellm_router_plugin.routing.decision import METADATA_KEY
+from litellm_router_plugin.routing.planner import OVERRIDES_KEY, Planner
+
+logger = logging.getLogger(__name__)
+
+CONFIG_ENV = "LITELLM_ROUTER_PLUGIN_CONFIG"
+_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier")
+
+
+class RouterHTTPError(HTTPException):
+    """An HTTP error the proxy turns into OpenAI-style JSON: ``{"error": {"message", "type", ...}}``."""
+
+    def __init__(self, status_code: int, message: str, error_type: str, headers: dict[str, str] | None = None):
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.type = error_type
+        self.param = None
+        self.message = message
+
+
+def to_http_error(exc: BaseException) -> RouterHTTPError | None:
+    """The client-facing error for one of our refusals (``None`` for anything else)."""
+    if isinstance(exc, BudgetExceededError):
+        return RouterHTTPError(429, str(exc), "budget_exceeded")
+    if isinstance(exc, CircuitBreakerOpen):
+        retry = str(max(1, math.ceil(exc.retry_after)))
+        return RouterHTTPError(503, str(exc), "circuit_breaker_open", {"Retry-After": retry})
+    if isinstance(exc, StoreUnavailableError):
+        # The message names the store's address without its password; the cause stays in our logs.
+        return RouterHTTPError(
+            503, "Routing state store unavailable; request refused (fail-closed).", "store_unavailable"
+        )
+    if isinstance(exc, NoDeploymentAvailable):
+        return RouterHTTPError(503, str(exc), "no_deployment_available", {"Retry-After": "5"})
+    if isinstance(exc, ConfigError):
+        return RouterHTTPError(400, str(exc), "invalid_request_error")
+    return None
+
+
+class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyped here
+    """Cost-aware routing inside ``litellm --config config.yaml``.
+
+    ``config``: a ``PluginConfig`` file, mapping or object; default ``$LITELLM_ROUTER_PLUGIN_CONFIG``.
+    ``mount_routes``: add ``/router/route``, ``/router/stats`` and ``/router/metrics`` to the proxy,
+    behind its own key authentication.
+    """
+
+    def __init__(
+        self, config: PluginConfig | Mapping[str, Any] | str | Path | None = None, *, mount_routes: bool = True
+    ):
+        super().__init__()
+        self.planner = Planner(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
+        self.admission = admission_for(self.planner)
+        self._installed: Any = None
+        ensure_decision_hook()
+        if mount_routes:
+            self._mount_routes()
+
+    @property
+    def alias(self) -> str:
+        """The model name routed by the plugin."""
+        return self.planner.alias
+
+    def _mount_routes(self) -> None:
+        from litellm.proxy import proxy_server
+        from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
+
+        from litellm_router_plugin.integrations.server import routes
+
+        proxy_server.app.include_router(
+            routes(self.planner, self.admission), prefix="/router", dependencies=[Depends(user_api_key_auth)]
+        )
+
+    def install(self, router: Any) -> None:
+        """Put the tier deployments and the strategy on ``router`` (idempotent per router object)."""
+        if router is None or router is self._installed:
+            return
+        present = {d["model_info"]["id"] for d in router.model_list}
+        missing = [e for e in self.planner.tier_map.model_list() if e["model_info"]["id"] not in present]
+        if missing:
+            router.set_model_list(list(router.model_list) + missing)
+        CostAwareRoutingStrategy.install(router, self.planner, self.admission)
+        self._installed = router
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any] | None:
+        """Install on the proxy's current Router; give routed requests their authenticated identity."""
+        from litellm.proxy import proxy_server
+
+        self.install(proxy_server.llm_router)
+        if data.get("model") != self.alias:
+            return None
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data["metadata"] = {}
+        client = metadata.get(OVERRIDES_KEY)
+        client = client if isinstance(client, Mapping) else {}
+        # Identity comes from the authenticated key only: a client cannot name another user's budget.
+        token = user_api_key_dict.api_key or user_api_key_dict.token
+        metadata[OVERRIDES_KEY] = {
+            **{k: v for k, v in client.items() if k in _CLIENT_OVERRIDES},
+            "user": user_api_key_dict.user_id,
+            "key": token,
+            "team": user_api_key_dict.team_id,
+            "authenticated": True,
+        }
+        return data
+
+    async def async_post_call_response_headers_hook(
+        self,
+        data: dict[str, Any],
+        user_api_key_dict: UserAPIKeyAuth,
+        response: Any,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, Any] | None = None,
+    ) -> dict[str, str] | None:
+        """The decision as response headers: ``x-router-tier``, ``-model``, ``-category``, ``-estimated-cost``."""
+        metadata = data.get("metadata")
+        decision = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
+        if not isinstance(decision, Mapping):
+            return None
+        return {
+            "x-router-tier": str(decision["tier"]),
+            "x-router-model": str(decision["model"]),
+            "x-router-category": str(decision["analysis"]["category"]),
+            "x-router-score": str(decision["analysis"]["score"]),
+            "x-router-estimated-cost": f"{decision['estimated_cost_usd']:.8f}",
+        }
+
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict[str, Any],
+        original_exception: Exception,
+        user_api_key_dict: UserAPIKeyAuth,
+        traceback_str: str | None = None,
+    ) -> HTTPException | None:
+        """Budget refusal -> 429, breakers open / store down -> 503, as OpenAI-style JSON."""
+        error = to_http_error(original_exception)
+        if error is not None and isinstance(original_exception, StoreUnavailableError):
+            logger.error("routing store unavailable: %s", original_exception)
+        return error
+
+
+async def demo_custom_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
+    """An example ``general_settings.custom_auth``: keys ``sk-<user>`` or ``sk-<user>-<team>``.
+
+    Real deployments plug in their own scheme; what matters to the plugin is the ``UserAPIKeyAuth``
+    it returns (``api_key``, ``user_id``, ``team_id``). The key itself is kept only as a hash.
+    """
+    if not api_key or not api_key.startswith("sk-") or len(api_key) < 4:
+        raise HTTPException(401, detail="Invalid API key: expected 'sk-<user>' or 'sk-<user>-<team>'.")
+    user, _, team = api_key[3:].partition("-")
+    return UserAPIKeyAuth(api_key=hashlib.sha256(api_key.encode()).hexdigest(), user_id=user, team_id=team or None)

@@ -1,0 +1,1 @@
+"""Offline tools: the demo and a fake OpenAI-compatible upstream."""
