@@ -12,9 +12,9 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from litellm_router_plugin import HeuristicClassifier, Planner, PluginConfig, build_router
+from litellm_router_plugin import HeuristicClassifier, Pipeline, Planner, PluginConfig, build_router
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.integrations.router import DecisionHook, ensure_decision_hook
+from litellm_router_plugin.integrations.hooks import DecisionHook, ensure_decision_hook
 from litellm_router_plugin.tools.demo import DEMO_PROMPTS
 
 
@@ -65,10 +65,10 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
 
 async def bench_router(batches: int, per_batch: int) -> None:
     planner = Planner(PluginConfig())
-    plugin = build_router(planner=planner)
+    plugin = build_router(pipeline=Pipeline(planner=planner))
     stock = litellm.Router(model_list=planner.tier_map.model_list())
     prompt = [{"role": "user", "content": "Write a Python function that reverses a linked list, with unit tests."}]
-    group = (await planner.plan(prompt)).tier  # the stock router is asked for the same group directly
+    group = (await planner.decide(prompt)).tier  # the stock router is asked for the same group directly
 
     async def via_plugin() -> object:
         return await plugin.acompletion(model="auto", messages=prompt, mock_response="ok")

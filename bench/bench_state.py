@@ -13,8 +13,7 @@ import statistics
 import time
 import uuid
 
-from litellm_router_plugin import BudgetGuard, BudgetLimit, Planner, PluginConfig, build_router
-from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin import Admission, BudgetGuard, BudgetLimit, Pipeline, Planner, PluginConfig, build_router
 from litellm_router_plugin.state import RedisStore
 
 URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -26,10 +25,10 @@ async def round_trips_per_request(n: int) -> None:
         {"store": {"kind": "redis", "url": URL, "prefix": prefix}, "budgets": {"global": {"daily": 1000.0}}}
     )
     planner = Planner(config)
-    admission = Admission(config, planner.tier_map)
+    admission = Admission(config)
     store = admission.store
     assert isinstance(store, RedisStore)
-    router = build_router(planner=planner, admission=admission)
+    router = build_router(pipeline=Pipeline(planner=planner, admission=admission))
     messages = [{"role": "user", "content": "Write a SQL query that ranks customers by revenue per region."}]
     await router.acompletion(model="auto", messages=messages, mock_response="ok")  # loads the scripts
     before, by_command = store.round_trips.count, dict(store.round_trips.by_command)

@@ -68,7 +68,7 @@ def route(
 ) -> None:
     """Print the routing decision for one prompt as JSON (no model is called)."""
     planner = _planner(config)
-    decision = asyncio.run(planner.plan([{"role": "user", "content": prompt}]))
+    decision = asyncio.run(planner.decide([{"role": "user", "content": prompt}]))
     typer.echo(json.dumps(decision.model_dump(mode="json"), indent=2))
 
 
@@ -145,11 +145,11 @@ def serve(
     """Serve /route (a decision, no call), /stats (the shared ledger) and /metrics (Prometheus)."""
     import uvicorn
 
-    from litellm_router_plugin.integrations.router import admission_for
     from litellm_router_plugin.integrations.server import create_app
+    from litellm_router_plugin.pipeline.pipeline import Pipeline
 
     planner = _planner(config)
-    uvicorn.run(create_app(planner, admission_for(planner)), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(Pipeline(planner=planner)), host=host, port=port, log_level="warning")
 
 
 @app.command("fake-upstream")

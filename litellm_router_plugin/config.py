@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from litellm_router_plugin.classify.base import CATEGORIES, Category
 from litellm_router_plugin.errors import ConfigError
 
+OVERRIDES_KEY = "router"
+"""Request metadata key of our per-request settings: ``{"tier", "min_tier", "max_tier", "user", ...}``."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -26,6 +29,9 @@ class DeploymentConfig(_Strict):
     """LiteLLM model name, e.g. ``gpt-4o-mini`` or ``ollama/llama3.1``."""
     litellm_params: dict[str, Any] = Field(default_factory=dict)
     """Passed to LiteLLM as is: ``api_base``, ``api_key``, ``input_cost_per_token``, ``timeout``..."""
+    model_info: dict[str, Any] = Field(default_factory=dict)
+    """As in LiteLLM's ``model_list``; ``supports_vision``, ``supports_function_calling``,
+    ``supports_response_schema``, ``max_input_tokens``, ``max_output_tokens`` override LiteLLM's table."""
 
     @model_validator(mode="before")
     @classmethod
@@ -189,6 +195,12 @@ class PluginConfig(_Strict):
     """Prices for models missing from LiteLLM's table (registered with ``litellm.register_model``)."""
     log_prompts: bool = False
     """Write prompt text in the decision log; by default only a hash of it."""
+    allow_tier_models: bool = True
+    """Accept a tier name as the model (the tier is forced, still admitted); ``false`` refuses it."""
+    alias_only: bool | list[str] = False
+    """Refuse any model but the alias: ``true`` for everyone, or a list of users/teams (``team:<id>``,
+    ``user:<id>``) restricted to it. Other models in the Router's list are otherwise admitted and
+    charged like routed calls."""
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -1,15 +1,30 @@
 """Errors raised by litellm-router-plugin.
 
-RouterPluginError
-├── ConfigError            the configuration is wrong; the message names the field and the fix
-│   └── UnknownModelError  a model has no price in LiteLLM's table nor in the config
-└── NoDeploymentAvailable  every tier the request may use has no healthy deployment
+Refusals also subclass LiteLLM's closest exception, so ``except litellm.BudgetExceededError`` (or
+``litellm.ServiceUnavailableError``) around ``Router.acompletion`` catches them::
+
+    RouterPluginError
+    ├── ConfigError               the configuration is wrong; the message names the field and the fix
+    │   └── UnknownModelError     a model has no price in LiteLLM's table nor in the config
+    ├── BudgetExceededError       also litellm.BudgetExceededError (429): nothing was called
+    ├── CircuitBreakerOpen        also litellm.ServiceUnavailableError (503): nothing was called
+    ├── StoreUnavailableError     also litellm.ServiceUnavailableError (503): fail-closed refusal
+    ├── NoDeploymentAvailable     also litellm.ServiceUnavailableError (503): no healthy deployment
+    ├── UnsupportedRequest        also litellm.BadRequestError (400): no deployment can serve the request
+    └── ModelNotAllowed           also litellm.PermissionDeniedError (403): the caller may not name this model
+
+Every refusal carries ``num_retries = 0`` (LiteLLM's Router reads it as the retries an error
+deserves) and ``should_retry`` (whether the same request can ever succeed later).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+import httpx
+
+from litellm_router_plugin._litellm import litellm
 
 
 class RouterPluginError(Exception):
@@ -37,6 +52,13 @@ def checked_amount(field: str, value: object, unit: str = "USD", example: str = 
     return float(value)
 
 
+def checked_positive(field: str, value: object) -> float:
+    """``value`` as a float if it is a positive, finite number; else a ``ConfigError`` naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(field, value, "Use a positive, finite number.")
+    return float(value)
+
+
 class UnknownModelError(ConfigError):
     """A model that has no price in LiteLLM's table and no custom price in the config."""
 
@@ -53,21 +75,32 @@ class UnknownModelError(ConfigError):
         )
 
 
-class NoDeploymentAvailable(RouterPluginError):
-    """Every tier the request may use has no healthy deployment."""
+class _Unavailable(RouterPluginError, litellm.ServiceUnavailableError):  # type: ignore[misc]
+    """A 503 refusal that LiteLLM users catch as ``litellm.ServiceUnavailableError``."""
 
-    status_code = 503
-    num_retries = 0  # LiteLLM's Router would only back off and plan the same again
+    should_retry = True  # the condition is temporary
+
+    def __init__(self, message: str, model: str = "") -> None:
+        litellm.ServiceUnavailableError.__init__(self, message, llm_provider="router_plugin", model=model)
+        self.message = message  # LiteLLM prefixes its class name; keep ours plain
+        self.status_code = 503
+        self.num_retries = 0  # LiteLLM's Router would only back off and plan the same again
+        self.max_retries = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoDeploymentAvailable(_Unavailable):
+    """Every tier the request may use has no healthy deployment."""
 
     def __init__(self, tiers: Sequence[str], reason: str) -> None:
         self.tiers = list(tiers)
         super().__init__(f"no healthy deployment in tiers {', '.join(self.tiers)}: {reason}")
 
 
-class StoreUnavailableError(RouterPluginError):
+class StoreUnavailableError(_Unavailable):
     """The shared store (Redis) cannot be reached; under fail-closed nothing is called."""
-
-    status_code = 503  # LiteLLM's Router may retry it: the store may be back in a moment
 
     def __init__(self, store: str, cause: BaseException) -> None:
         self.store = store
@@ -79,20 +112,51 @@ class StoreUnavailableError(RouterPluginError):
         )
 
 
-class BudgetExceededError(RouterPluginError):
-    """A request would push a budget over its limit; nothing was called."""
+class UnsupportedRequest(RouterPluginError, litellm.BadRequestError):  # type: ignore[misc]
+    """No deployment the request may use can serve it (vision, tools, context window...)."""
 
-    status_code = 429
-    # LiteLLM's Router reads an exception's num_retries as the retries it deserves: a refusal, none.
-    num_retries = 0
+    should_retry = False
 
-    def __init__(self, scope: str, limit: str, limit_usd: float, spent_usd: float, held_usd: float, asked_usd: float):
+    def __init__(self, missing: str, detail: str) -> None:
+        self.missing = missing
+        message = f"no deployment the request may use supports {missing}: {detail}"
+        litellm.BadRequestError.__init__(self, message, model="", llm_provider="router_plugin")
+        self.message = message
+        self.status_code = 400
+        self.num_retries = 0
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # type: ignore[misc]
+    """A request would push a budget over its limit; nothing was called.
+
+    ``retry_after``: seconds until the daily window resets (``None`` for a per-request limit, which
+    the same request can never pass: ``should_retry`` is then false). ``note`` adds how the estimate
+    was made when that matters (e.g. ``default_max_tokens`` assumed).
+    """
+
+    def __init__(
+        self,
+        scope: str,
+        limit: str,
+        limit_usd: float,
+        spent_usd: float,
+        held_usd: float,
+        asked_usd: float,
+        *,
+        retry_after: float | None = None,
+        note: str = "",
+    ):
         self.scope = scope
         self.limit = limit
         self.limit_usd = limit_usd
         self.spent_usd = spent_usd
         self.held_usd = held_usd
         self.asked_usd = asked_usd
+        self.retry_after = retry_after
+        self.note = note
         if limit == "per_request":
             detail = f"asked ${asked_usd:.6f} > per-request limit ${limit_usd:.6f}"
         else:
@@ -100,16 +164,57 @@ class BudgetExceededError(RouterPluginError):
                 f"spent ${spent_usd:.6f} + held ${held_usd:.6f} + asked ${asked_usd:.6f} "
                 f"> {limit} limit ${limit_usd:.6f}"
             )
-        super().__init__(f"budget exceeded for {scope}: {detail}")
+        message = f"budget exceeded for {scope}: {detail}" + (f". {note}" if note else "")
+        litellm.BudgetExceededError.__init__(
+            self, current_cost=spent_usd + held_usd, max_budget=limit_usd, message=message
+        )
+        self.status_code = 429
+        # LiteLLM's Router reads an exception's num_retries as the retries it deserves: a refusal, none.
+        self.num_retries = 0
+
+    @property
+    def should_retry(self) -> bool:
+        """A per-request refusal can never succeed; a daily one can, after the window resets."""
+        return self.limit != "per_request"
+
+    def with_note(self, note: str) -> BudgetExceededError:
+        """The same refusal with ``note`` appended to its message."""
+        return BudgetExceededError(
+            self.scope,
+            self.limit,
+            self.limit_usd,
+            self.spent_usd,
+            self.held_usd,
+            self.asked_usd,
+            retry_after=self.retry_after,
+            note=note,
+        )
 
 
-class CircuitBreakerOpen(RouterPluginError):
+class CircuitBreakerOpen(_Unavailable):
     """Every candidate deployment's circuit breaker is open; no network call was made."""
-
-    status_code = 503
-    num_retries = 0  # fail fast with retry_after rather than LiteLLM backing off into the probe window
 
     def __init__(self, names: list[str], retry_after: float) -> None:
         self.names = names
         self.retry_after = retry_after
         super().__init__(f"circuit breaker open for {', '.join(names)}; retry after {retry_after:.1f}s")
+
+
+class ModelNotAllowed(RouterPluginError, litellm.PermissionDeniedError):  # type: ignore[misc]
+    """The caller may not name this model (``alias_only``, or a tier name with ``allow_tier_models: false``)."""
+
+    should_retry = False
+
+    def __init__(self, model: str, why: str) -> None:
+        self.model_name = model
+        message = f"model {model!r} not allowed: {why}"
+        response = httpx.Response(403, request=httpx.Request("POST", "http://router-plugin/refused"))
+        litellm.PermissionDeniedError.__init__(
+            self, message, llm_provider="router_plugin", model=model, response=response
+        )
+        self.message = message
+        self.status_code = 403
+        self.num_retries = 0
+
+    def __str__(self) -> str:
+        return self.message

@@ -13,11 +13,11 @@ ADMISSIONS = Counter(
 SPEND = Counter("lrp_spend_usd", "Settled spend in USD", ["tier", "model"], registry=REGISTRY)
 BREAKER_STATE = Gauge(
     "lrp_breaker_state",
-    "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open",
+    "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open, -1 unknown (store unreachable)",
     ["deployment"],
     registry=REGISTRY,
 )
-BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2}
+BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2, "unknown": -1}
 
 
 def render() -> bytes:

@@ -10,16 +10,18 @@ import litellm
 import pytest
 
 from litellm_router_plugin import (
+    Admission,
     BudgetExceededError,
     CircuitBreakerOpen,
+    Identity,
     MemoryStore,
+    Pipeline,
     Planner,
     PluginConfig,
     RouterPluginError,
     acompletion,
     build_router,
 )
-from litellm_router_plugin.guards.admission import Admission
 from tests.conftest import TWO_TIERS, user
 
 EASY = user("Hi there!")
@@ -27,9 +29,9 @@ HARD = user("Prove that there are infinitely many primes, rigorously.")
 
 
 def setup(extra: dict[str, Any], **router_kwargs: Any) -> tuple[Any, Admission]:
-    planner = Planner(PluginConfig.load({**TWO_TIERS, **extra}))
-    admission = Admission(planner.config, planner.tier_map, MemoryStore())
-    router = build_router(planner=planner, admission=admission, **router_kwargs)
+    config = PluginConfig.load({**TWO_TIERS, **extra})
+    admission = Admission(config, MemoryStore())
+    router = build_router(pipeline=Pipeline(config, admission=admission), **router_kwargs)
     return router, admission
 
 
@@ -101,7 +103,7 @@ async def test_open_breaker_skips_to_the_next_cheapest_then_the_next_tier() -> N
 async def test_every_breaker_open_raises_without_a_call() -> None:
     config = {"tiers": [{"name": "only", "deployments": ["gpt-4o-mini"]}], "breaker": {"failure_threshold": 1}}
     planner = Planner(PluginConfig.load(config))
-    router = build_router(planner=planner, num_retries=0, disable_cooldowns=True)
+    router = build_router(pipeline=Pipeline(planner=planner), num_retries=0, disable_cooldowns=True)
     with pytest.raises(litellm.ServiceUnavailableError):
         await router.acompletion(
             model="auto", messages=EASY, mock_response=litellm.ServiceUnavailableError("x", "openai", "gpt-4o-mini")
@@ -159,10 +161,10 @@ async def test_streamed_call_is_settled_when_the_stream_completes() -> None:
 
 
 async def test_acompletion_is_admitted_and_settled() -> None:
-    planner = Planner(PluginConfig.load({**TWO_TIERS, "budgets": {"global": {"daily": 0.0003}}}))
-    await acompletion(model="auto", messages=EASY, mock_response="x", max_tokens=50, planner=planner)
+    pipeline = Pipeline({**TWO_TIERS, "budgets": {"global": {"daily": 0.0003}}})
+    await acompletion(model="auto", messages=EASY, mock_response="x", max_tokens=50, pipeline=pipeline)
     with pytest.raises(BudgetExceededError, match="global"):  # gpt-4o: ~$0.0006 > $0.0003
-        await acompletion(model="auto", messages=HARD, mock_response="x", max_tokens=50, planner=planner)
+        await acompletion(model="auto", messages=HARD, mock_response="x", max_tokens=50, pipeline=pipeline)
 
 
 def test_sync_completion_admits_and_settles_through_the_memory_store_and_refuses_redis_clearly() -> None:
@@ -200,7 +202,6 @@ async def test_which_statuses_count_is_configurable() -> None:
 
 
 def test_identity_from_the_proxy_hook_ignores_the_request_body() -> None:
-    _, admission = setup({"budgets": {"trust_client_user": False}})
     spoofed = {
         "user": "mallory",
         "metadata": {
@@ -208,10 +209,10 @@ def test_identity_from_the_proxy_hook_ignores_the_request_body() -> None:
             "router": {"user": None, "key": "hash-of-real-key", "team": None, "authenticated": True},
         },
     }
-    identity = admission.identity(spoofed)
+    identity = Identity.of(spoofed)
     assert (identity.user, identity.key, identity.team) == (None, "hash-of-real-key", None)
     python_caller = {"metadata": {"router": {"user": "ann", "team": "ml"}}}
-    assert admission.identity(python_caller).user == "ann"
+    assert Identity.of(python_caller).user == "ann"
 
 
 async def test_refusals_are_not_retried_by_litellm() -> None:

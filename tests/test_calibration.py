@@ -75,6 +75,6 @@ def test_calibrate_command_writes_the_config(tmp_path: Path) -> None:
 
 async def test_the_threshold_is_used_in_routing() -> None:
     planner = Planner(PluginConfig.load({**TWO_TIERS, "classifier": {"strong_threshold": 100.0}}))
-    decision = await planner.plan(user("Prove rigorously that sqrt(2) is irrational."))
+    decision = await planner.decide(user("Prove rigorously that sqrt(2) is irrational."))
     assert decision.tier == "cheap"
     assert "< threshold 100: cheap" in decision.reason

@@ -204,7 +204,7 @@ async def test_agent_configured_by_name_falls_back_when_it_cannot_run() -> None:
     assert isinstance(planner.classifier, CachedClassifier)
     assert planner.classifier.name == "agent:openai:gpt-4o-mini"
     # Real model requests are forbidden in tests (and there is no key): the heuristic answers.
-    decision = await planner.plan([{"role": "user", "content": "Prove that there are infinitely many primes."}])
+    decision = await planner.decide([{"role": "user", "content": "Prove that there are infinitely many primes."}])
     assert decision.analysis.classifier == "heuristic"
     assert decision.analysis.fallback_reason is not None
     assert decision.analysis.fallback_reason.startswith("error: ")

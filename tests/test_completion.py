@@ -7,7 +7,7 @@ import litellm
 import pytest
 
 import litellm_router_plugin
-from litellm_router_plugin import Planner, PluginConfig, acompletion, configure
+from litellm_router_plugin import Pipeline, Planner, PluginConfig, acompletion, configure
 from tests.conftest import TWO_TIERS, user
 
 
@@ -56,7 +56,9 @@ async def test_acompletion_uses_deployment_params_and_an_explicit_planner() -> N
             }
         )
     )
-    response = await acompletion(model="smart", messages=user("hi"), mock_response="x", planner=planner)
+    response = await acompletion(
+        model="smart", messages=user("hi"), mock_response="x", pipeline=Pipeline(planner=planner)
+    )
     assert response._hidden_params["router_decision"]["model"] == "openai/house-llm"
     assert response._hidden_params["router_decision"]["estimated_cost_usd"] == 0.0
 

@@ -8,10 +8,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from litellm_router_plugin import ConfigError, CostTracker, Planner, PluginConfig, build_router, summarise_ledger
+from litellm_router_plugin import (
+    Admission,
+    ConfigError,
+    CostTracker,
+    Pipeline,
+    Planner,
+    PluginConfig,
+    build_router,
+    summarise_ledger,
+)
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.cli import app
-from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.state import RedisStore
 from tests.conftest import TWO_TIERS, user
 from tests.stores import REDIS_URL
@@ -91,8 +99,8 @@ def test_stats_command_reads_the_shared_ledger(tmp_path: Path) -> None:
 
     async def seed() -> None:
         planner = Planner(PluginConfig.load(config))
-        admission = Admission(planner.config, planner.tier_map)
-        router = build_router(planner=planner, admission=admission)
+        admission = Admission(planner.config)
+        router = build_router(pipeline=Pipeline(planner=planner, admission=admission))
         for text in ("Hi!", "Prove that there are infinitely many primes, rigorously.", "Thanks"):
             meta = {"router": {"user": "u1"}}
             await router.acompletion(model="auto", messages=user(text), mock_response="x", metadata=meta)

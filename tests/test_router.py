@@ -15,6 +15,7 @@ from litellm_router_plugin import (
     ConfigError,
     CostAwareRoutingStrategy,
     NoDeploymentAvailable,
+    Pipeline,
     Planner,
     PluginConfig,
     build_router,
@@ -43,7 +44,7 @@ async def test_easy_prompt_goes_to_the_cheapest_deployment_of_the_cheap_tier() -
     assert decision["model"] == "groq/openai/gpt-oss-20b"
     assert response._hidden_params["litellm_model_name"] == "groq/openai/gpt-oss-20b"
     cheap = [c for c in decision["candidates"] if c["tier"] == "cheap"]
-    assert [c["model"] for c in cheap] == ["gpt-4o-mini", "groq/openai/gpt-oss-20b"]
+    assert [c["model"] for c in cheap] == ["groq/openai/gpt-oss-20b", "gpt-4o-mini"]  # cheapest first
     assert all(c["healthy"] for c in decision["candidates"])
 
 
@@ -83,14 +84,14 @@ async def test_cooled_down_deployment_is_skipped_then_tier_escalates() -> None:
     response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
     decision = decision_of(response)
     assert decision["model"] == "gpt-4o-mini"
-    assert [c["healthy"] for c in decision["candidates"] if c["tier"] == "cheap"] == [True, False]
+    assert [c["healthy"] for c in decision["candidates"] if c["tier"] == "cheap"] == [False, True]
 
     with pytest.raises(litellm.InternalServerError):
         await router.acompletion(model="auto", messages=EASY, mock_response=boom)
     response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
     decision = decision_of(response)
     assert (decision["tier"], decision["model"]) == ("strong", "gpt-4o")
-    assert "escalated to strong (no healthy or admissible deployment in cheap)" in decision["reason"]
+    assert "escalated to strong (no capable, healthy or admissible deployment in cheap)" in decision["reason"]
 
 
 async def test_every_tier_cooling_down_raises_no_deployment() -> None:
@@ -106,15 +107,18 @@ async def test_every_tier_cooling_down_raises_no_deployment() -> None:
         await router.acompletion(model="auto", messages=EASY, mock_response="x")
 
 
-async def test_other_models_pass_through_untouched() -> None:
+async def test_other_models_are_called_as_named_and_still_governed() -> None:
     mine = {"model_name": "my-gpt", "litellm_params": {"model": "gpt-4o", "api_key": "k"}}
     router = build_router(TWO_TIERS, model_list=[mine])
     response = await router.acompletion(model="my-gpt", messages=HARD, mock_response="x")
     assert response._hidden_params["litellm_model_name"] == "gpt-4o"
-    assert "router_decision" not in response._hidden_params
-    # a tier name is an ordinary model group: it bypasses classification
+    named = decision_of(response)
+    assert (named["tier"], named["model"], named["requested_model"]) == ("none", "gpt-4o", "my-gpt")
+    assert named["analysis"] is None  # not routed, so not classified
+    # a tier name forces that tier (a hard prompt stays on the cheap tier), still planned and admitted
     response = await router.acompletion(model="cheap", messages=HARD, mock_response="x")
-    assert "router_decision" not in response._hidden_params
+    forced = decision_of(response)
+    assert (forced["tier"], forced["model"], forced["requested_model"]) == ("cheap", "groq/openai/gpt-oss-20b", "cheap")
     with pytest.raises(litellm.BadRequestError):
         await router.acompletion(model="unknown-group", messages=EASY, mock_response="x")
 
@@ -236,7 +240,8 @@ async def test_a_litellm_fallback_to_another_group_does_not_carry_the_stale_deci
     router = build_router(config, model_list=[backup], num_retries=0, fallbacks=[{"auto": ["backup"]}])
     response = await router.acompletion(model="auto", messages=EASY)
     assert response.choices[0].message.content == "from backup"
-    assert "router_decision" not in response._hidden_params
+    fallback = decision_of(response)  # the backup's own decision (admitted as named), not the routed one
+    assert (fallback["tier"], fallback["model"], fallback["requested_model"]) == ("none", "gpt-4o", "backup")
 
 
 async def test_agent_classifier_in_the_router_path_is_cached() -> None:
@@ -255,7 +260,7 @@ async def test_agent_classifier_in_the_router_path_is_cached() -> None:
 
     agent = CachedClassifier(AgentClassifier(FunctionModel(verdict), fallback=HeuristicClassifier()))
     planner = Planner(PluginConfig.load(TWO_TIERS), classifier=agent)
-    router = build_router(planner=planner)
+    router = build_router(pipeline=Pipeline(planner=planner))
     for _ in range(2):  # "Hi there!" is easy for the heuristic; the agent says otherwise
         response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
         decision = decision_of(response)

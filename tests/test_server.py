@@ -8,8 +8,7 @@ import time
 import httpx
 import pytest
 
-from litellm_router_plugin import Planner, PluginConfig
-from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin import Admission, Pipeline, Planner, PluginConfig
 from litellm_router_plugin.integrations.server import create_app
 from litellm_router_plugin.state import MemoryStore
 from litellm_router_plugin.tools.fake_upstream import create_app as create_fake
@@ -22,8 +21,8 @@ def client(app: object) -> httpx.AsyncClient:
 
 async def test_route_stats_metrics() -> None:
     planner = Planner(PluginConfig.load(TWO_TIERS))
-    admission = Admission(planner.config, planner.tier_map, MemoryStore())
-    async with client(create_app(planner, admission)) as http:
+    admission = Admission(planner.config, MemoryStore())
+    async with client(create_app(Pipeline(planner=planner, admission=admission))) as http:
         decision = (await http.post("/route", json={"prompt": "Prove that sqrt(2) is irrational."})).json()
         assert decision["tier"] == "strong"
         messages = [{"role": "user", "content": "hi"}]

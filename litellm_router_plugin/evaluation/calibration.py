@@ -51,9 +51,8 @@ def calibrate_threshold(
     n = len(strengths)
     max_tokens = planner.config.default_max_tokens
     tokens = [planner.count_tokens([{"role": "user", "content": p}], p) for p in prompts]
-    strongest = planner.tier_map.strongest.deployments
     below = planner.tier_map.tiers[-2].deployments
-    strong_cost = sum(min(d.price.estimate(t, max_tokens) for d in strongest) for t in tokens) / n
+    strong_cost = sum(planner.tier_map.strongest_estimate(t, max_tokens) for t in tokens) / n
     weak_cost = sum(min(d.price.estimate(t, max_tokens) for d in below) for t in tokens) / n
 
     def per_1k(share: float) -> float:

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import math
 import uuid
 from collections.abc import Callable, Collection
 from types import TracebackType
 
-from litellm_router_plugin.errors import CircuitBreakerOpen, ConfigError
-from litellm_router_plugin.guards.budget import BudgetGuard
-from litellm_router_plugin.state import BreakerSpec, BreakerStatus, MemoryStore, Store
+from litellm_router_plugin.errors import CircuitBreakerOpen, ConfigError, checked_positive
+from litellm_router_plugin.state import (
+    AdmitCandidate,
+    AdmitRequest,
+    AllOpen,
+    BreakerSpec,
+    BreakerStatus,
+    MemoryStore,
+    SettleRequest,
+    Store,
+)
 from litellm_router_plugin.state.base import Outcome
 
 _CONNECTION_ERRORS = (ConnectionError, TimeoutError, asyncio.TimeoutError)
@@ -35,10 +42,11 @@ def counts_as_failure(exc: BaseException, statuses: Collection[int] | None = Non
     return status in statuses if statuses is not None else (status >= 500 or status == 429)
 
 
-def _positive(field: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(field, value, "Use a positive, finite number.")
-    return float(value)
+def outcome_of(error: BaseException | None, statuses: Collection[int] | None = None) -> Outcome:
+    """What a call's result means to its breaker: success, a failure, or neutral (a request error)."""
+    if error is None:
+        return "success"
+    return "failure" if counts_as_failure(error, statuses) else "neutral"
 
 
 class CircuitBreaker:
@@ -64,13 +72,12 @@ class CircuitBreaker:
             raise ConfigError("name", name, "Name the breaker, e.g. after the deployment it guards.")
         if isinstance(failure_threshold, bool) or not isinstance(failure_threshold, int) or failure_threshold < 1:
             raise ConfigError("failure_threshold", failure_threshold, "Use a whole number >= 1.")
-        window = _positive("window_seconds", window_seconds)
-        recovery = _positive("recovery_timeout", recovery_timeout)
-        lease = _positive("probe_lease_seconds", probe_lease_seconds or max(recovery, 30.0))
+        window = checked_positive("window_seconds", window_seconds)
+        recovery = checked_positive("recovery_timeout", recovery_timeout)
+        lease = checked_positive("probe_lease_seconds", probe_lease_seconds or max(recovery, 30.0))
         self.spec = BreakerSpec(name, failure_threshold, int(window * 1000), int(recovery * 1000), int(lease * 1000))
         self.store = store if store is not None else MemoryStore()
         self.counts = counts
-        self._guard = BudgetGuard(store=self.store)
         self._permits: contextvars.ContextVar[tuple[tuple[str, bool], ...]] = contextvars.ContextVar(
             f"breaker:{name}", default=()
         )
@@ -87,12 +94,16 @@ class CircuitBreaker:
     async def acquire(self) -> tuple[str, bool]:
         """Take a permit: ``(permit_id, is_probe)``; raises ``CircuitBreakerOpen`` when refused."""
         permit_id = uuid.uuid4().hex
-        hold = await self._guard.admit(permit_id, [(0.0, self.spec)])
-        return permit_id, hold.probe
+        result = await self.store.admit(
+            AdmitRequest(permit_id, (), (AdmitCandidate(0, None, self.spec),), self.spec.probe_lease_ms)
+        )
+        if isinstance(result, AllOpen):
+            raise CircuitBreakerOpen([self.name], max(result.retry_after_ms, 0) / 1000)
+        return permit_id, bool(getattr(result, "probe", False))
 
     async def release(self, permit_id: str, probe: bool, outcome: Outcome) -> None:
         """Record the outcome of the call made under ``permit_id``."""
-        await self._guard.settle(permit_id, 0.0, outcome=outcome, breaker=self.spec, probe=probe)
+        await self.store.settle(SettleRequest(permit_id, 0, None, outcome, self.spec, probe))
 
     async def __aenter__(self) -> CircuitBreaker:
         permit = await self.acquire()
@@ -104,11 +115,8 @@ class CircuitBreaker:
     ) -> None:
         *rest, (permit_id, probe) = self._permits.get()
         self._permits.set(tuple(rest))
-        if exc is None:
-            outcome: Outcome = "success"
-        else:
-            outcome = "failure" if self.counts(exc) else "neutral"
+        outcome: Outcome = "success" if exc is None else ("failure" if self.counts(exc) else "neutral")
         await self.release(permit_id, probe, outcome)
 
 
-__all__ = ["CircuitBreaker", "CircuitBreakerOpen", "counts_as_failure"]
+__all__ = ["CircuitBreaker", "CircuitBreakerOpen", "counts_as_failure", "outcome_of"]

@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.errors import (
     BudgetExceededError,
-    CircuitBreakerOpen,
     ConfigError,
     StoreUnavailableError,
     checked_amount,
+    checked_positive,
 )
 from litellm_router_plugin.state import (
     AdmitCandidate,
     AdmitRequest,
+    AdmitResult,
     Admitted,
-    AllOpen,
     BreakerSpec,
     BudgetRefused,
-    DuplicateRequest,
     MemoryStore,
     ScopeLimit,
     SettleRequest,
@@ -119,8 +117,7 @@ class BudgetGuard:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError("timezone", timezone, "Use an IANA name such as 'UTC' or 'Europe/Paris'.") from exc
-        if not (isinstance(lease_seconds, int | float) and math.isfinite(lease_seconds) and lease_seconds > 0):
-            raise ConfigError("lease_seconds", lease_seconds, "Use a positive number of seconds, e.g. 300.")
+        checked_positive("lease_seconds", lease_seconds)
         if on_store_error not in ("fail_closed", "fail_open"):
             raise ConfigError("on_store_error", on_store_error, "Use 'fail_closed' or 'fail_open'.")
         self.lease_ms = int(lease_seconds * 1000)
@@ -168,57 +165,80 @@ class BudgetGuard:
         return best
 
     # -- reserve / settle ------------------------------------------------------------------
+    def admit_request(
+        self,
+        request_id: str,
+        estimates: Sequence[float],
+        *,
+        user: str | None = None,
+        key: str | None = None,
+        team: str | None = None,
+    ) -> tuple[AdmitRequest, str]:
+        """The store request holding the first of ``estimates`` every budget allows, and the scope of
+        the per-request limit that applies (for the refusal message)."""
+        if not estimates:
+            raise ValueError("admit needs at least one candidate")
+        checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
+        limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
+        request = AdmitRequest(
+            request_id=request_id,
+            scopes=self.scopes(user=user, key=key, team=team),
+            candidates=tuple(AdmitCandidate(to_micros(est, round_up=True), per_request) for est in checked),
+            lease_ms=self.lease_ms,
+        )
+        return request, limit_scope
+
+    def refusal(self, result: BudgetRefused, limit_scope: str) -> BudgetExceededError:
+        """The error for a budget refusal: which limit, its value, spent, held, asked; when to retry."""
+        per_request = result.scope == "per_request"
+        return BudgetExceededError(
+            limit_scope if per_request else result.scope,
+            "per_request" if per_request else "daily",
+            result.limit / MICROS_PER_USD,
+            result.spent / MICROS_PER_USD,
+            result.held / MICROS_PER_USD,
+            result.asked / MICROS_PER_USD,
+            retry_after=None if per_request else self.seconds_to_next_window(),
+        )
+
+    def seconds_to_next_window(self) -> float:
+        """Seconds until the daily window rolls over (midnight in the configured timezone)."""
+        now = datetime.fromtimestamp(self.clock.now(), self.tz)
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), self.tz)
+        return max(1.0, midnight.timestamp() - now.timestamp())
+
+    async def submit(self, request: AdmitRequest) -> AdmitResult | None:
+        """Send ``request`` to the store; ``None`` when the store is down and ``fail_open`` admits."""
+        try:
+            return await self.store.admit(request)
+        except StoreUnavailableError:
+            if self.on_store_error == "fail_closed":
+                raise
+            logger.error(
+                "budget store unreachable; ADMITTING %s UNACCOUNTED (on_store_error=fail_open)", request.request_id
+            )
+            return None
+
     async def admit(
         self,
         request_id: str,
-        candidates: Sequence[tuple[float, BreakerSpec | None]],
+        estimates: Sequence[float],
         *,
         user: str | None = None,
         key: str | None = None,
         team: str | None = None,
     ) -> Hold:
-        """Hold the estimate of the first candidate its breaker and every budget allow.
-
-        Raises ``BudgetExceededError`` (the first limit that refused), ``CircuitBreakerOpen`` (every
-        candidate's breaker is open) or, under fail-closed, ``StoreUnavailableError``.
-        """
-        if not candidates:
-            raise ValueError("admit needs at least one candidate")
-        estimates = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost, _ in candidates]
-        limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
-        request = AdmitRequest(
-            request_id=request_id,
-            scopes=self.scopes(user=user, key=key, team=team),
-            candidates=tuple(
-                AdmitCandidate(to_micros(est, round_up=True), per_request, spec)
-                for est, (_, spec) in zip(estimates, candidates, strict=True)
-            ),
-            lease_ms=self.lease_ms,
-        )
-        try:
-            result = await self.store.admit(request)
-        except StoreUnavailableError:
-            if self.on_store_error == "fail_closed":
-                raise
-            logger.error("budget store unreachable; ADMITTING %s UNACCOUNTED (on_store_error=fail_open)", request_id)
+        """Hold the first of ``estimates`` every budget allows; raises ``BudgetExceededError`` (the
+        first limit that refused) or, under fail-closed, ``StoreUnavailableError``."""
+        request, limit_scope = self.admit_request(request_id, estimates, user=user, key=key, team=team)
+        result = await self.submit(request)
+        if result is None:
             return Hold(request_id, estimates[0], unaccounted=True)
         if isinstance(result, Admitted):
             return Hold(request_id, estimates[result.index], result.index, result.probe)
         if isinstance(result, BudgetRefused):
-            scope = limit_scope if result.scope == "per_request" else result.scope
-            raise BudgetExceededError(
-                scope,
-                "per_request" if result.scope == "per_request" else "daily",
-                result.limit / MICROS_PER_USD,
-                result.spent / MICROS_PER_USD,
-                result.held / MICROS_PER_USD,
-                result.asked / MICROS_PER_USD,
-            )
-        if isinstance(result, DuplicateRequest):
-            raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")
-        assert isinstance(result, AllOpen)
-        names = [spec.name for _, spec in candidates if spec is not None]
-        raise CircuitBreakerOpen(names, max(result.retry_after_ms, 0) / 1000)
+            raise self.refusal(result, limit_scope)
+        raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")
 
     async def reserve(
         self,
@@ -230,7 +250,7 @@ class BudgetGuard:
         team: str | None = None,
     ) -> Hold:
         """Hold ``estimated_cost`` against every applicable limit, or raise ``BudgetExceededError``."""
-        return await self.admit(request_id, [(estimated_cost, None)], user=user, key=key, team=team)
+        return await self.admit(request_id, [estimated_cost], user=user, key=key, team=team)
 
     async def settle(
         self,

@@ -2,10 +2,11 @@
 
 At the first request it installs the routing strategy on the proxy's own Router
 (``litellm.proxy.proxy_server.llm_router``, read at request time, since the proxy rebuilds it) and
-adds the tier deployments to it. Routing then happens inside LiteLLM's Router, exactly as with
-``build_router``: LiteLLM's retries, fallbacks and cooldowns keep working, a retry is planned (and
-admitted) again, and the deployment hooks settle every attempt. The hook here only sets the
-authenticated identity, adds the decision headers and turns refusals into OpenAI-style errors.
+adds the tier deployments to it. Every call then goes through the pipeline inside LiteLLM's Router,
+exactly as with ``build_router``: the alias is routed, a tier name forces its tier, any other model
+is admitted against the same budgets, and the deployment hooks settle every attempt. The hook here
+sets the authenticated identity, adds the decision headers and turns refusals into OpenAI-style
+errors that say whether a retry can help.
 """
 
 from __future__ import annotations
@@ -19,20 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
+from litellm.constants import RETURN_RAW_MODEL_NAME_METADATA_KEY
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
-from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
 from litellm_router_plugin.errors import (
     BudgetExceededError,
     CircuitBreakerOpen,
     ConfigError,
+    ModelNotAllowed,
     NoDeploymentAvailable,
     StoreUnavailableError,
+    UnsupportedRequest,
 )
-from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, admission_for, ensure_decision_hook
+from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
+from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.decision import METADATA_KEY
-from litellm_router_plugin.routing.planner import OVERRIDES_KEY, Planner
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +55,19 @@ class RouterHTTPError(HTTPException):
         self.message = message
 
 
+_NO_RETRY = {"x-should-retry": "false"}  # the OpenAI SDKs honour it: the same request cannot succeed
+
+
 def to_http_error(exc: BaseException) -> RouterHTTPError | None:
     """The client-facing error for one of our refusals (``None`` for anything else)."""
     if isinstance(exc, BudgetExceededError):
-        return RouterHTTPError(429, str(exc), "budget_exceeded")
+        if exc.retry_after is None:
+            return RouterHTTPError(429, str(exc), "budget_exceeded", dict(_NO_RETRY))
+        return RouterHTTPError(429, str(exc), "budget_exceeded", {"Retry-After": str(math.ceil(exc.retry_after))})
+    if isinstance(exc, UnsupportedRequest):
+        return RouterHTTPError(400, str(exc), "invalid_request_error", dict(_NO_RETRY))
+    if isinstance(exc, ModelNotAllowed):
+        return RouterHTTPError(403, str(exc), "model_not_allowed", dict(_NO_RETRY))
     if isinstance(exc, CircuitBreakerOpen):
         retry = str(max(1, math.ceil(exc.retry_after)))
         return RouterHTTPError(503, str(exc), "circuit_breaker_open", {"Retry-After": retry})
@@ -65,7 +79,7 @@ def to_http_error(exc: BaseException) -> RouterHTTPError | None:
     if isinstance(exc, NoDeploymentAvailable):
         return RouterHTTPError(503, str(exc), "no_deployment_available", {"Retry-After": "5"})
     if isinstance(exc, ConfigError):
-        return RouterHTTPError(400, str(exc), "invalid_request_error")
+        return RouterHTTPError(400, str(exc), "invalid_request_error", dict(_NO_RETRY))
     return None
 
 
@@ -81,8 +95,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         self, config: PluginConfig | Mapping[str, Any] | str | Path | None = None, *, mount_routes: bool = True
     ):
         super().__init__()
-        self.planner = Planner(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
-        self.admission = admission_for(self.planner)
+        self.pipeline = Pipeline(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
         self._installed: Any = None
         ensure_decision_hook()
         if mount_routes:
@@ -91,7 +104,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
     @property
     def alias(self) -> str:
         """The model name routed by the plugin."""
-        return self.planner.alias
+        return self.pipeline.alias
 
     def _mount_routes(self) -> None:
         from litellm.proxy import proxy_server
@@ -100,7 +113,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         from litellm_router_plugin.integrations.server import routes
 
         proxy_server.app.include_router(
-            routes(self.planner, self.admission), prefix="/router", dependencies=[Depends(user_api_key_auth)]
+            routes(self.pipeline), prefix="/router", dependencies=[Depends(user_api_key_auth)]
         )
 
     def install(self, router: Any) -> None:
@@ -108,21 +121,19 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         if router is None or router is self._installed:
             return
         present = {d["model_info"]["id"] for d in router.model_list}
-        missing = [e for e in self.planner.tier_map.model_list() if e["model_info"]["id"] not in present]
+        missing = [e for e in self.pipeline.tier_map.model_list() if e["model_info"]["id"] not in present]
         if missing:
             router.set_model_list(list(router.model_list) + missing)
-        CostAwareRoutingStrategy.install(router, self.planner, self.admission)
+        CostAwareRoutingStrategy.install(router, self.pipeline)
         self._installed = router
 
     async def async_pre_call_hook(
         self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        """Install on the proxy's current Router; give routed requests their authenticated identity."""
+        """Install on the proxy's current Router; give every request its authenticated identity."""
         from litellm.proxy import proxy_server
 
         self.install(proxy_server.llm_router)
-        if data.get("model") != self.alias:
-            return None
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
             metadata = data["metadata"] = {}
@@ -137,6 +148,9 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             "team": user_api_key_dict.team_id,
             "authenticated": True,
         }
+        if data.get("model") == self.alias:
+            # The response names the model that answered, not the alias (the alias stays in the decision).
+            metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True
         return data
 
     async def async_post_call_response_headers_hook(
@@ -152,11 +166,12 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         decision = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
         if not isinstance(decision, Mapping):
             return None
+        analysis = decision.get("analysis") or {}
         return {
             "x-router-tier": str(decision["tier"]),
             "x-router-model": str(decision["model"]),
-            "x-router-category": str(decision["analysis"]["category"]),
-            "x-router-score": str(decision["analysis"]["score"]),
+            "x-router-category": str(analysis.get("category", "none")),
+            "x-router-score": str(analysis.get("score", "none")),
             "x-router-estimated-cost": f"{decision['estimated_cost_usd']:.8f}",
         }
 

@@ -1,8 +1,9 @@
-"""The LiteLLM Router integration: a custom routing strategy, the decision hook, ``build_router``.
+"""The LiteLLM Router integration: a custom routing strategy and ``build_router``.
 
-The strategy only adapts LiteLLM's call to the planner. Health comes from the Router's own
-cooldowns, so LiteLLM's retries and cooldowns keep working; any model name other than the alias
-is handed to the stock selection untouched.
+Every call the Router makes goes through the strategy, so every call is governed: the alias is
+routed, a tier name forces its tier, and any other model is chosen by the stock selection and then
+admitted like the rest (priced from its deployment, charged to the same budgets, guarded by its
+breaker). Health comes from the Router's own cooldowns, so LiteLLM's retries keep working.
 """
 
 from __future__ import annotations
@@ -11,140 +12,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from litellm.integrations.custom_logger import CustomLogger
 from litellm.router import CustomRoutingStrategyBase, Router
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 
-from litellm_router_plugin import metrics
-from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.errors import ConfigError, RouterPluginError
-from litellm_router_plugin.guards.admission import TICKET_KEY, Admission, Ticket
-from litellm_router_plugin.routing.decision import METADATA_KEY, RoutingDecision
-from litellm_router_plugin.routing.planner import HealthyIds, Planner
-from litellm_router_plugin.routing.tiers import Tier
+from litellm_router_plugin.errors import ConfigError, ModelNotAllowed
+from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
 
-
-def _routed_here(metadata: Any) -> bool:
-    """Whether this attempt went to the deployment we chose (not, say, a LiteLLM fallback group that
-    inherited the request's metadata)."""
-    if not isinstance(metadata, Mapping):
-        return False
-    decision = metadata.get(METADATA_KEY)
-    if not isinstance(decision, Mapping):
-        return False
-    info = metadata.get("model_info")
-    used = info.get("id") if isinstance(info, Mapping) else None
-    return used is None or used == decision.get("deployment_id")
-
-
-async def _settle(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
-    if not _routed_here(metadata):
-        return
-    ticket = metadata.get(TICKET_KEY)
-    if not isinstance(ticket, Mapping):
-        return
-    admission = Admission.lookup(ticket.get("admission", ""))
-    if admission is not None:
-        await admission.settle(ticket, usage=usage, error=error, decision=metadata.get(METADATA_KEY))
-
-
-class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped here
-    """Settles routed calls and copies the decision onto ``response._hidden_params``.
-
-    Registered once per process in ``litellm.callbacks``. LiteLLM awaits the deployment hooks inside
-    the call, so a non-streamed call is settled before its response is returned; a stream is settled
-    when LiteLLM logs its completion. Requests that were not routed pass through untouched.
-    """
-
-    async def async_post_call_success_deployment_hook(
-        self, request_data: dict[str, Any], response: Any, call_type: Any
-    ) -> Any:
-        metadata: Any = request_data.get("metadata")
-        if _routed_here(metadata):
-            hidden = getattr(response, "_hidden_params", None)
-            if isinstance(hidden, dict):
-                hidden[METADATA_KEY] = metadata[METADATA_KEY]
-            await _settle(metadata, usage=getattr(response, "usage", None))
-        return response
-
-    async def async_post_call_failure_deployment_hook(
-        self, request_data: Mapping[str, Any], exception: Exception, call_type: Any
-    ) -> None:
-        await _settle(request_data.get("metadata"), error=exception)
-
-    async def async_log_success_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
-        if kwargs.get("stream"):
-            metadata = (kwargs.get("litellm_params") or {}).get("metadata")
-            await _settle(metadata, usage=getattr(response_obj, "usage", None))
-
-    # LiteLLM calls the two below for synchronous calls only (Router.completion), which admit
-    # through the memory store, whose coroutines never suspend.
-    def log_success_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
-        metadata = (kwargs.get("litellm_params") or {}).get("metadata")
-        run_without_loop(_settle(metadata, usage=getattr(response_obj, "usage", None)))
-
-    def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
-        metadata = (kwargs.get("litellm_params") or {}).get("metadata")
-        error = kwargs.get("exception")
-        run_without_loop(_settle(metadata, error=error if isinstance(error, Exception) else RuntimeError("failed")))
-
-
-def _failed_this_request(request_kwargs: Mapping[str, Any]) -> set[str]:
-    """Deployments that already failed this request: LiteLLM records each retried attempt."""
-    metadata = request_kwargs.get("metadata")
-    attempts = metadata.get("previous_models") if isinstance(metadata, Mapping) else None
-    if not isinstance(attempts, list | tuple):
-        return set()
-    return {a["deployment_id"] for a in attempts if isinstance(a, Mapping) and a.get("deployment_id")}
-
-
-def run_without_loop(coro: Any) -> Any:
-    """Run a coroutine that never suspends (the memory store's) from synchronous code."""
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        return done.value
-    coro.close()
-    raise RouterPluginError(
-        "Router.completion (synchronous) cannot reach a Redis store for budgets and breakers; "
-        "use Router.acompletion, or store.kind: memory."
-    )
-
-
-_HOOK = DecisionHook()
-
-
-def ensure_decision_hook() -> None:
-    """Register the process-wide decision hook once."""
-    if not any(isinstance(cb, DecisionHook) for cb in litellm.callbacks):
-        litellm.callbacks.append(_HOOK)
+PLACEHOLDER_PREFIX = "router-plugin-placeholder"
 
 
 class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
-    """Routes ``model=<alias>`` to the cheapest healthy deployment of the prompt's tier."""
+    """Routes ``model=<alias>`` (and tier names) through the pipeline; admits every other model."""
 
-    def __init__(self, router: Router, planner: Planner, admission: Admission | None = None) -> None:
+    def __init__(self, router: Router, pipeline: Pipeline) -> None:
         self.router = router
-        self.planner = planner
-        self.admission = admission
+        self.pipeline = pipeline
         self._by_id: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def install(cls, router: Router, planner: Planner, admission: Admission | None = None) -> CostAwareRoutingStrategy:
-        """Install on ``router``, whose model list must hold every tier deployment of ``planner``."""
+    def install(cls, router: Router, pipeline: Pipeline) -> CostAwareRoutingStrategy:
+        """Install on ``router``, whose model list must hold every tier deployment of ``pipeline``."""
         present = {d["model_info"]["id"] for d in router.model_list}
-        missing = [e["model_info"]["id"] for e in planner.tier_map.model_list() if e["model_info"]["id"] not in present]
+        missing = [
+            e["model_info"]["id"] for e in pipeline.tier_map.model_list() if e["model_info"]["id"] not in present
+        ]
         if missing:
             raise ConfigError(
                 "router.model_list",
                 missing,
-                "Add the tier deployments with `model_list=planner.tier_map.model_list()` "
+                "Add the tier deployments with `model_list=pipeline.tier_map.model_list()` "
                 "or build the router with `build_router(config)`.",
             )
-        strategy = cls(router, planner, admission)
+        strategy = cls(router, pipeline)
         router.set_custom_routing_strategy(strategy)
         ensure_decision_hook()
         return strategy
@@ -157,39 +58,42 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             found = self._by_id[deployment_id]
         return found
 
-    def _attach(
-        self, decision: RoutingDecision, request_kwargs: dict[str, Any], tickets: list[Ticket]
-    ) -> dict[str, Any]:
-        metadata = request_kwargs.get("metadata")
+    def _routed_tier(self, model: str, kwargs: Mapping[str, Any]) -> tuple[bool, str | None]:
+        """Whether ``model`` is routed by the planner, and the tier it names (if it is a tier)."""
+        config = self.pipeline.config
+        if model == config.alias:
+            return True, None
+        self._check_allowed(model, kwargs)
+        if model in self.pipeline.tier_map:
+            return True, model
+        return False, None
+
+    def _check_allowed(self, model: str, kwargs: Mapping[str, Any]) -> None:
+        config = self.pipeline.config
+        if model in self.pipeline.tier_map and not config.allow_tier_models:
+            raise ModelNotAllowed(
+                model, f"tier names are not accepted as models (allow_tier_models: false); use {config.alias!r}"
+            )
+        restricted = config.alias_only
+        if restricted is False:
+            return
+        if restricted is not True:
+            who = self.pipeline.identity(kwargs)
+            names = {f"user:{who.user}", f"team:{who.team}"}
+            if not names & set(restricted):
+                return
+        raise ModelNotAllowed(model, f"this caller may only use {config.alias!r} (alias_only)")
+
+    @staticmethod
+    def _metadata(kwargs: dict[str, Any]) -> dict[str, Any]:
+        metadata = kwargs.get("metadata")
         if not isinstance(metadata, dict):
-            metadata = request_kwargs["metadata"] = {}
-        metadata[METADATA_KEY] = decision.model_dump(mode="json")
-        metrics.DECISIONS.labels(decision.tier, decision.model).inc()
-        if tickets and self.admission is not None:
-            metadata[TICKET_KEY] = self.admission.ticket_metadata(tickets[0])
-        return self._deployment(decision.deployment_id)
+            metadata = kwargs["metadata"] = {}
+        return metadata
 
-    async def _route(
-        self,
-        messages: list[dict[str, str]] | None,
-        input: str | list[Any] | None,
-        request_kwargs: dict[str, Any] | None,
-        cooling: set[str],
-        *,
-        sync: bool,
-    ) -> dict[str, Any]:
-        """Plan (and admit) one alias request; the chosen Router deployment, decision in its metadata."""
-        kwargs = request_kwargs if request_kwargs is not None else {}
-
-        async def healthy(tier: Tier) -> HealthyIds:
-            return {d.deployment_id for d in tier.deployments} - cooling
-
-        tickets: list[Ticket] = []
-        admit = None if self.admission is None else self.admission.admitter(kwargs, tickets)
-        decision = await self.planner.plan(
-            messages, kwargs, input=input, healthy=healthy, admit=admit, avoid=_failed_this_request(kwargs), sync=sync
-        )
-        return self._attach(decision, kwargs, tickets)
+    def _attach(self, routed: Routed, kwargs: dict[str, Any]) -> dict[str, Any]:
+        routed.attach(self._metadata(kwargs))
+        return self._deployment(routed.decision.deployment_id)
 
     async def async_get_available_deployment(
         self,
@@ -199,19 +103,33 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         specific_deployment: bool | None = False,
         request_kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        """Plan ``model=<alias>`` requests; delegate every other model to the stock Router."""
-        if model != self.planner.alias:
-            return await Router.async_get_available_deployment(
-                self.router,
-                model=model,
-                messages=messages,
-                input=input,
-                specific_deployment=specific_deployment,
-                request_kwargs=request_kwargs if request_kwargs is not None else {},
+        """Plan and admit the alias and tier names; admit the stock choice for any other model."""
+        kwargs = request_kwargs if request_kwargs is not None else {}
+        routed, tier = self._routed_tier(model, kwargs)
+        if routed:
+            # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
+            cooling = await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
+            return self._attach(
+                await self.pipeline.route(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
             )
-        # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
-        cooling = await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-        return await self._route(messages, input, request_kwargs, set(cooling), sync=False)
+        entry = await Router.async_get_available_deployment(
+            self.router,
+            model=model,
+            messages=messages,
+            input=input,
+            specific_deployment=specific_deployment,
+            request_kwargs=kwargs,
+        )
+        return await self._admit_named(model, entry, kwargs, messages)
+
+    async def _admit_named(self, model: str, entry: Any, kwargs: dict[str, Any], messages: Any) -> Any:
+        if self.pipeline.admission is None or not isinstance(entry, Mapping):
+            return entry
+        if str((entry.get("model_info") or {}).get("id", "")).startswith(PLACEHOLDER_PREFIX):
+            return entry
+        routed = await self.pipeline.admit_named(kwargs, messages, entry, model)
+        routed.attach(self._metadata(kwargs))
+        return entry
 
     def get_available_deployment(
         self,
@@ -222,41 +140,42 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         request_kwargs: dict[str, Any] | None = None,
     ) -> Any:
         """Synchronous twin of :meth:`async_get_available_deployment` (serves ``Router.completion``)."""
-        if model != self.planner.alias:
-            return Router.get_available_deployment(
-                self.router,
-                model=model,
-                messages=messages,
-                input=input,
-                specific_deployment=specific_deployment,
-                request_kwargs=request_kwargs,
+        kwargs = request_kwargs if request_kwargs is not None else {}
+        routed, tier = self._routed_tier(model, kwargs)
+        if routed:
+            cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
+            return self._attach(
+                self.pipeline.route_sync(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
             )
-        cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-        # Nothing in _route suspends when sync: the classifier is not awaited and, with admission,
-        # the memory store answers at once (a Redis store makes run_without_loop raise clearly).
-        return run_without_loop(self._route(messages, input, request_kwargs, set(cooling), sync=True))
+        entry = Router.get_available_deployment(
+            self.router,
+            model=model,
+            messages=messages,
+            input=input,
+            specific_deployment=specific_deployment,
+            request_kwargs=kwargs,
+        )
+        return run_without_loop(self._admit_named(model, entry, kwargs, messages))
 
 
 def build_router(
     config: PluginConfig | Mapping[str, Any] | str | Path | None = None,
     *,
     model_list: list[dict[str, Any]] | None = None,
-    planner: Planner | None = None,
-    admission: Admission | None = None,
+    pipeline: Pipeline | None = None,
     **router_kwargs: Any,
 ) -> Router:
     """A ``litellm.Router`` holding every tier deployment (model group = tier name), routing ``model=<alias>``.
 
-    ``model_list`` adds your own deployments, reachable by name as with a stock Router;
-    ``router_kwargs`` go to ``litellm.Router`` (``num_retries``, ``cooldown_time``, ``fallbacks``...).
+    ``model_list`` adds your own deployments, reachable by name as with a stock Router (and admitted
+    against the same budgets); ``router_kwargs`` go to ``litellm.Router`` (``num_retries``, ``fallbacks``...).
     """
-    planner = planner or Planner(PluginConfig.load(config))
-    admission = admission or admission_for(planner)
+    pipeline = pipeline or Pipeline(config)
     extra = list(model_list or [])
-    if not any(entry.get("model_name") == planner.alias for entry in extra):
-        extra.append(alias_placeholder(planner.alias))
-    router = Router(model_list=planner.tier_map.model_list() + extra, **router_kwargs)
-    CostAwareRoutingStrategy.install(router, planner, admission)
+    if not any(entry.get("model_name") == pipeline.alias for entry in extra):
+        extra.append(alias_placeholder(pipeline.alias))
+    router = Router(model_list=pipeline.tier_map.model_list() + extra, **router_kwargs)
+    CostAwareRoutingStrategy.install(router, pipeline)
     return router
 
 
@@ -266,15 +185,6 @@ def alias_placeholder(alias: str) -> dict[str, Any]:
     and finds a known group without a wildcard search."""
     return {
         "model_name": alias,
-        "litellm_params": {"model": "openai/router-plugin-placeholder", "api_key": "unused"},
-        "model_info": {"id": f"router-plugin-placeholder-{alias}"},
+        "litellm_params": {"model": f"openai/{PLACEHOLDER_PREFIX}", "api_key": "unused"},
+        "model_info": {"id": f"{PLACEHOLDER_PREFIX}-{alias}"},
     }
-
-
-def admission_for(planner: Planner) -> Admission | None:
-    """The admission the planner's config asks for: ``None`` when neither budgets nor breakers are on."""
-    b = planner.config.budgets
-    budgets = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
-    if not (budgets or planner.config.breaker.enabled):
-        return None
-    return Admission(planner.config, planner.tier_map)

@@ -27,6 +27,8 @@ class Candidate(BaseModel):
     deployment_id: str
     estimated_cost_usd: float
     healthy: bool
+    skipped: str | None = None
+    """Why it could not serve this request (a missing capability), if so."""
 
 
 class RoutingDecision(BaseModel):
@@ -34,7 +36,8 @@ class RoutingDecision(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    analysis: ComplexityAnalysis
+    analysis: ComplexityAnalysis | None
+    """``None`` for a deployment the caller named (not routed, so not classified)."""
     tier: str
     """The tier that serves the request (after overrides and escalation)."""
     model: str
@@ -47,18 +50,22 @@ class RoutingDecision(BaseModel):
     """Prompt tokens x input price + max completion tokens x output price."""
     prompt_tokens: int
     max_tokens: int
+    requested_model: str | None = None
+    """The model the caller named: the alias, a tier name or a deployment (``tier`` is then ``none``)."""
 
     def log_record(self, prompt: str, include_prompt: bool = False) -> dict[str, Any]:
         """The JSON log line's fields: a hash of the prompt, never its text unless asked."""
+        analysis = self.analysis
         record: dict[str, Any] = {
             "event": "route",
             "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16],
-            "category": self.analysis.category,
-            "score": self.analysis.score,
-            "classifier": self.analysis.classifier,
-            "classifier_ms": round(self.analysis.latency_ms, 3),
-            "fallback_reason": self.analysis.fallback_reason,
-            "cached": self.analysis.cached,
+            "category": analysis and analysis.category,
+            "score": analysis and analysis.score,
+            "classifier": analysis and analysis.classifier,
+            "classifier_ms": analysis and round(analysis.latency_ms, 3),
+            "fallback_reason": analysis and analysis.fallback_reason,
+            "cached": analysis and analysis.cached,
+            "requested_model": self.requested_model,
             "tier": self.tier,
             "model": self.model,
             "estimated_cost_usd": self.estimated_cost_usd,

@@ -1,15 +1,14 @@
-"""The planner: prompt -> ``ComplexityAnalysis`` -> tier -> cheapest healthy deployment.
+"""The planner: prompt -> ``ComplexityAnalysis`` -> route (tiers) -> every option, cheapest first.
 
-Pure and fast: no network unless the agent classifier is configured (and then it is cached).
-Health is supplied by the caller (the Router's cooldowns, later the breakers), so the same planner
-serves the Router strategy, the proxy and ``acompletion``.
+Pure and fast: no network unless the agent classifier is configured (and then it is cached), and
+no callbacks: health, breakers and budgets are applied to the returned ``Plan`` by the pipeline.
+``plan`` (async) and ``plan_sync`` differ only in how the classifier is asked.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from litellm_router_plugin.classify import (
@@ -19,19 +18,16 @@ from litellm_router_plugin.classify import (
     ComplexityAnalysis,
     HeuristicClassifier,
 )
-from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.errors import ConfigError, NoDeploymentAvailable
+from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
+from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.pricing import count_prompt_tokens, register_custom_prices
-from litellm_router_plugin.routing.decision import Candidate, RoutingDecision
-from litellm_router_plugin.routing.tiers import Tier, TierDeployment, TierMap
+from litellm_router_plugin.routing.capabilities import Needs
+from litellm_router_plugin.routing.decision import RoutingDecision
+from litellm_router_plugin.routing.plan import Option, Plan, Route
+from litellm_router_plugin.routing.tiers import Tier, TierMap
 
 logger = logging.getLogger(__name__)
 
-OVERRIDES_KEY = "router"
-"""Request metadata key for per-request overrides: ``{"tier": .., "min_tier": .., "max_tier": ..}``."""
-
-HealthyIds = Collection[str] | None
-"""Deployment ids that may take traffic; ``None`` means all of them."""
 
 _CONTEXT_WORDS = 20
 _CONTEXT_CHARS = 2000
@@ -62,19 +58,6 @@ def prompt_text(messages: Sequence[Mapping[str, Any]] | None, input: Any = None)
     if len(user_turns) > 1 and len(newest.split()) < _CONTEXT_WORDS:
         return f"{user_turns[-2][-_CONTEXT_CHARS:]}\n{newest}"
     return newest
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """The tiers to try, in order, and why; ``downgrade`` tiers only when the budget refuses the others."""
-
-    tiers: tuple[Tier, ...]
-    reason: str
-    downgrade: tuple[Tier, ...] = ()
-
-
-Admit = Callable[[list[TierDeployment], int, int], Awaitable[int]]
-"""Given candidates in order of preference, prompt tokens and max tokens: the index admitted (or raise)."""
 
 
 def build_classifier(config: PluginConfig) -> Classifier:
@@ -133,8 +116,14 @@ class Planner:
             )
         return self.tier_map[name]
 
-    def route(self, analysis: ComplexityAnalysis, metadata: Mapping[str, Any] | None = None) -> Route:
-        """The tiers to try for ``analysis``: its tier (within any overrides), then stronger ones."""
+    def route(
+        self, analysis: ComplexityAnalysis, metadata: Mapping[str, Any] | None = None, tier: str | None = None
+    ) -> Route:
+        """The tiers to try for ``analysis``: its tier (within any overrides), then stronger ones.
+
+        ``tier``: named as the model by the caller; it replaces the analysis' tier, within
+        ``min_tier``/``max_tier``, and only that tier is tried.
+        """
         raw = (metadata or {}).get(OVERRIDES_KEY) or {}
         if not isinstance(raw, Mapping):
             raise ConfigError(f"metadata.{OVERRIDES_KEY}", raw, 'Pass a mapping, e.g. {"min_tier": "moderate"}.')
@@ -156,6 +145,12 @@ class Planner:
         if forced is not None:
             return Route((forced,), f"{reason}; tier forced to {forced.name} by metadata")
         low, high = self._tier(raw, "min_tier"), self._tier(raw, "max_tier")
+        if tier is not None:
+            named = self.tier_map[tier]
+            rank = min(max(named.rank, low.rank if low else 0), high.rank if high else named.rank)
+            chosen = self.tier_map.tiers[rank]
+            kept = f"; kept within min/max_tier: {chosen.name}" if chosen is not named else ""
+            return Route((chosen,), f"tier {named.name} named as the model{kept}")
         top = high.rank if high is not None else len(self.tier_map.tiers) - 1
         if low is not None and low.rank > top:
             raise ConfigError(f"metadata.{OVERRIDES_KEY}.min_tier", low.name, "min_tier must not be above max_tier.")
@@ -178,73 +173,18 @@ class Planner:
                 logger.debug("token_counter failed; estimating from characters", exc_info=True)
         return max(1, len(prompt) // 4)
 
-    def max_tokens_of(self, request: Mapping[str, Any]) -> int:
-        """Completion tokens assumed for the estimate: the request's limit, else the configured default."""
+    @staticmethod
+    def requested_max_tokens(request: Mapping[str, Any]) -> int | None:
+        """The completion-token limit the request sets, if any."""
         for key in ("max_completion_tokens", "max_tokens"):
             value = request.get(key)
-            if isinstance(value, int) and value > 0:
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 return value
-        return self.config.default_max_tokens
+        return None
 
-    def ranked(
-        self, tier: Tier, healthy: HealthyIds, prompt_tokens: int, max_tokens: int, seen: list[Candidate]
-    ) -> list[TierDeployment]:
-        """Healthy deployments of ``tier``, cheapest first for this request; adds what it saw to ``seen``."""
-        priced = []
-        for dep in tier.deployments:
-            cost = dep.price.estimate(prompt_tokens, max_tokens)
-            ok = healthy is None or dep.deployment_id in healthy
-            seen.append(
-                Candidate(
-                    tier=tier.name,
-                    model=dep.model,
-                    deployment_id=dep.deployment_id,
-                    estimated_cost_usd=cost,
-                    healthy=ok,
-                )
-            )
-            if ok:
-                priced.append((cost, dep))
-        priced.sort(key=lambda pair: pair[0])
-        return [dep for _, dep in priced]
-
-    def decide(
-        self,
-        analysis: ComplexityAnalysis,
-        route: Route,
-        chosen: TierDeployment,
-        seen: list[Candidate],
-        prompt_tokens: int,
-        max_tokens: int,
-    ) -> RoutingDecision:
-        """Assemble the decision for ``chosen``."""
-        reason = route.reason
-        target = route.tiers[0]
-        rank = self.tier_map[chosen.tier].rank
-        if rank > target.rank:
-            skipped = [t.name for t in route.tiers if t.rank < rank]
-            reason += f"; escalated to {chosen.tier} (no healthy or admissible deployment in {', '.join(skipped)})"
-        elif rank < target.rank:
-            reason += f"; downgraded to {chosen.tier} (budget)"
-        estimate = chosen.price.estimate(prompt_tokens, max_tokens)
-        in_tier = [c for c in seen if c.tier == chosen.tier]
-        cheaper = [c for c in in_tier if c.healthy and c.estimated_cost_usd < estimate]
-        if cheaper:
-            reason += f"; {chosen.model} admitted ({len(cheaper)} cheaper refused by breaker or budget)"
-        else:
-            reason += f"; {chosen.model} is the cheapest healthy of {len(in_tier)}"
-        # model_construct: every field is built here from validated parts.
-        return RoutingDecision.model_construct(
-            analysis=analysis,
-            tier=chosen.tier,
-            model=chosen.model,
-            deployment_id=chosen.deployment_id,
-            candidates=seen,
-            reason=reason,
-            estimated_cost_usd=estimate,
-            prompt_tokens=prompt_tokens,
-            max_tokens=max_tokens,
-        )
+    def max_tokens_of(self, request: Mapping[str, Any]) -> int:
+        """Completion tokens assumed for the estimate: the request's limit, else the configured default."""
+        return self.requested_max_tokens(request) or self.config.default_max_tokens
 
     async def plan(
         self,
@@ -252,42 +192,54 @@ class Planner:
         request: Mapping[str, Any] | None = None,
         *,
         input: Any = None,
-        healthy: Callable[[Tier], Awaitable[HealthyIds]] | None = None,
-        admit: Admit | None = None,
-        avoid: Collection[str] = (),
-        sync: bool = False,
-    ) -> RoutingDecision:
-        """Classify and choose; ``healthy(tier)`` says which deployments of a tier may take traffic.
-
-        ``avoid``: deployments that already failed this request (a retry); they come last. With
-        ``admit`` (breakers and budgets), every healthy candidate of the route goes to it in order of
-        preference, and the one it admits is chosen. ``sync``: classify without awaiting (see
-        :meth:`analyse_sync`), for synchronous callers that drive this coroutine without a loop.
-        """
-        request = request or {}
+        tier: str | None = None,
+    ) -> Plan:
+        """Classify (awaiting the configured classifier) and order every option for the request."""
         prompt = prompt_text(messages, input)
-        analysis = self.analyse_sync(prompt) if sync else await self.analyse(prompt)
-        route = self.route(analysis, request.get("metadata"))
-        tokens, max_tokens = self.count_tokens(messages, prompt), self.max_tokens_of(request)
-        seen: list[Candidate] = []
-        ordered: list[TierDeployment] = []
-        tiers = route.tiers + route.downgrade if admit is not None else route.tiers
-        for tier in tiers:
-            ranked = self.ranked(tier, None if healthy is None else await healthy(tier), tokens, max_tokens, seen)
-            ordered += ranked
-            if admit is None and any(d.deployment_id not in avoid for d in ranked):
-                break  # without admission the first tier with a usable deployment decides
-        if avoid:
-            ordered.sort(key=lambda d: d.deployment_id in avoid)  # stable: cost order kept within each part
-        if not ordered:
-            raise NoDeploymentAvailable([t.name for t in route.tiers], route.reason)
-        chosen = ordered[0] if admit is None else ordered[await admit(ordered, tokens, max_tokens)]
-        return self._logged(self.decide(analysis, route, chosen, seen, tokens, max_tokens), prompt)
+        return self._plan(await self.analyse(prompt), prompt, messages, request or {}, tier)
 
-    def _logged(self, decision: RoutingDecision, prompt: str) -> RoutingDecision:
-        decision.log(prompt, include_prompt=self.config.log_prompts)
-        return decision
+    def plan_sync(
+        self,
+        messages: Sequence[Mapping[str, Any]] | None,
+        request: Mapping[str, Any] | None = None,
+        *,
+        input: Any = None,
+        tier: str | None = None,
+    ) -> Plan:
+        """:meth:`plan` without awaiting: the classifier is not awaited (see :meth:`analyse_sync`)."""
+        prompt = prompt_text(messages, input)
+        return self._plan(self.analyse_sync(prompt), prompt, messages, request or {}, tier)
+
+    async def decide(
+        self, messages: Sequence[Mapping[str, Any]] | None, request: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
+        """The decision the plan makes when every deployment is healthy and admitted (no call, no charge)."""
+        plan = await self.plan(messages, request)
+        return plan.decision(plan.usable()[0])
+
+    def _plan(
+        self,
+        analysis: ComplexityAnalysis,
+        prompt: str,
+        messages: Sequence[Mapping[str, Any]] | None,
+        request: Mapping[str, Any],
+        tier: str | None,
+    ) -> Plan:
+        route = self.route(analysis, request.get("metadata"), tier)
+        tokens = self.count_tokens(messages, prompt)
+        asked = self.requested_max_tokens(request)
+        max_tokens = asked or self.config.default_max_tokens
+        needs = Needs.of(request, messages, tokens, asked or 0)
+        options: list[Option] = []
+        for tiers, downgrade in ((route.tiers, False), (route.downgrade, True)):
+            for each in tiers:
+                # n completions cost n times the output (the prompt is billed once)
+                priced = sorted(
+                    (dep.price.estimate(tokens, max_tokens * needs.n), i, dep) for i, dep in enumerate(each.deployments)
+                )
+                options += [Option(dep, cost, dep.capabilities.unmet(needs), downgrade) for cost, _, dep in priced]
+        return Plan(analysis, route, tuple(options), needs, tokens, max_tokens, asked is None, prompt)
 
     def strongest_estimate(self, prompt_tokens: int, max_tokens: int) -> float:
         """What the request would cost on the strongest tier's cheapest deployment (the baseline)."""
-        return min(d.price.estimate(prompt_tokens, max_tokens) for d in self.tier_map.strongest.deployments)
+        return self.tier_map.strongest_estimate(prompt_tokens, max_tokens)

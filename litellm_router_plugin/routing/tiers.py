@@ -9,6 +9,7 @@ from typing import Any
 from litellm_router_plugin.classify.base import Category
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.pricing import Price, price_for
+from litellm_router_plugin.routing.capabilities import Capabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +22,15 @@ class TierDeployment:
     price: Price
     deployment_id: str
     """``model_info.id`` of this deployment in the Router's model list."""
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    model_info: dict[str, Any] = field(default_factory=dict)
 
     def router_entry(self) -> dict[str, Any]:
         """This deployment as a ``litellm.Router`` ``model_list`` entry (model group = tier name)."""
         return {
             "model_name": self.tier,
             "litellm_params": {"model": self.model, **self.litellm_params},
-            "model_info": {"id": self.deployment_id},
+            "model_info": {**self.model_info, "id": self.deployment_id},
         }
 
 
@@ -66,6 +69,8 @@ class TierMap:
                     litellm_params=dict(dep.litellm_params),
                     price=price_for(dep.model, dep.litellm_params, custom, f"tiers[{rank}].deployments[{i}].model"),
                     deployment_id=f"{tier.name}/{i}/{dep.model}",
+                    capabilities=Capabilities.of(dep.model, dep.model_info),
+                    model_info=dict(dep.model_info),
                 )
                 for i, dep in enumerate(tier.deployments)
             )
@@ -98,6 +103,10 @@ class TierMap:
     def deployment(self, deployment_id: str) -> TierDeployment | None:
         """The tier deployment with this Router ``model_info.id``, if it is one of ours."""
         return self._by_id.get(deployment_id)
+
+    def strongest_estimate(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """What a call would cost on the strongest tier's cheapest deployment (the savings baseline)."""
+        return min(d.price.estimate(prompt_tokens, completion_tokens) for d in self.strongest.deployments)
 
     def model_list(self) -> list[dict[str, Any]]:
         """Every deployment as ``litellm.Router`` ``model_list`` entries."""

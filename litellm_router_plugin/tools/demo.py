@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litellm_router_plugin.integrations.router import build_router
+from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.decision import METADATA_KEY
 from litellm_router_plugin.routing.planner import Planner
 
@@ -53,7 +54,7 @@ class DemoRow:
 
 async def run_demo(planner: Planner, prompts: tuple[str, ...] = DEMO_PROMPTS) -> list[DemoRow]:
     """Send ``prompts`` through ``build_router`` with ``mock_response``; no keys, no network."""
-    router = build_router(planner=planner)
+    router = build_router(pipeline=Pipeline(planner=planner))
     rows = []
     for prompt in prompts:
         response = await router.acompletion(

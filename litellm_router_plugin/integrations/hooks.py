@@ -1,0 +1,90 @@
+"""``DecisionHook``: LiteLLM's callbacks settle admitted calls and put the decision on the response.
+
+Registered once per process in ``litellm.callbacks``. LiteLLM awaits the deployment hooks inside
+the call, so a non-streamed call is settled before its response is returned; a stream is settled
+when LiteLLM logs its completion. Calls without a ticket pass through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from litellm.integrations.custom_logger import CustomLogger
+
+from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
+from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
+from litellm_router_plugin.routing.decision import METADATA_KEY
+
+
+def _decided_here(metadata: Any) -> bool:
+    """Whether this attempt went to the deployment we chose (not, say, a LiteLLM fallback group that
+    inherited the request's metadata)."""
+    if not isinstance(metadata, Mapping):
+        return False
+    decision = metadata.get(METADATA_KEY)
+    if not isinstance(decision, Mapping):
+        return False
+    info = metadata.get("model_info")
+    used = info.get("id") if isinstance(info, Mapping) else None
+    return used is None or used == decision.get("deployment_id")
+
+
+async def settle_from_metadata(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
+    """Settle the ticket a request's metadata carries, through the pipeline that issued it."""
+    if not _decided_here(metadata):
+        return
+    ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
+    pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
+    if ticket is not None and pipeline is not None:
+        await pipeline.settle(ticket, usage=usage, error=error)
+
+
+def _metadata_of(kwargs: Mapping[str, Any]) -> Any:
+    return (kwargs.get("litellm_params") or {}).get("metadata")
+
+
+class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped here
+    """Settles admitted calls and copies the decision onto ``response._hidden_params``."""
+
+    async def async_post_call_success_deployment_hook(
+        self, request_data: dict[str, Any], response: Any, call_type: Any
+    ) -> Any:
+        metadata: Any = request_data.get("metadata")
+        if _decided_here(metadata):
+            hidden = getattr(response, "_hidden_params", None)
+            if isinstance(hidden, dict):
+                hidden[METADATA_KEY] = metadata[METADATA_KEY]
+            await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
+        return response
+
+    async def async_post_call_failure_deployment_hook(
+        self, request_data: Mapping[str, Any], exception: Exception, call_type: Any
+    ) -> None:
+        await settle_from_metadata(request_data.get("metadata"), error=exception)
+
+    async def async_log_success_event(
+        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        if kwargs.get("stream"):
+            await settle_from_metadata(_metadata_of(kwargs), usage=getattr(response_obj, "usage", None))
+
+    # LiteLLM calls the two below for synchronous calls only (Router.completion), which admit
+    # through the memory store, whose coroutines never suspend.
+    def log_success_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
+        run_without_loop(settle_from_metadata(_metadata_of(kwargs), usage=getattr(response_obj, "usage", None)))
+
+    def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
+        error = kwargs.get("exception")
+        error = error if isinstance(error, Exception) else RuntimeError("failed")
+        run_without_loop(settle_from_metadata(_metadata_of(kwargs), error=error))
+
+
+_HOOK = DecisionHook()
+
+
+def ensure_decision_hook() -> None:
+    """Register the process-wide decision hook once."""
+    if not any(isinstance(cb, DecisionHook) for cb in litellm.callbacks):
+        litellm.callbacks.append(_HOOK)

@@ -1,0 +1,340 @@
+"""``Pipeline``: plan -> admit -> call -> settle, the one request path every entry point uses.
+
+The Router strategy and the proxy run ``route`` / ``route_sync`` (plan and admit) inside LiteLLM's
+Router, which makes the call; LiteLLM's hooks then ``settle`` the ticket. ``acompletion`` (ours, and
+``litellm.acompletion(model="router/<alias>")`` through the custom provider) runs all four steps here.
+Errors settle through the same ``settle`` as successes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+import weakref
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from litellm_router_plugin import metrics
+from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.classify.base import ComplexityAnalysis
+from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.errors import BudgetExceededError, ConfigError, RouterPluginError
+from litellm_router_plugin.guards.admission import Admission, Offer
+from litellm_router_plugin.guards.breaker import outcome_of
+from litellm_router_plugin.guards.budget import Hold, scope_name
+from litellm_router_plugin.guards.identity import Identity
+from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
+from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
+from litellm_router_plugin.pricing import Price, price_for
+from litellm_router_plugin.routing.capabilities import Needs
+from litellm_router_plugin.routing.decision import METADATA_KEY, RoutingDecision, decision_logger
+from litellm_router_plugin.routing.plan import Option, Plan, Route
+from litellm_router_plugin.routing.planner import Planner, prompt_text
+from litellm_router_plugin.routing.tiers import TierDeployment
+
+logger = logging.getLogger(__name__)
+
+NO_TIER = "none"
+"""The decision's tier for a deployment called by name rather than routed."""
+
+_PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A planned and admitted request: the decision, the deployment to call, the ticket to settle."""
+
+    decision: RoutingDecision
+    deployment: TierDeployment
+    ticket: Ticket | None
+
+    def attach(self, metadata: dict[str, Any]) -> None:
+        """Put the decision and the ticket in the request's metadata (where LiteLLM's hooks find them)."""
+        metadata[METADATA_KEY] = self.decision.model_dump(mode="json")
+        if self.ticket is not None:
+            metadata[TICKET_KEY] = self.ticket.to_metadata()
+
+
+def run_without_loop(coro: Any) -> Any:
+    """Run a coroutine that never suspends (the memory store's) from synchronous code."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RouterPluginError(
+        "Router.completion (synchronous) cannot reach a Redis store for budgets and breakers; "
+        "use Router.acompletion, or store.kind: memory."
+    )
+
+
+class Pipeline:
+    """Plans, admits and settles requests for one ``PluginConfig``."""
+
+    def __init__(
+        self,
+        config: PluginConfig | Mapping[str, Any] | str | Path | None = None,
+        *,
+        planner: Planner | None = None,
+        admission: Admission | None = None,
+    ) -> None:
+        self.planner = planner or Planner(PluginConfig.load(config))
+        self.config = self.planner.config
+        self.tier_map = self.planner.tier_map
+        self.admission = admission if admission is not None else self._default_admission()
+        self.id = uuid.uuid4().hex
+        self._direct: dict[str, TierDeployment] = {}
+        _PIPELINES[self.id] = self
+
+    def _default_admission(self) -> Admission | None:
+        b = self.config.budgets
+        budgets = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
+        return Admission(self.config) if budgets or self.config.breaker.enabled else None
+
+    @staticmethod
+    def lookup(pipeline_id: str) -> Pipeline | None:
+        """The live pipeline with this id: LiteLLM's process-wide hooks find it from a ticket."""
+        return _PIPELINES.get(pipeline_id)
+
+    @property
+    def alias(self) -> str:
+        """The model name that triggers routing."""
+        return self.config.alias
+
+    def identity(self, request: Mapping[str, Any]) -> Identity:
+        """Who the request is charged to."""
+        return Identity.of(request, trust_client_user=self.config.budgets.trust_client_user)
+
+    # -- plan + admit ----------------------------------------------------------------------
+    async def route(
+        self,
+        request: Mapping[str, Any],
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        input: Any = None,
+        tier: str | None = None,
+        unhealthy: Collection[str] = (),
+    ) -> Routed:
+        """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
+        plan = await self.planner.plan(messages, request, input=input, tier=tier)
+        return await self._admit(plan, request, unhealthy, tier)
+
+    def route_sync(
+        self,
+        request: Mapping[str, Any],
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        input: Any = None,
+        tier: str | None = None,
+        unhealthy: Collection[str] = (),
+    ) -> Routed:
+        """:meth:`route` for synchronous callers: the classifier is not awaited, and admission must
+        not suspend (the memory store's never does)."""
+        plan = self.planner.plan_sync(messages, request, input=input, tier=tier)
+        routed: Routed = run_without_loop(self._admit(plan, request, unhealthy, tier))
+        return routed
+
+    async def _admit(
+        self, plan: Plan, request: Mapping[str, Any], unhealthy: Collection[str], tier: str | None
+    ) -> Routed:
+        attempts = Attempts.of(request)
+        within = None
+        if attempts.fault is not None:
+            failed = self.tier_map.deployment(str(attempts.fault["deployment_id"]))
+            within = failed.tier if failed is not None else None
+        try:
+            usable = plan.usable(
+                unhealthy=unhealthy,
+                avoid=attempts.failed,
+                within_tier=within,
+                downgrade=self.admission is not None and self.admission.budgets_on,
+            )
+        except RouterPluginError:
+            if attempts.fault is not None:
+                raise attempts.replay() from None  # the caller gets the deployment's own error, no dearer tier
+            raise
+        if within is not None:
+            usable = [o for o in usable if o.deployment.deployment_id not in attempts.failed]
+            if not usable:
+                raise attempts.replay()
+        hold = await self._hold(plan, usable, request)
+        chosen = usable[hold.index] if hold is not None else usable[0]
+        refused = usable[: hold.index] if hold is not None else ()
+        decision = plan.decision(chosen, refused, unhealthy, requested_model=tier or self.alias)
+        self._log(decision, plan.prompt)
+        metrics.DECISIONS.labels(decision.tier, decision.model).inc()
+        ticket = None if hold is None else self._ticket(hold, chosen.deployment, request, decision.reason)
+        return Routed(decision, chosen.deployment, ticket)
+
+    async def _hold(self, plan: Plan, usable: Sequence[Option], request: Mapping[str, Any]) -> Hold | None:
+        if self.admission is None:
+            return None
+        offers = [Offer(o.estimate, o.deployment.deployment_id) for o in usable]
+        try:
+            return await self.admission.admit(offers, self.identity(request))
+        except BudgetExceededError as exc:
+            if plan.max_tokens_defaulted:
+                raise exc.with_note(
+                    f"The estimate assumed {plan.max_tokens} completion tokens (default_max_tokens) because the "
+                    "request set no max_tokens; set max_tokens to what you need to lower it"
+                ) from None
+            raise
+
+    def _ticket(self, hold: Hold, deployment: TierDeployment, request: Mapping[str, Any], reason: str | None) -> Ticket:
+        return Ticket(
+            pipeline=self.id,
+            request_id=hold.request_id,
+            deployment_id=deployment.deployment_id,
+            model=deployment.model,
+            tier=deployment.tier,
+            input_cost_per_token=deployment.price.input_per_token,
+            output_cost_per_token=deployment.price.output_per_token,
+            identity=self.identity(request),
+            breaker=deployment.deployment_id if self.config.breaker.enabled else None,
+            probe=hold.probe,
+            unaccounted=hold.unaccounted,
+            reason=reason,
+        )
+
+    async def admit_named(
+        self,
+        request: Mapping[str, Any],
+        messages: Sequence[Mapping[str, Any]] | None,
+        entry: Mapping[str, Any],
+        requested: str,
+    ) -> Routed:
+        """Admit a call to a Router deployment named by the caller (not routed): priced from that
+        deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
+        deployment = self._named(entry)
+        prompt = prompt_text(messages, request.get("input"))
+        tokens = self.planner.count_tokens(messages, prompt)
+        max_tokens = self.planner.max_tokens_of(request)
+        asked_n = request.get("n")
+        n = asked_n if isinstance(asked_n, int) and asked_n > 1 else 1
+        option = Option(deployment, deployment.price.estimate(tokens, max_tokens * n))
+        plan = Plan(
+            ComplexityAnalysis.model_construct(score=1, category="simple", reasoning="not routed", classifier="none"),
+            Route((), f"{deployment.model} named by the caller"),
+            (option,),
+            Needs(),
+            tokens,
+            max_tokens,
+            self.planner.requested_max_tokens(request) is None,
+            prompt,
+        )
+        hold = await self._hold(plan, [option], request)
+        decision = RoutingDecision.model_construct(
+            analysis=None,
+            tier=NO_TIER,
+            model=deployment.model,
+            deployment_id=deployment.deployment_id,
+            candidates=plan.candidates(),
+            reason=f"{requested} named by the caller; admitted without routing",
+            estimated_cost_usd=option.estimate,
+            prompt_tokens=tokens,
+            max_tokens=max_tokens,
+            requested_model=requested,
+        )
+        self._log(decision, prompt)
+        ticket = None if hold is None else self._ticket(hold, deployment, request, decision.reason)
+        return Routed(decision, deployment, ticket)
+
+    def _named(self, entry: Mapping[str, Any]) -> TierDeployment:
+        """A Router ``model_list`` entry as a deployment with its LiteLLM price (cached by id)."""
+        info = entry.get("model_info") or {}
+        deployment_id = str(info.get("id") or entry.get("model_name"))
+        cached = self._direct.get(deployment_id)
+        if cached is not None:
+            return cached
+        ours = self.tier_map.deployment(deployment_id)
+        if ours is not None:  # a tier deployment called by its own name: same price and breaker, no tier
+            self._direct[deployment_id] = dataclasses.replace(ours, tier=NO_TIER)
+            return self._direct[deployment_id]
+        params = dict(entry.get("litellm_params") or {})
+        model = str(params.pop("model", entry.get("model_name")))
+        try:
+            price = price_for(model, params, field=f"model_list[{entry.get('model_name')}]")
+        except ConfigError:
+            logger.warning("%s has no price in LiteLLM's table; its calls are admitted at $0", model)
+            price = Price(0.0, 0.0, "deployment")
+        deployment = TierDeployment(NO_TIER, model, params, price, deployment_id)
+        self._direct[deployment_id] = deployment
+        return deployment
+
+    def _log(self, decision: RoutingDecision, prompt: str) -> None:
+        decision.log(prompt, include_prompt=self.config.log_prompts)
+
+    # -- settle ----------------------------------------------------------------------------
+    async def settle(self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None) -> None:
+        """Charge the actual cost (usage x the deployment's price; 0 for a failed call), once, and
+        feed the deployment's breaker. Never raises."""
+        if ticket.unaccounted or self.admission is None:
+            return
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        actual = 0.0 if error is not None else ticket.cost(prompt, completion)
+        now = self.admission.guard.clock.now()
+        row = {
+            "ts": round(now, 3),
+            "day": datetime.fromtimestamp(now, self.admission.guard.tz).date().isoformat(),
+            "user": ticket.identity.user,
+            "key": scope_name("key", ticket.identity.key),
+            "team": ticket.identity.team,
+            "tier": ticket.tier,
+            "model": ticket.model,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "strongest_micros": round(self.tier_map.strongest_estimate(prompt, completion) * 1_000_000),
+            "status": "ok" if error is None else f"error:{type(error).__name__}",
+            "reason": ticket.reason,
+        }
+        if error is not None and is_config_fault(error):
+            decision_logger.warning(
+                json.dumps(
+                    {
+                        "event": "config_fault",
+                        "model": ticket.model,
+                        "tier": ticket.tier,
+                        "error": type(error).__name__,
+                    },
+                    sort_keys=True,
+                )
+            )
+        metrics.SPEND.labels(ticket.tier, ticket.model).inc(actual)
+        await self.admission.settle(
+            ticket.request_id,
+            actual,
+            ledger=row,
+            outcome=outcome_of(error, self.config.breaker.failure_status_codes),
+            breaker=ticket.breaker,
+            probe=ticket.probe,
+        )
+
+    # -- the whole path, for callers outside LiteLLM's Router --------------------------------
+    async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
+        """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
+        (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included."""
+        routed = await self.route(kwargs, messages)
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        routed.attach(metadata)
+        try:
+            response = await litellm.acompletion(
+                **{**routed.deployment.litellm_params, **kwargs},
+                model=routed.deployment.model,
+                messages=messages or [],
+                metadata=metadata,
+            )
+        except BaseException as exc:
+            if routed.ticket is not None:
+                # Usually settled already by LiteLLM's failure hook; settling is idempotent.
+                await self.settle(routed.ticket, error=exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            raise
+        hidden = getattr(response, "_hidden_params", None)
+        if isinstance(hidden, dict):
+            hidden[METADATA_KEY] = metadata[METADATA_KEY]
+        return response

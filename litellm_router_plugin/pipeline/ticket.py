@@ -1,0 +1,53 @@
+"""``Ticket``: what an admitted call carries to its settlement, and its one metadata form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from litellm_router_plugin.guards.identity import Identity
+
+TICKET_KEY = "router_ticket"
+"""Request metadata key of the ticket (plain data: LiteLLM copies metadata between attempts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """An admitted call: which pipeline, request and deployment, its prices, breaker and identity."""
+
+    pipeline: str
+    request_id: str
+    deployment_id: str
+    model: str
+    tier: str
+    """The tier that served it, or ``none`` for a deployment called by name."""
+    input_cost_per_token: float
+    output_cost_per_token: float
+    identity: Identity
+    breaker: str | None = None
+    probe: bool = False
+    unaccounted: bool = False
+    reason: str | None = None
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """What a call with this usage costs at the deployment's prices (LiteLLM's, resolved at plan time)."""
+        return prompt_tokens * self.input_cost_per_token + completion_tokens * self.output_cost_per_token
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The ticket as plain data for request metadata."""
+        data = asdict(self)
+        data["identity"] = asdict(self.identity)
+        return data
+
+    @classmethod
+    def from_metadata(cls, data: Any) -> Ticket | None:
+        """The ticket in ``data`` (a request's ``metadata[TICKET_KEY]``), or ``None`` if there is none."""
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            fields = dict(data)
+            fields["identity"] = Identity(**fields.get("identity", {}))
+            return cls(**fields)
+        except TypeError:
+            return None
