@@ -21,10 +21,11 @@ test: $(STAMP)          ## the whole test suite (starts Redis where none answers
 	bash .ci/ensure-redis
 	$(BIN)/pytest
 
-lint: $(STAMP)          ## ruff and mypy
+lint: $(STAMP)          ## ruff, mypy and the import contracts (the layering)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a stock Router)
 	$(BIN)/python bench/bench_routing.py
