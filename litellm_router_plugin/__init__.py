@@ -6,7 +6,7 @@ Everything a user needs is importable from here; the submodules may change. ``Pr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from litellm_router_plugin._litellm import litellm as _litellm  # noqa: F401  (sets offline prices first)
 from litellm_router_plugin.classify import (
@@ -47,13 +47,13 @@ from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.tiers import Tier, TierDeployment, TierMap
 from litellm_router_plugin.state import MemoryStore, RedisStore, Store
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from litellm_router_plugin.integrations.proxy import ProxyRouterPlugin
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name == "ProxyRouterPlugin":
         from litellm_router_plugin.integrations.proxy import ProxyRouterPlugin
 

@@ -6,7 +6,7 @@ Refusals also subclass LiteLLM's closest exception, so ``except litellm.BudgetEx
     RouterPluginError
     ├── ConfigError               the configuration is wrong; the message names the field and the fix
     │   └── UnknownModelError     a model has no price in LiteLLM's table nor in the config
-    ├── BudgetExceededError       also litellm.BudgetExceededError (429): nothing was called
+    ├── BudgetExceededError       also litellm.BudgetExceededError (422; 429 from the proxy): nothing was called
     ├── CircuitBreakerOpen        also litellm.ServiceUnavailableError (503): nothing was called
     ├── StoreUnavailableError     also litellm.ServiceUnavailableError (503): fail-closed refusal
     ├── NoDeploymentAvailable     also litellm.ServiceUnavailableError (503): no healthy deployment
@@ -168,7 +168,8 @@ class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # ty
         litellm.BudgetExceededError.__init__(
             self, current_cost=spent_usd + held_usd, max_budget=limit_usd, message=message
         )
-        self.status_code = 429
+        # LiteLLM's own status for a budget refusal (422 unless configured): its Router never retries
+        # it. The proxy answers 429 with Retry-After (daily) or x-should-retry: false (per request).
         # LiteLLM's Router reads an exception's num_retries as the retries it deserves: a refusal, none.
         self.num_retries = 0
 

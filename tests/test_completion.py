@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import inspect
+import pkgutil
 from typing import Any
 
 import litellm
@@ -74,3 +75,12 @@ def test_public_api_is_sorted_and_importable() -> None:
     assert names == sorted(names)
     for name in names:
         assert getattr(litellm_router_plugin, name) is not None
+
+
+def test_all_lists_exactly_what_the_package_exports() -> None:
+    # As httpx's test_exported_members: every public name the package binds is in __all__, and only those.
+    bound = {name for name in vars(litellm_router_plugin) if not name.startswith("_")}
+    submodules = {m.name for m in pkgutil.iter_modules(litellm_router_plugin.__path__)}
+    future = {"annotations"}  # bound by `from __future__ import annotations`
+    lazy = {"ProxyRouterPlugin"}  # resolved by the module's __getattr__ (needs the [proxy] extra)
+    assert sorted((bound - submodules - future) | lazy) == litellm_router_plugin.__all__

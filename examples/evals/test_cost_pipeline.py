@@ -3,8 +3,15 @@
 They also run under pytest (`pytest examples/evals`): the plugin collects @eval_case functions.
 """
 
-from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit, build_router
-from litellm_router_plugin.evaluation.evals import EvalSuite, MaxCostUSD, eval_case
+from litellm_router_plugin import (
+    BudgetExceededError,
+    BudgetGuard,
+    BudgetLimit,
+    EvalSuite,
+    MaxCostUSD,
+    build_router,
+    eval_case,
+)
 
 router = build_router()  # the built-in tiers; offline, every call gets a mock response
 

@@ -1,9 +1,11 @@
 """What earlier attempts of the same request tell a retry: which deployments failed, and whether
 the failure is one a dearer tier cannot fix (credentials, permissions, a wrong model name, a bad
-request), in which case the retry stays in the failed attempt's tier."""
+request), in which case the retry stays in the failed attempt's tier and, once that tier is
+exhausted, the caller gets that error (same LiteLLM type and status), not a dearer model's answer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +24,23 @@ _CONFIG_FAULTS: dict[str, tuple[Any, int]] = {
 }
 
 
+# LiteLLM reports a deployment without credentials as a 500 ("Missing credentials", "Missing Gemini
+# API key"): a configuration fault that looks transient.
+_MISSING_CREDENTIALS = re.compile(r"missing credentials|missing \w+ api key|api_key client option must be set", re.I)
+
+
+def _fault_kind(exception_type: str, message: str) -> str | None:
+    """The LiteLLM exception name a failure should be replayed as, if escalation cannot fix it."""
+    if exception_type in _CONFIG_FAULTS:
+        return exception_type
+    return "AuthenticationError" if _MISSING_CREDENTIALS.search(message) else None
+
+
 def is_config_fault(error: BaseException) -> bool:
-    """Whether ``error`` is one escalation cannot fix (auth, permission, not found, bad request)."""
-    return type(error).__name__ in _CONFIG_FAULTS or any(isinstance(error, kind) for kind, _ in _CONFIG_FAULTS.values())
+    """Whether ``error`` is one escalation cannot fix: credentials, permission, not found, bad request."""
+    if any(isinstance(error, kind) for kind, _ in _CONFIG_FAULTS.values()):
+        return True
+    return _fault_kind(type(error).__name__, str(error)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +60,18 @@ class Attempts:
             return cls()
         records = [r for r in records if isinstance(r, Mapping)]
         failed = frozenset(str(r["deployment_id"]) for r in records if r.get("deployment_id"))
-        faults = [r for r in records if r.get("exception_type") in _CONFIG_FAULTS and r.get("deployment_id")]
+        faults = [
+            {**r, "replay_as": kind}
+            for r in records
+            if r.get("deployment_id")
+            and (kind := _fault_kind(str(r.get("exception_type")), str(r.get("exception_string") or "")))
+        ]
         return cls(failed, faults[-1] if faults else None)
 
     def replay(self) -> Exception:
         """The configuration fault as LiteLLM's exception of the same type and status, for the caller."""
         assert self.fault is not None
-        kind, status = _CONFIG_FAULTS[str(self.fault["exception_type"])]
+        kind, status = _CONFIG_FAULTS[str(self.fault["replay_as"])]
         message = str(self.fault.get("exception_string") or "")
         model = str(self.fault.get("model") or "")
         response = httpx.Response(status, request=httpx.Request("POST", "http://router-plugin/replayed"))
