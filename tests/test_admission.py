@@ -225,6 +225,6 @@ async def test_refusals_are_not_retried_by_litellm() -> None:
     before = refused()
     with pytest.raises(BudgetExceededError) as info:
         await router.acompletion(model="auto", messages=HARD, mock_response="x")
-    assert info.value.status_code == 429
+    assert info.value.status_code == litellm.budget_exceeded_status_code  # LiteLLM: not retried (422)
     assert refused() - before == 1  # one admission attempt: LiteLLM did not retry the refusal
     assert (await admission.guard.spent()) == (0.0, 0.0)
