@@ -281,3 +281,15 @@ def test_a_streamed_call_is_routed_and_settled(stack: Stack) -> None:
     assert len(found) == 1
     assert found[0]["model"] == "openai/cheap-a"
     assert found[0]["status"] == "ok"
+
+
+def test_router_endpoints_during_a_store_outage(stack: Stack) -> None:
+    auth = {"Authorization": "Bearer sk-ops-t9"}
+    stats = httpx.get(f"{stack.dead_store_proxy}/router/stats", headers=auth, timeout=30)
+    assert stats.status_code == 503
+    assert stats.json()["error"]["type"] == "store_unavailable"
+    assert "Traceback" not in stats.text
+    metrics = httpx.get(f"{stack.dead_store_proxy}/router/metrics", headers=auth, timeout=30)
+    assert metrics.status_code == 200
+    # the breakers are still listed, as unknown from this worker (-1), rather than vanishing
+    assert 'lrp_breaker_state{deployment="cheap/0/openai/cheap-a"} -1.0' in metrics.text

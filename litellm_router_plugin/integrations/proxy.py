@@ -148,7 +148,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             "team": user_api_key_dict.team_id,
             "authenticated": True,
         }
-        if data.get("model") == self.alias:
+        if data.get("model") == self.alias or data.get("model") in self.pipeline.tier_map:
             # The response names the model that answered, not the alias (the alias stays in the decision).
             metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True
         return data
