@@ -18,6 +18,7 @@ from litellm.utils import custom_llm_setup
 
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.errors import BudgetExceededError
 from litellm_router_plugin.integrations.completion import configure, default_pipeline
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.routing.decision import METADATA_KEY
@@ -115,6 +116,10 @@ def register(config: PluginConfig | Mapping[str, Any] | str | Path | None = None
     entries = [e for e in litellm.custom_provider_map if e.get("provider") != PROVIDER]
     litellm.custom_provider_map = [*entries, {"provider": PROVIDER, "custom_handler": _PROVIDER}]
     custom_llm_setup()  # LiteLLM's own step that adds the provider name to its lists
+    # LiteLLM re-maps a provider's unknown exceptions (a budget refusal would reach the caller as a
+    # BadRequestError); the types listed here pass through as raised.
+    if BudgetExceededError not in litellm.LITELLM_EXCEPTION_TYPES:
+        litellm.LITELLM_EXCEPTION_TYPES.append(BudgetExceededError)
 
 
 __all__ = ["METADATA_KEY", "PROVIDER", "RouterProvider", "register"]

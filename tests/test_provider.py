@@ -1,0 +1,85 @@
+"""The stock ``litellm.acompletion(model="router/auto")`` routes, admits and settles (streamed or not)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import litellm
+import pytest
+
+from litellm_router_plugin import Admission, MemoryStore, Pipeline, PluginConfig, register
+from litellm_router_plugin.integrations import completion
+from tests.conftest import user
+
+HARD = user("Prove rigorously that there are infinitely many primes, then derive a bound on the n-th prime.")
+# An outer mock_response would answer before the provider is reached: the deployments answer instead.
+MOCKED = {
+    "tiers": [
+        {
+            "name": tier["name"],
+            "deployments": [
+                {"model": m, "litellm_params": {"mock_response": f"from {m}"}} for m in tier["deployments"]
+            ],
+        }
+        for tier in [
+            {"name": "cheap", "deployments": ["gpt-4o-mini", "groq/openai/gpt-oss-20b"]},
+            {"name": "strong", "deployments": ["gpt-4o", "claude-sonnet-4-5"]},
+        ]
+    ]
+}
+
+
+@pytest.fixture
+def pipeline() -> Iterator[Pipeline]:
+    config = PluginConfig.load({**MOCKED, "budgets": {"global": {"daily": 1.0}}})
+    pipeline = Pipeline(config, admission=Admission(config, MemoryStore()))
+    previous = completion._default
+    completion._default = pipeline
+    register()
+    yield pipeline
+    completion._default = previous
+
+
+async def settled(pipeline: Pipeline, n: int) -> list[dict[str, object]]:
+    assert pipeline.admission is not None
+    for _ in range(100):  # streams are settled when LiteLLM logs them, in the background
+        rows = await pipeline.admission.store.ledger()
+        if len(rows) >= n:
+            return rows
+        await asyncio.sleep(0.05)
+    return await pipeline.admission.store.ledger()
+
+
+async def test_stock_acompletion_routes_admits_and_settles(pipeline: Pipeline) -> None:
+    response = await litellm.acompletion(model="router/auto", messages=user("Hi!"))
+    assert response.choices[0].message.content == "from groq/openai/gpt-oss-20b"
+    decision = response._hidden_params["router_decision"]
+    assert (decision["tier"], decision["model"]) == ("cheap", "groq/openai/gpt-oss-20b")
+    hard = await litellm.acompletion(model="router/auto", messages=HARD, max_tokens=50)
+    assert hard._hidden_params["router_decision"]["tier"] == "strong"
+    rows = await settled(pipeline, 2)
+    assert sorted(str(r["model"]) for r in rows) == ["gpt-4o", "groq/openai/gpt-oss-20b"]
+    assert pipeline.admission is not None
+    spent, held = await pipeline.admission.guard.spent()
+    assert held == 0
+    assert spent == pytest.approx(sum(int(str(r["cost_micros"])) for r in rows) / 1e6)
+
+
+async def test_stock_acompletion_streams_and_settles(pipeline: Pipeline) -> None:
+    stream = await litellm.acompletion(model="router/auto", messages=HARD, stream=True)
+    text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+    assert text == "from gpt-4o"
+    rows = await settled(pipeline, 1)
+    assert [(r["tier"], r["model"], r["status"]) for r in rows] == [("strong", "gpt-4o", "ok")]
+
+
+async def test_stock_acompletion_is_refused_by_the_same_budgets(pipeline: Pipeline) -> None:
+    completion._default = Pipeline({**MOCKED, "budgets": {"global": {"per_request": 0.0001}}})
+    with pytest.raises(litellm.BudgetExceededError, match="per-request limit"):
+        await litellm.acompletion(model="router/auto", messages=HARD, max_tokens=500)
+
+
+def test_stock_completion_routes_too(pipeline: Pipeline) -> None:
+    response = litellm.completion(model="router/auto", messages=HARD, max_tokens=50)
+    assert response.choices[0].message.content == "from gpt-4o"
