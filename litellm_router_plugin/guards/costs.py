@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextvars
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.pricing import cost as litellm_cost
 from litellm_router_plugin.state.base import MICROS_PER_USD
@@ -47,7 +47,8 @@ class CostTracker:
     tracker.scope_cost("pipeline:42")     # includes step:classify
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
         self.records: list[CostRecord] = []
         self._stack: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
             f"cost-scopes-{id(self)}", default=()
@@ -80,7 +81,7 @@ class CostTracker:
             output_tokens,
             litellm_cost(model, input_tokens, output_tokens),
             self.current_scopes,
-            time.time(),
+            self.clock.now(),
         )
         self.records.append(rec)
         return rec

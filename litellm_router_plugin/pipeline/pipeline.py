@@ -8,7 +8,6 @@ Errors settle through the same ``settle`` as successes.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import uuid
@@ -21,26 +20,21 @@ from typing import Any
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.classify.base import ComplexityAnalysis
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.errors import BudgetExceededError, ConfigError, RouterPluginError
+from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError
 from litellm_router_plugin.guards.admission import Admission, Offer
 from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold, scope_name
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
-from litellm_router_plugin.pricing import Price, price_for
-from litellm_router_plugin.routing.capabilities import Needs
 from litellm_router_plugin.routing.decision import METADATA_KEY, RoutingDecision, decision_logger
-from litellm_router_plugin.routing.plan import Option, Plan, Route
-from litellm_router_plugin.routing.planner import Planner, prompt_text
+from litellm_router_plugin.routing.named import NamedDeployments
+from litellm_router_plugin.routing.plan import Option, Plan
+from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.tiers import TierDeployment
 
 logger = logging.getLogger(__name__)
-
-NO_TIER = "none"
-"""The decision's tier for a deployment called by name rather than routed."""
 
 _PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictionary()
 
@@ -88,7 +82,7 @@ class Pipeline:
         self.tier_map = self.planner.tier_map
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
-        self._direct: dict[str, TierDeployment] = {}
+        self.named = NamedDeployments(self.tier_map)
         _PIPELINES[self.id] = self
 
     def _default_admission(self) -> Admission | None:
@@ -210,61 +204,13 @@ class Pipeline:
     ) -> Routed:
         """Admit a call to a Router deployment named by the caller (not routed): priced from that
         deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
-        deployment = self._named(entry)
-        prompt = prompt_text(messages, request.get("input"))
-        tokens = self.planner.count_tokens(messages, prompt)
-        max_tokens = self.planner.max_tokens_of(request)
-        asked_n = request.get("n")
-        n = asked_n if isinstance(asked_n, int) and asked_n > 1 else 1
-        option = Option(deployment, deployment.price.estimate(tokens, max_tokens * n))
-        plan = Plan(
-            ComplexityAnalysis.model_construct(score=1, category="simple", reasoning="not routed", classifier="none"),
-            Route((), f"{deployment.model} named by the caller"),
-            (option,),
-            Needs(),
-            tokens,
-            max_tokens,
-            self.planner.requested_max_tokens(request) is None,
-            prompt,
-        )
+        plan = self.planner.plan_named(self.named.resolve(entry), messages, request)
+        option = plan.options[0]
         hold = await self._hold(plan, [option], request)
-        decision = RoutingDecision.model_construct(
-            analysis=None,
-            tier=NO_TIER,
-            model=deployment.model,
-            deployment_id=deployment.deployment_id,
-            candidates=plan.candidates(),
-            reason=f"{requested} named by the caller; admitted without routing",
-            estimated_cost_usd=option.estimate,
-            prompt_tokens=tokens,
-            max_tokens=max_tokens,
-            requested_model=requested,
-        )
-        self._log(decision, prompt)
-        ticket = None if hold is None else self._ticket(hold, deployment, request, decision.reason)
-        return Routed(decision, deployment, ticket)
-
-    def _named(self, entry: Mapping[str, Any]) -> TierDeployment:
-        """A Router ``model_list`` entry as a deployment with its LiteLLM price (cached by id)."""
-        info = entry.get("model_info") or {}
-        deployment_id = str(info.get("id") or entry.get("model_name"))
-        cached = self._direct.get(deployment_id)
-        if cached is not None:
-            return cached
-        ours = self.tier_map.deployment(deployment_id)
-        if ours is not None:  # a tier deployment called by its own name: same price and breaker, no tier
-            self._direct[deployment_id] = dataclasses.replace(ours, tier=NO_TIER)
-            return self._direct[deployment_id]
-        params = dict(entry.get("litellm_params") or {})
-        model = str(params.pop("model", entry.get("model_name")))
-        try:
-            price = price_for(model, params, field=f"model_list[{entry.get('model_name')}]")
-        except ConfigError:
-            logger.warning("%s has no price in LiteLLM's table; its calls are admitted at $0", model)
-            price = Price(0.0, 0.0, "deployment")
-        deployment = TierDeployment(NO_TIER, model, params, price, deployment_id)
-        self._direct[deployment_id] = deployment
-        return deployment
+        decision = plan.decision(option, requested_model=requested)
+        self._log(decision, plan.prompt)
+        ticket = None if hold is None else self._ticket(hold, option.deployment, request, decision.reason)
+        return Routed(decision, option.deployment, ticket)
 
     def _log(self, decision: RoutingDecision, prompt: str) -> None:
         decision.log(prompt, include_prompt=self.config.log_prompts)

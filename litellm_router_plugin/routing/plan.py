@@ -41,7 +41,8 @@ class Option:
 class Plan:
     """Analysis, route and every option in order of preference, for one request."""
 
-    analysis: ComplexityAnalysis
+    analysis: ComplexityAnalysis | None
+    """``None`` for a deployment the caller named (not classified)."""
     route: Route
     options: tuple[Option, ...]
     needs: Needs
@@ -106,6 +107,26 @@ class Plan:
         requested_model: str | None = None,
     ) -> RoutingDecision:
         """The decision for ``chosen``; ``refused``: options tried before it and refused by breaker or budget."""
+        tier = chosen.deployment.tier
+        if not self.route.tiers:  # named by the caller: nothing was routed
+            reason = f"{self.route.reason}; admitted without routing"
+        else:
+            reason = self._routing_reason(chosen, refused)
+        # model_construct: every field is built here from validated parts.
+        return RoutingDecision.model_construct(
+            analysis=self.analysis,
+            tier=tier,
+            model=chosen.deployment.model,
+            deployment_id=chosen.deployment.deployment_id,
+            candidates=self.candidates(unhealthy),
+            reason=reason,
+            estimated_cost_usd=chosen.estimate,
+            prompt_tokens=self.prompt_tokens,
+            max_tokens=self.max_tokens,
+            requested_model=requested_model,
+        )
+
+    def _routing_reason(self, chosen: Option, refused: Sequence[Option]) -> str:
         reason = self.route.reason
         target = self.route.tiers[0]
         tier = chosen.deployment.tier
@@ -124,16 +145,4 @@ class Plan:
             reason += f"; {chosen.deployment.model} is the cheapest healthy of {len(in_tier)}"
         if lacking:
             reason += f" ({len(lacking)} skipped: lacks {lacking[0].unmet})"
-        # model_construct: every field is built here from validated parts.
-        return RoutingDecision.model_construct(
-            analysis=self.analysis,
-            tier=tier,
-            model=chosen.deployment.model,
-            deployment_id=chosen.deployment.deployment_id,
-            candidates=self.candidates(unhealthy),
-            reason=reason,
-            estimated_cost_usd=chosen.estimate,
-            prompt_tokens=self.prompt_tokens,
-            max_tokens=self.max_tokens,
-            requested_model=requested_model,
-        )
+        return reason

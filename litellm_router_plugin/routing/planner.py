@@ -24,7 +24,7 @@ from litellm_router_plugin.pricing import count_prompt_tokens, register_custom_p
 from litellm_router_plugin.routing.capabilities import Needs
 from litellm_router_plugin.routing.decision import RoutingDecision
 from litellm_router_plugin.routing.plan import Option, Plan, Route
-from litellm_router_plugin.routing.tiers import Tier, TierMap
+from litellm_router_plugin.routing.tiers import Tier, TierDeployment, TierMap
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +209,19 @@ class Planner:
         """:meth:`plan` without awaiting: the classifier is not awaited (see :meth:`analyse_sync`)."""
         prompt = prompt_text(messages, input)
         return self._plan(self.analyse_sync(prompt), prompt, messages, request or {}, tier)
+
+    def plan_named(
+        self, deployment: TierDeployment, messages: Sequence[Mapping[str, Any]] | None, request: Mapping[str, Any]
+    ) -> Plan:
+        """The plan for a deployment the caller named: no classification, one option, this request's estimate."""
+        prompt = prompt_text(messages, request.get("input"))
+        tokens = self.count_tokens(messages, prompt)
+        asked = self.requested_max_tokens(request)
+        max_tokens = asked or self.config.default_max_tokens
+        needs = Needs.of(request, messages, tokens, asked or 0)
+        option = Option(deployment, deployment.price.estimate(tokens, max_tokens * needs.n))
+        route = Route((), f"{deployment.model} named by the caller")
+        return Plan(None, route, (option,), needs, tokens, max_tokens, asked is None, prompt)
 
     async def decide(
         self, messages: Sequence[Mapping[str, Any]] | None, request: Mapping[str, Any] | None = None
