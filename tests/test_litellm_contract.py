@@ -57,3 +57,30 @@ def test_deployment_hook_signatures() -> None:
     ]
     assert params(CustomLogger.async_log_success_event) == ["self", "kwargs", "response_obj", "start_time", "end_time"]
     assert isinstance(litellm.callbacks, list)
+
+
+def test_custom_provider_hooks_we_implement() -> None:
+    from litellm.llms.custom_llm import CustomLLM
+    from litellm.utils import custom_llm_setup
+
+    for name in ("acompletion", "completion", "astreaming", "streaming"):
+        assert params(getattr(CustomLLM, name))[:3] == ["self", "model", "messages"]
+        assert "optional_params" in params(getattr(CustomLLM, name))
+        assert "litellm_params" in params(getattr(CustomLLM, name))
+    assert params(custom_llm_setup) == []
+    assert isinstance(litellm.custom_provider_map, list)
+    assert isinstance(litellm.LITELLM_EXCEPTION_TYPES, list)
+
+
+def test_what_we_read_from_litellms_retries_and_proxy() -> None:
+    from litellm.constants import RETURN_RAW_MODEL_NAME_METADATA_KEY
+
+    # the proxy keeps the answering model's name in `model` when this metadata flag is set
+    assert RETURN_RAW_MODEL_NAME_METADATA_KEY == "_complexity_router_return_raw_model_name"
+    # retries record each failed attempt in metadata["previous_models"] with these keys
+    source = inspect.getsource(Router.log_retry)
+    for key in ('"deployment_id"', '"exception_type"', '"exception_string"', '"previous_models"'):
+        assert key in source
+    # a budget refusal carries LiteLLM's own budget status, which its Router does not retry
+    assert not litellm.should_retry(litellm.budget_exceeded_status_code)
+    assert params(litellm.BudgetExceededError.__init__)[:4] == ["self", "current_cost", "max_budget", "message"]
