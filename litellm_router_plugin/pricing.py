@@ -106,6 +106,11 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
     return float(prompt_usd + completion_usd)
 
 
-def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str) -> int:
-    """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``)."""
-    return int(litellm.token_counter(model=model, messages=list(messages)))
+def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str, tools: Any = None) -> int:
+    """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``), tool definitions
+    included; an image counts LiteLLM's default image tokens (never fetched to measure it)."""
+    return int(
+        litellm.token_counter(
+            model=model, messages=list(messages), tools=tools or None, use_default_image_token_count=True
+        )
+    )

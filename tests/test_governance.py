@@ -131,6 +131,15 @@ async def test_tools_and_context_needs_pick_a_deployment_that_can_or_fail_clearl
     assert info.value.status_code == 400
 
 
+async def test_tool_definitions_and_images_count_in_the_estimate() -> None:
+    pipeline = Pipeline(TWO_TIERS)
+    plain = await pipeline.route({"max_tokens": 10}, user("What is in this picture?"))
+    with_tools = await pipeline.route({"max_tokens": 10, "tools": TOOLS}, user("What is in this picture?"))
+    with_image = await pipeline.route({"max_tokens": 10}, IMAGE)
+    assert with_tools.decision.prompt_tokens > plain.decision.prompt_tokens
+    assert with_image.decision.prompt_tokens > plain.decision.prompt_tokens + 50  # LiteLLM's default image tokens
+
+
 async def test_n_completions_are_estimated_n_times() -> None:
     pipeline = Pipeline(TWO_TIERS)
     one = await pipeline.route({"max_tokens": 100}, user("Hi!"))

@@ -164,11 +164,12 @@ class Planner:
         return Route(self.tier_map.tiers[target.rank : top + 1], reason, downgrade)
 
     # -- planning --------------------------------------------------------------------------
-    def count_tokens(self, messages: Sequence[Mapping[str, Any]] | None, prompt: str) -> int:
-        """Prompt tokens for the estimate: one ``litellm.token_counter`` pass per request."""
+    def count_tokens(self, messages: Sequence[Mapping[str, Any]] | None, prompt: str, tools: Any = None) -> int:
+        """Prompt tokens for the estimate (tool definitions and images included): one
+        ``litellm.token_counter`` pass per request."""
         if messages:
             try:
-                return count_prompt_tokens(messages, self.config.token_counter_model)
+                return count_prompt_tokens(messages, self.config.token_counter_model, tools)
             except Exception:  # an odd message shape must not fail routing; estimate from text
                 logger.debug("token_counter failed; estimating from characters", exc_info=True)
         return max(1, len(prompt) // 4)
@@ -215,7 +216,7 @@ class Planner:
     ) -> Plan:
         """The plan for a deployment the caller named: no classification, one option, this request's estimate."""
         prompt = prompt_text(messages, request.get("input"))
-        tokens = self.count_tokens(messages, prompt)
+        tokens = self.count_tokens(messages, prompt, request.get("tools"))
         asked = self.requested_max_tokens(request)
         max_tokens = asked or self.config.default_max_tokens
         needs = Needs.of(request, messages, tokens, asked or 0)
@@ -239,7 +240,7 @@ class Planner:
         tier: str | None,
     ) -> Plan:
         route = self.route(analysis, request.get("metadata"), tier)
-        tokens = self.count_tokens(messages, prompt)
+        tokens = self.count_tokens(messages, prompt, request.get("tools"))
         asked = self.requested_max_tokens(request)
         max_tokens = asked or self.config.default_max_tokens
         needs = Needs.of(request, messages, tokens, asked or 0)
