@@ -73,6 +73,7 @@ def test_acompletion_has_litellms_leading_parameters() -> None:
 def test_public_api_is_sorted_and_importable() -> None:
     names = litellm_router_plugin.__all__
     assert names == sorted(names)
+    assert set(names) == set(litellm_router_plugin._EXPORTS)  # the lazy loader knows every public name
     for name in names:
         assert getattr(litellm_router_plugin, name) is not None
 

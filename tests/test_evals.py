@@ -108,20 +108,41 @@ def test_bad_threshold() -> None:
         MaxCostUSD(-1)
 
 
-def test_eval_cases_run_under_pytest(tmp_path: Path) -> None:
-    path = tmp_path / "test_pipeline_evals.py"
-    path.write_text(CASES)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider", "-W", "ignore"],
+def run_pytest(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider", "-W", "ignore", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=tmp_path,
+        cwd=path.parent,
         check=False,
     )
+
+
+def failures_section(output: str) -> list[str]:
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "FAILURES" in line)
+    end = next(i for i, line in enumerate(lines) if "short test summary" in line)
+    return [line for line in lines[start + 1 : end] if not line.startswith("_")]
+
+
+def test_eval_cases_run_under_pytest_and_fail_in_a_few_lines(tmp_path: Path) -> None:
+    path = tmp_path / "test_pipeline_evals.py"
+    path.write_text(CASES + "\n@eval_case\ndef raising():\n    raise RuntimeError('pipeline exploded')\n")
+    run = run_pytest(path, "-q")
     assert run.returncode == 1, run.stdout
-    assert "1 failed, 3 passed" in run.stdout
-    assert "MaxCostUSD ... FAIL ($0.000225 >= $0.0001)" in run.stdout
+    assert "2 failed, 3 passed" in run.stdout
+    failures = failures_section(run.stdout)
+    assert failures == [
+        "expensive_call: MaxCostUSD FAIL ($0.000225 >= $0.0001) | cost $0.000225",
+        "  MaxCostUSD ... FAIL ($0.000225 >= $0.0001)",
+        "raising: RuntimeError: pipeline exploded | cost $0",
+    ], run.stdout
+    assert "FAILED test_pipeline_evals.py::raising - raising: RuntimeError" in run.stdout
+    # The full traceback of a raising case only on demand.
+    verbose = failures_section(run_pytest(path, "--tb=long").stdout)
+    assert "Traceback (most recent call last):" in verbose
+    assert "    raise RuntimeError('pipeline exploded')" in verbose
 
 
 def test_example_evals_pass() -> None:

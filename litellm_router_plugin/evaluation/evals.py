@@ -82,7 +82,8 @@ class Metric(Protocol):
         ...
 
 
-def _usd(value: float) -> str:
+def format_usd(value: float) -> str:
+    """``$0.0000135``: up to seven decimals, no trailing zeros."""
     text = f"{value:.7f}".rstrip("0").rstrip(".")
     return f"${text or '0'}"
 
@@ -108,7 +109,9 @@ class MaxCostUSD:
         ok = case.cost_usd < self.threshold
         sign = "<" if ok else ">="
         verdict = "PASS" if ok else "FAIL"
-        return MetricResult(self.name, ok, f"{verdict} ({_usd(case.cost_usd)} {sign} {_usd(self.threshold)})")
+        return MetricResult(
+            self.name, ok, f"{verdict} ({format_usd(case.cost_usd)} {sign} {format_usd(self.threshold)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def report(results: Sequence[EvalResult], write: Callable[[str], None] = print) 
         write("")
     passed = sum(r.passed for r in results)
     total = sum(r.cost_usd for r in results)
-    write(f"{passed} passed, {len(results) - passed} failed | total cost: {_usd(total)}")
+    write(f"{passed} passed, {len(results) - passed} failed | total cost: {format_usd(total)}")
     return passed == len(results)
 
 

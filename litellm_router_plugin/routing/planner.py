@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from litellm_router_plugin.classify import (
-    AgentClassifier,
     CachedClassifier,
     Classifier,
     ComplexityAnalysis,
@@ -65,6 +64,8 @@ def build_classifier(config: PluginConfig) -> Classifier:
     local = HeuristicClassifier()
     if config.classifier.kind == "heuristic":
         return local
+    from litellm_router_plugin.classify.agent import AgentClassifier  # pydantic_ai: only when configured
+
     agent = AgentClassifier(
         config.classifier.agent_model,
         fallback=local,
