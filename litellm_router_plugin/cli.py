@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.errors import ConfigError, RouterPluginError
+from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.costs import summarise_ledger
@@ -21,6 +25,7 @@ from litellm_router_plugin.tools.demo import run_demo
 
 app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
 console = Console()
+err_console = Console(stderr=True)
 # The demo table needs ~110 columns; pipes and CI report 80, so widen rather than wrap.
 wide_console = Console(width=max(console.width, 112))
 
@@ -29,19 +34,45 @@ ConfigOption = Annotated[
 ]
 
 
-def _planner(config: Path | None) -> Planner:
+def fail(message: object, code: int = 2) -> NoReturn:
+    """Print ``error: <message>`` on stderr, verbatim and on one line, and exit (2: bad input)."""
+    # Text, not a markup string: brackets in a message (YAML errors, reprs) are printed as they are.
+    err_console.print(Text.assemble(("error:", "red"), " ", " ".join(str(message).split())), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: <message>`` on stderr, on one line."""
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Our errors end the command with one line: exit 2 for bad input, 1 for an unreachable store."""
     try:
-        return Planner(PluginConfig.load(config))
+        yield
+    except StoreUnavailableError as exc:
+        fail(exc, code=1)
     except RouterPluginError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(exc)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 tier``, ``3 tiers``."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def _planner(config: Path | None) -> Planner:
+    with user_errors():
+        return Planner(PluginConfig.load(config))
 
 
 @app.command()
 def demo(config: ConfigOption = None) -> None:
     """Route ~20 varied prompts through a real litellm.Router with mock responses (offline, no keys)."""
     planner = _planner(config)
-    rows = asyncio.run(run_demo(planner))
+    with user_errors():
+        rows = asyncio.run(run_demo(planner))
     table = Table(title=f"model={planner.alias!r} routed by {planner.classifier.name}")
     table.add_column("prompt", no_wrap=True, overflow="ellipsis", max_width=34)
     for column in ("category", "score", "tier", "model", "est. cost"):
@@ -53,7 +84,7 @@ def demo(config: ConfigOption = None) -> None:
     routed = sum(r.estimated_cost_usd for r in rows)
     strongest = sum(r.strongest_cost_usd for r in rows)
     tiers = sorted({r.tier for r in rows}, key=planner.tier_map.names.index)
-    wide_console.print(f"{len(rows)} prompts over {len(tiers)} tiers ({', '.join(tiers)}).")
+    wide_console.print(f"{plural(len(rows), 'prompt')} over {plural(len(tiers), 'tier')} ({', '.join(tiers)}).")
     saved = 1 - routed / strongest if strongest else 0.0
     wide_console.print(
         f"Estimated cost: routed ${routed:.6f} vs all to the strongest tier "
@@ -63,13 +94,40 @@ def demo(config: ConfigOption = None) -> None:
 
 @app.command()
 def route(
-    prompt: Annotated[str, typer.Argument(help="The user prompt to plan for.")],
+    prompt: Annotated[
+        str | None, typer.Argument(help="The user prompt to plan for; `-` reads it from stdin.", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the prompt from this file (UTF-8).", dir_okay=False)
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the routing decision for one prompt as JSON (no model is called)."""
+    if (prompt is None) == (file is None):
+        fail("give the prompt as an argument, `-` to read it from stdin, or --file PATH")
+    if file is not None:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            fail(f"--file: cannot read {file} ({exc.strerror})")
+        text = _decode(raw, f"--file {file}")
+    elif prompt == "-":
+        text = _decode(sys.stdin.buffer.read(), "stdin")
+    else:
+        text = prompt or ""
+    if not text.strip():
+        fail("the prompt is empty")
     planner = _planner(config)
-    decision = asyncio.run(planner.decide([{"role": "user", "content": prompt}]))
+    with user_errors():
+        decision = asyncio.run(planner.decide([{"role": "user", "content": text}]))
     typer.echo(json.dumps(decision.model_dump(mode="json"), indent=2))
+
+
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{where}: not valid UTF-8 (byte {exc.start}); convert the text to UTF-8")
 
 
 @app.command()
@@ -79,17 +137,14 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Spend from the shared ledger by tier, model, user and day, and savings against all-strongest."""
-    try:
+    with user_errors():
         plugin_config = PluginConfig.load(config)
         summary = summarise_ledger(asyncio.run(_ledger(plugin_config, limit)))
-    except RouterPluginError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
         return
     console.print(
-        f"{summary.calls} calls ({summary.failed} failed) from {plugin_config.store.kind} store: "
+        f"{plural(summary.calls, 'call')} ({summary.failed} failed) from {plugin_config.store.kind} store: "
         f"${summary.total_usd:.6f} spent vs ${summary.strongest_usd:.6f} all-strongest "
         f"({summary.savings_ratio:.1%} saved)"
     )
@@ -115,16 +170,12 @@ def run_tests(
     """Run eval cases (@eval_case, EvalSuite) and print pass/fail and cost per case."""
     from litellm_router_plugin.evaluation.evals import discover, report
 
-    try:
+    with user_errors():
         suites = discover(path)
-    except RouterPluginError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     count = sum(len(s.cases) for s in suites)
     if not count:
-        console.print(f"[red]error:[/red] no eval cases found in {path}")
-        raise typer.Exit(2)
-    typer.echo(f"Running {count} eval case(s)...\n")
+        fail(f"no eval cases found in {path}")
+    typer.echo(f"Running {plural(count, 'eval case')}...\n")
 
     async def run_all() -> list[Any]:
         results = []
@@ -139,10 +190,12 @@ def run_tests(
 @app.command()
 def serve(
     config: ConfigOption = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it (it has no authentication).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
 ) -> None:
-    """Serve /route (a decision, no call), /stats (the shared ledger) and /metrics (Prometheus)."""
+    """Serve /router/route (a decision, no call), /router/stats (the ledger) and /router/metrics, as the proxy does."""
     import uvicorn
 
     from litellm_router_plugin.integrations.server import create_app
@@ -163,8 +216,7 @@ def fake_upstream(
     from litellm_router_plugin.tools.fake_upstream import create_app as create_fake
 
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print("[red]error:[/red] the fake upstream listens on loopback only")
-        raise typer.Exit(2)
+        fail("--host: the fake upstream listens on loopback only (127.0.0.1, localhost or ::1)")
     uvicorn.run(create_fake(), host=host, port=port, log_level="warning")
 
 
@@ -204,19 +256,18 @@ def bench_routing(
     from litellm_router_plugin.classify import HeuristicClassifier
     from litellm_router_plugin.evaluation.routing_bench import load_dataset, plot, run_benchmark
 
-    try:
+    with user_errors():
         samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
         heuristic = HeuristicClassifier()
         routers = {"heuristic": lambda ss: [heuristic.strength(s.prompt) for s in ss]}
         if scores is not None:
-            given = [float(line) for line in scores.read_text().split()]
+            given = _read_scores(scores)
             if len(given) != len(samples):
                 raise ConfigError("scores", len(given), f"Give one score per sample ({len(samples)}).")
             routers[scores.stem] = lambda ss: given
-        report = run_benchmark(samples, routers, dataset=str(dataset), weak_model=weak_model, strong_model=strong_model)
-    except RouterPluginError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        report = run_benchmark(
+            samples, routers, dataset=display_path(dataset), weak_model=weak_model, strong_model=strong_model
+        )
     out.mkdir(parents=True, exist_ok=True)
     stem = dataset.name or "dataset"
     png = plot(report, out / f"routing-{stem}.png")
@@ -226,25 +277,51 @@ def bench_routing(
         router["points"] = router["points"][:: max(1, len(router["points"]) // 100)]
     (out / f"routing-{stem}.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     typer.echo(report.markdown())
-    typer.echo(f"\nplot: {png}")
+    typer.echo(f"\nplot: {display_path(png)}")
+
+
+def _read_scores(path: Path) -> list[float]:
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("scores", str(path), f"Cannot read the file ({exc}).") from None
+    scores = []
+    for number, word in enumerate(words, 1):
+        try:
+            scores.append(float(word))
+        except ValueError:
+            raise ConfigError("scores", word, f"Score {number} is not a number; write one float per line.") from None
+    return scores
+
+
+def display_path(path: Path) -> str:
+    """``path`` as written into results: relative to the current folder, or to the installed package's
+    parent for shipped data (``litellm_router_plugin/evaluation/data/...``); never a machine's absolute path."""
+    resolved = path.resolve()
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if resolved.is_relative_to(base):
+            return resolved.relative_to(base).as_posix()
+    return str(path)
 
 
 @app.command()
 def score(config: ConfigOption = None) -> None:
     """Read JSON lines {"prompt": ...} on stdin; write one float per line (higher: needs the strong model)."""
-    import sys
-
     planner = _planner(config)
     classifier = planner.local
-    for number, line in enumerate(sys.stdin, 1):
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        line = _decode(raw, f"line {number}")
         if not line.strip():
             continue
         try:
-            prompt = json.loads(line)["prompt"]
-        except (ValueError, KeyError, TypeError):
-            console.print(f'[red]error:[/red] line {number}: expected a JSON object with a "prompt" string')
-            raise typer.Exit(2) from None
-        typer.echo(f"{classifier.strength(str(prompt)):.4f}")
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            fail(f'line {number}: not JSON ({exc.msg}); write one object {{"prompt": "..."}} a line')
+        prompt = row.get("prompt") if isinstance(row, dict) else None
+        if not isinstance(prompt, str):
+            got = type(prompt).__name__ if isinstance(row, dict) and "prompt" in row else "no prompt"
+            fail(f'line {number}: expected a JSON object with a "prompt" string, got {got}')
+        typer.echo(f"{classifier.strength(prompt):.4f}")
 
 
 @app.command()
@@ -262,23 +339,25 @@ def calibrate(
     from litellm_router_plugin.evaluation.calibration import calibrate_threshold, read_prompts, write_threshold
 
     if (strong_share is None) == (max_cost_per_1k_requests is None):
-        console.print("[red]error:[/red] give exactly one of --strong-share and --max-cost-per-1k-requests")
-        raise typer.Exit(2)
-    try:
+        fail("give exactly one of --strong-share and --max-cost-per-1k-requests")
+    with user_errors():
         planner = Planner(PluginConfig.load(config))
         prompts = read_prompts(sample)
         result = calibrate_threshold(
             planner, prompts, strong_share=strong_share, max_cost_per_1k=max_cost_per_1k_requests
         )
         write_threshold(config, result.threshold)
-    except RouterPluginError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     typer.echo(
         f"classifier.strong_threshold = {result.threshold:.4f} written to {config}: "
-        f"{result.strong_share:.1%} of {len(prompts)} sample prompts go to the strongest tier "
+        f"{result.strong_share:.1%} of {plural(len(prompts), 'sample prompt')} go to the strongest tier "
         f"(estimated ${result.cost_per_1k:.4f} per 1,000 requests)"
     )
+    if sample.resolve().is_relative_to(MMLU_DATASET.resolve()):
+        warn(
+            "the sample is the shipped MMLU benchmark, not your traffic: short multiple-choice questions, so "
+            "the share of your own prompts sent to the strongest tier will differ. Calibrate on your prompts: "
+            '--sample prompts.jsonl (one {"prompt": ...} a line).'
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

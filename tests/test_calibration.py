@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError, Planner, PluginConfig
 from litellm_router_plugin.cli import app
-from litellm_router_plugin.evaluation.calibration import calibrate_threshold
+from litellm_router_plugin.evaluation import MMLU_DATASET
+from litellm_router_plugin.evaluation.calibration import calibrate_threshold, write_threshold
 from tests.conftest import TWO_TIERS, user
 
 PROMPTS = [
@@ -78,3 +79,56 @@ async def test_the_threshold_is_used_in_routing() -> None:
     decision = await planner.decide(user("Prove rigorously that sqrt(2) is irrational."))
     assert decision.tier == "cheap"
     assert "< threshold 100: cheap" in decision.reason
+
+
+def test_calibrate_edits_only_the_threshold_and_keeps_comments(tmp_path: Path) -> None:
+    config = tmp_path / "plugin.yaml"
+    original = (
+        "# my routing config\n"
+        "router_plugin:\n"
+        "  alias: auto   # what clients ask for\n"
+        "  tiers:\n"
+        "    - name: cheap\n"
+        "      deployments: [gpt-4o-mini]   # the workhorse\n"
+        "    - name: strong\n"
+        "      deployments: ['gpt-4o']\n"
+        "  classifier:\n"
+        "    kind: heuristic  # no LLM call\n"
+        "    strong_threshold: 0.1\n"
+    )
+    config.write_text(original)
+    sample = tmp_path / "prompts.jsonl"
+    sample.write_text("\n".join(json.dumps({"prompt": p}) for p in PROMPTS))
+    result = CliRunner().invoke(
+        app, ["calibrate", "--config", str(config), "--strong-share", "0.3", "--sample", str(sample)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    written = config.read_text()
+    threshold = PluginConfig.load(config).classifier.strong_threshold
+    assert threshold is not None
+    assert threshold != 0.1
+    assert written == original.replace("strong_threshold: 0.1", f"strong_threshold: {threshold}")
+
+
+def test_calibrating_on_the_shipped_benchmark_warns(tmp_path: Path) -> None:
+    config = tmp_path / "plugin.json"
+    config.write_text(json.dumps(TWO_TIERS))
+    sample = MMLU_DATASET / "responses" / "mmlu_anatomy.csv.gz"
+    result = CliRunner().invoke(
+        app, ["calibrate", "--config", str(config), "--strong-share", "0.5", "--sample", str(sample)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: the sample is the shipped MMLU benchmark, not your traffic" in result.output
+    assert PluginConfig.load(config).classifier.strong_threshold is not None
+
+
+def test_a_first_calibration_adds_the_threshold_and_keeps_comments(tmp_path: Path) -> None:
+    config = tmp_path / "plugin.yaml"
+    config.write_text("# tiers for the demo\n" + yaml.safe_dump(TWO_TIERS, sort_keys=False) + "# end\n")
+    write_threshold(config, 0.123456)
+    written = config.read_text()
+    assert written.startswith("# tiers for the demo\n")
+    assert "# end" in written
+    assert PluginConfig.load(config).classifier.strong_threshold == 0.1235
+    assert PluginConfig.load(config).tiers == PluginConfig.load(TWO_TIERS).tiers

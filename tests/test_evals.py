@@ -51,7 +51,7 @@ def test_cli_prints_cases_metrics_and_totals_and_exits_non_zero_on_failure(tmp_p
     result = CliRunner().invoke(app, ["test", str(path)])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "Running 4 eval case(s)..."
+    assert lines[0] == "Running 4 eval cases..."
     assert "expensive_call ✗" in lines
     assert "  MaxCostUSD ... FAIL ($0.000225 >= $0.0001)" in lines
     assert "reported_cost ✓" in lines

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.routing.planner import Planner
@@ -79,15 +80,53 @@ def calibrate_threshold(
 
 
 def write_threshold(config_path: str | Path, threshold: float) -> None:
-    """Set ``classifier.strong_threshold`` in a YAML or JSON config file (comments are not kept)."""
+    """Set ``classifier.strong_threshold`` in a YAML or JSON config file, changing nothing else.
+
+    YAML is edited round-trip (``ruamel.yaml``): comments, key order and quoting are kept.
+    """
     path = Path(config_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    data = (json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)) if text.strip() else {}
+    value = round(threshold, 4)
+    if path.suffix == ".json":
+        data = json.loads(text) if text.strip() else {}
+        _target(data, path).setdefault("classifier", {})["strong_threshold"] = value
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    yaml = YAML()  # round-trip mode
+    yaml.preserve_quotes = True
+    try:
+        data, indent, sequence_offset = load_yaml_guess_indent(text) if text.strip() else (CommentedMap(), 2, 0)
+    except YAMLError as exc:
+        raise ConfigError("config", str(path), f"Not valid YAML: {exc}") from exc
+    target = _target(data, path)
+    classifier = target.get("classifier")
+    if isinstance(classifier, CommentedMap) and "strong_threshold" in classifier:
+        # The usual case (a second calibration): replace the value where it stands, byte for byte.
+        line, column = classifier.lc.value("strong_threshold")
+        lines = text.splitlines(keepends=True)
+        lines[line] = re.sub(r"^[^\s,}#]+", str(value), lines[line][column:], count=1).join((lines[line][:column], ""))
+        path.write_text("".join(lines), encoding="utf-8")
+        return
+    if classifier is None:
+        classifier = target["classifier"] = CommentedMap()
+    elif not isinstance(classifier, dict):
+        raise ConfigError("classifier", str(path), "It must be a mapping of classifier settings.")
+    classifier["strong_threshold"] = value
+    # Lists indented as the file does; comments, order and quoting kept by the round trip.
+    yaml.indent(mapping=indent, sequence=indent + sequence_offset, offset=sequence_offset)
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _target(data: object, path: Path) -> dict[str, Any]:
+    """The mapping holding the settings: the document, or its ``router_plugin`` key."""
     target = data.get("router_plugin", data) if isinstance(data, dict) else None
     if not isinstance(target, dict):
         raise ConfigError("config", str(path), "The file must hold a mapping of settings.")
-    target.setdefault("classifier", {})["strong_threshold"] = round(threshold, 4)
-    if path.suffix == ".json":
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    else:
-        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
