@@ -1,4 +1,4 @@
-"""The /route /stats /metrics app and the fake upstream, in process."""
+"""The /router/route, /router/stats and /router/metrics app and the fake upstream, in process."""
 
 from __future__ import annotations
 
@@ -23,17 +23,53 @@ async def test_route_stats_metrics() -> None:
     planner = Planner(PluginConfig.load(TWO_TIERS))
     admission = Admission(planner.config, MemoryStore())
     async with client(create_app(Pipeline(planner=planner, admission=admission))) as http:
-        decision = (await http.post("/route", json={"prompt": "Prove that sqrt(2) is irrational."})).json()
+        decision = (await http.post("/router/route", json={"prompt": "Prove that sqrt(2) is irrational."})).json()
         assert decision["tier"] == "strong"
         messages = [{"role": "user", "content": "hi"}]
-        assert (await http.post("/route", json={"messages": messages})).json()["tier"] == "cheap"
-        assert (await http.post("/route", json={})).status_code == 400
-        bad = await http.post("/route", json={"prompt": "x", "metadata": {"router": {"tier": "gold"}}})
-        assert bad.status_code == 400
-        assert "metadata.router.tier" in bad.json()["detail"]
-        assert (await http.get("/stats")).json()["calls"] == 0
-        metrics = (await http.get("/metrics")).text
+        assert (await http.post("/router/route", json={"messages": messages})).json()["tier"] == "cheap"
+        assert (await http.get("/router/stats")).json()["calls"] == 0
+        metrics = (await http.get("/router/metrics")).text
         assert 'lrp_breaker_state{deployment="cheap/0/gpt-4o-mini"} 0.0' in metrics
+        assert (await http.get("/route")).status_code == 404  # the proxy's paths only
+
+
+def openai_error(message: str, param: str | None) -> dict[str, object]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": "400"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "param"),
+    [
+        ({}, "Give `messages` (OpenAI format) or `prompt`.", "messages"),
+        ({"prompt": 5}, "prompt: Input should be a valid string", "prompt"),
+        (
+            {"prompt": "x", "max_tokens": "many"},
+            "max_tokens: Input should be a valid integer, unable to parse string as an integer",
+            "max_tokens",
+        ),
+        ([1, 2], "Input should be a valid dictionary or instance of RouteRequest", None),
+        ("{not json", 'The body is not JSON: send {"prompt": "..."} or {"messages": [...]}.', None),
+    ],
+)
+async def test_validation_errors_have_the_openai_shape(body: object, message: str, param: str | None) -> None:
+    planner = Planner(PluginConfig.load(TWO_TIERS))
+    async with client(create_app(Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore())))) as http:
+        raw = body if isinstance(body, str) else None
+        response = await http.post("/router/route", content=raw, json=None if raw else body)
+        assert response.status_code == 400
+        assert response.json() == openai_error(message, param)
+
+
+async def test_bad_override_and_bad_limit_have_the_openai_shape() -> None:
+    planner = Planner(PluginConfig.load(TWO_TIERS))
+    async with client(create_app(Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore())))) as http:
+        bad = await http.post("/router/route", json={"prompt": "x", "metadata": {"router": {"tier": "gold"}}})
+        assert bad.status_code == 400
+        error = bad.json()["error"]
+        assert error["param"] == "metadata.router.tier"
+        assert error["message"].startswith("metadata.router.tier: invalid value 'gold'")
+        limit = await http.get("/router/stats", params={"limit": "ten"})
+        assert limit.json() == openai_error("limit: invalid value 'ten'; give a whole number of ledger rows.", "limit")
 
 
 async def test_fake_upstream_behaviours() -> None:
@@ -70,11 +106,11 @@ def test_serve_command_answers_route_and_stats() -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/stats", proc, 60)
-        decision = httpx.post(f"{base}/route", json={"prompt": "Prove that there are infinitely many primes."}).json()
-        assert decision["tier"] == "reasoning"
-        assert httpx.get(f"{base}/stats").json()["calls"] == 0
-        assert "lrp_breaker_state" in httpx.get(f"{base}/metrics").text
+        wait_http(f"{base}/router/stats", proc, 60)
+        prompt = {"prompt": "Prove that there are infinitely many primes."}
+        assert httpx.post(f"{base}/router/route", json=prompt).json()["tier"] == "reasoning"
+        assert httpx.get(f"{base}/router/stats").json()["calls"] == 0
+        assert "lrp_breaker_state" in httpx.get(f"{base}/router/metrics").text
     finally:
         proc.kill()
         proc.wait(10)

@@ -1,19 +1,27 @@
-"""``/route``, ``/stats`` and ``/metrics``: a small FastAPI app (``litellm-router serve``), also
-mountable on the LiteLLM proxy."""
+"""``/router/route``, ``/router/stats`` and ``/router/metrics``: a small FastAPI app
+(``litellm-router serve``), and the same routes the proxy plugin mounts under ``/router``.
+
+Errors use the OpenAI shape the proxy uses, ``{"error": {"message", "type", "param", "code"}}``,
+in both places: the handlers validate their input themselves rather than leave it to FastAPI (whose
+``{"detail": [...]}`` the proxy would pass through unchanged).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.costs import summarise_ledger
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+
+PREFIX = "/router"
+"""Where the routes live, on the proxy and in ``serve`` alike."""
 
 
 class RouteRequest(BaseModel):
@@ -25,30 +33,62 @@ class RouteRequest(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+def _error(status: int, message: str, kind: str, param: str | None = None) -> dict[str, Any]:
+    """An OpenAI-style error body."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
+
+
+def invalid_request(message: str, param: str | None = None) -> JSONResponse:
+    """A 400 ``invalid_request_error`` as OpenAI (and the LiteLLM proxy) write it."""
+    return JSONResponse(_error(400, message, "invalid_request_error", param), status_code=400)
+
+
+def _validation_error(exc: ValidationError) -> JSONResponse:
+    first = exc.errors(include_url=False)[0]
+    param = ".".join(str(part) for part in first["loc"]) or None
+    return invalid_request(f"{param}: {first['msg']}" if param else first["msg"], param)
+
+
+_ROUTE_BODY = {"content": {"application/json": {"schema": RouteRequest.model_json_schema()}}, "required": True}
+
+
 def routes(pipeline: Pipeline) -> APIRouter:
-    """The endpoints, for ``serve`` and for mounting on the proxy."""
+    """The endpoints (without the prefix), for ``serve`` and for mounting on the proxy."""
     api = APIRouter()
     admission = pipeline.admission
     store = admission.store if admission is not None else store_from_config(pipeline.config)
 
-    @api.post("/route")
-    async def route(body: RouteRequest) -> dict[str, Any]:
+    @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
+    async def route(request: Request) -> dict[str, Any] | JSONResponse:
         """The routing decision for a request; no model is called and nothing is charged."""
+        try:
+            payload = await request.json()
+        except ValueError:
+            return invalid_request('The body is not JSON: send {"prompt": "..."} or {"messages": [...]}.')
+        try:
+            body = RouteRequest.model_validate(payload)
+        except ValidationError as exc:
+            return _validation_error(exc)
         messages = body.messages or ([{"role": "user", "content": body.prompt}] if body.prompt else None)
         if not messages:
-            raise HTTPException(400, detail="Give `messages` (OpenAI format) or `prompt`.")
-        request: dict[str, Any] = {"metadata": body.metadata or {}}
+            return invalid_request("Give `messages` (OpenAI format) or `prompt`.", "messages")
+        plan_request: dict[str, Any] = {"metadata": body.metadata or {}}
         if body.max_tokens:
-            request["max_tokens"] = body.max_tokens
+            plan_request["max_tokens"] = body.max_tokens
         try:
-            decision = await pipeline.planner.decide(messages, request)
+            decision = await pipeline.planner.decide(messages, plan_request)
         except ConfigError as exc:
-            raise HTTPException(400, detail=str(exc)) from None
+            return invalid_request(str(exc), exc.field)
         return decision.model_dump(mode="json")
 
-    @api.get("/stats")
-    async def stats(limit: int | None = None) -> Any:
-        """Spend by tier, model, user and day from the shared ledger; savings against all-strongest."""
+    @api.get("/stats", response_model=None)
+    async def stats(request: Request) -> dict[str, Any] | JSONResponse:
+        """Spend by tier, model, user and day from the shared ledger; savings against all-strongest.
+        Query: ``limit`` (only the newest N ledger rows)."""
+        raw = request.query_params.get("limit")
+        limit = int(raw) if raw is not None and raw.isdigit() else None
+        if raw is not None and limit is None:
+            return invalid_request(f"limit: invalid value {raw!r}; give a whole number of ledger rows.", "limit")
         try:
             rows = await store.ledger(limit)
         except StoreUnavailableError:
@@ -73,13 +113,8 @@ def routes(pipeline: Pipeline) -> APIRouter:
     return api
 
 
-def _error(status: int, message: str, kind: str) -> dict[str, Any]:
-    """An OpenAI-style error body."""
-    return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
-
-
 def create_app(pipeline: Pipeline) -> FastAPI:
-    """A standalone app serving :func:`routes`."""
+    """A standalone app serving :func:`routes` under ``/router``, as the proxy does."""
     app = FastAPI(title="litellm-router-plugin")
-    app.include_router(routes(pipeline))
+    app.include_router(routes(pipeline), prefix=PREFIX)
     return app
