@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-state bench-proxy constraints clean
+.PHONY: demo proxy-demo test lint bench bench-state bench-proxy constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)          ## the offline demo: real Router, mock responses, no keys
 	$(BIN)/litellm-router demo
+
+proxy-demo: $(STAMP)    ## the offline proxy walkthrough: fake upstream + stock `litellm --config` proxy, openai client calls
+	$(BIN)/python examples/proxy/offline_demo.py
 
 test: $(STAMP)          ## the whole test suite (starts Redis where none answers)
 	bash .ci/ensure-redis

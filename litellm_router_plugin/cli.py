@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.config import ConfigWarning, PluginConfig
 from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.guards.admission import store_from_config
@@ -48,13 +49,24 @@ def warn(message: str) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Our errors end the command with one line: exit 2 for bad input, 1 for an unreachable store."""
-    try:
-        yield
-    except StoreUnavailableError as exc:
-        fail(exc, code=1)
-    except RouterPluginError as exc:
-        fail(exc)
+    """Our errors end the command with one line: exit 2 for bad input, 1 for an unreachable store.
+    Config warnings (``daily: 0``...) are printed as one ``warning:`` line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConfigWarning)
+        try:
+            yield
+        except StoreUnavailableError as exc:
+            fail(exc, code=1)
+        except RouterPluginError as exc:
+            fail(exc)
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, ConfigWarning):
+                    warn(str(warning.message))
+                else:
+                    warnings.showwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno, warning.file, warning.line
+                    )
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,10 @@ from litellm_router_plugin.errors import ConfigError
 
 OVERRIDES_KEY = "router"
 """Request metadata key of our per-request settings: ``{"tier", "min_tier", "max_tier", "user", ...}``."""
+
+
+class ConfigWarning(UserWarning):
+    """A valid setting that is probably not what was meant (``daily: 0``, ``per_request`` above ``daily``)."""
 
 
 class _Strict(BaseModel):
@@ -130,6 +135,29 @@ class BudgetsConfig(_Strict):
     """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
     trust_client_user: bool = False
     """Count the request's ``user`` field as the user scope (otherwise only authenticated identities)."""
+
+    @model_validator(mode="after")
+    def _suspicious_limits(self) -> BudgetsConfig:
+        for name in ("global", "per_user", "per_key", "per_team"):
+            limit: LimitConfig | None = getattr(self, "all_requests" if name == "global" else name)
+            if limit is None:
+                continue
+            if limit.daily == 0:
+                warnings.warn(
+                    f"budgets.{name}.daily: 0 refuses every request of this scope. "
+                    "Remove it for no daily limit, or give a positive amount in USD.",
+                    ConfigWarning,
+                    stacklevel=2,
+                )
+            elif limit.per_request is not None and limit.daily is not None and limit.per_request > limit.daily:
+                warnings.warn(
+                    f"budgets.{name}.per_request ({limit.per_request}) is above budgets.{name}.daily "
+                    f"({limit.daily}), so it never applies: the daily limit refuses first. Lower per_request or "
+                    "raise daily.",
+                    ConfigWarning,
+                    stacklevel=2,
+                )
+        return self
 
 
 class BreakerConfig(_Strict):

@@ -19,6 +19,38 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "proxy"
 BIN = Path(sys.executable).parent
 
+# The keys the example's demo auth accepts in tests and benchmarks: it refuses unlisted keys (401
+# "not one of the demo keys"), so a test with a new key adds it here. `sk-<user>-<team>` gives each
+# test its own user, team and per-key budget.
+TEST_KEYS = (
+    "sk-router-t1",
+    "sk-budget-t2",
+    "sk-breaker-t3",
+    "sk-open-t4",
+    "sk-dead-t5",
+    "sk-bad-t6",
+    "sk-ops-t7",
+    "sk-stream-t8",
+    "sk-bench-team",
+    "sk-govauto",
+    "sk-govstrong",
+    "sk-govopenaistronga",
+    "sk-statsuser",
+    "sk-ann-poorteam",
+    "sk-capable",
+    "sk-schema",
+    "sk-denied",
+)
+
+
+def demo_keys(keys: tuple[str, ...] = TEST_KEYS) -> dict[str, Any]:
+    """A demo_keys.yaml document for ``keys``."""
+    identities = {}
+    for key in keys:
+        user, _, team = key.removeprefix("sk-").partition("-")
+        identities[key] = {"user": user, **({"team": team} if team else {})}
+    return {"keys": identities}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -60,6 +92,8 @@ class Harness:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self._files: list[Any] = []
+        self.keys_file = workdir / "demo_keys.yaml"
+        self.keys_file.write_text(yaml.safe_dump(demo_keys()))
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[bytes]:
         log = self.workdir / f"{name}.log"
@@ -85,7 +119,7 @@ class Harness:
     def start_proxy(self, name: str, plugin_config: Mapping[str, Any] | None, proxy_config: Path) -> tuple[str, Any]:
         """Start one proxy (without waiting); ``plugin_config`` None runs the stock proxy."""
         port = free_port()
-        env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+        env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LRP_DEMO_KEYS": str(self.keys_file)}
         if plugin_config is not None:
             path = self.workdir / f"{name}-plugin.yaml"
             path.write_text(yaml.safe_dump(dict(plugin_config)))

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from litellm_router_plugin import ConfigError, PluginConfig
+from litellm_router_plugin.config import ConfigWarning
 from tests.conftest import TWO_TIERS
 
 
@@ -115,3 +117,39 @@ def test_custom_tier_names_spread_categories_by_position() -> None:
 def test_example_config_loads() -> None:
     config = PluginConfig.load(Path(__file__).parent.parent / "examples" / "config.yaml")
     assert config.alias == "auto"
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"per_key": {"daily": 0}}, r"budgets\.per_key\.daily: 0 refuses every request of this scope"),
+        (
+            {"global": {"per_request": 2.0, "daily": 1.0}},
+            r"budgets\.global\.per_request \(2\.0\) is above budgets\.global\.daily \(1\.0\), so it never applies",
+        ),
+    ],
+)
+def test_suspicious_budgets_warn_at_load(limits: dict[str, object], message: str) -> None:
+    with pytest.warns(ConfigWarning, match=message):
+        PluginConfig.load({"budgets": limits})
+
+
+def test_sensible_budgets_load_quietly() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PluginConfig.load({"budgets": {"per_key": {"per_request": 0.5, "daily": 5.0}, "per_user": {"daily": 1.0}}})
+
+
+def test_the_cli_prints_config_warnings_as_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from litellm_router_plugin.cli import app
+
+    config = tmp_path / "c.yaml"
+    config.write_text("budgets:\n  per_team: {daily: 0}\n")
+    result = CliRunner().invoke(app, ["route", "--config", str(config), "hi"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "warning: budgets.per_team.daily: 0 refuses every request of this scope. "
+        "Remove it for no daily limit, or give a positive amount in USD."
+    )

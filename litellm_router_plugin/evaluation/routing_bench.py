@@ -302,17 +302,29 @@ def plot(report: BenchmarkReport, path: str | Path) -> Path:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover
         raise ConfigError("plot", str(path), "Install matplotlib: pip install 'litellm-router-plugin[eval]'.") from exc
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=120)
+    weak, strong = report.weak_accuracy * 100, report.strong_accuracy * 100
     for r in report.routers:
-        ax.plot(
+        (line,) = ax.plot(
             [p.strong_share * 100 for p in r.points],
             [p.accuracy * 100 for p in r.points],
             label=f"{r.name} (APGR {r.apgr:.3f})",
             linestyle="--" if r.name.startswith("random") else "-",
         )
-    ax.scatter([0, 100], [report.weak_accuracy * 100, report.strong_accuracy * 100], color="black", zorder=3)
-    ax.annotate("all weak", (0, report.weak_accuracy * 100), textcoords="offset points", xytext=(5, -12))
-    ax.annotate("all strong", (100, report.strong_accuracy * 100), textcoords="offset points", xytext=(-60, -12))
+        # The operating points the table reports: where the curve recovers 50% and 80% of the gap.
+        ax.plot(
+            [r.cpt50 * 100, r.cpt80 * 100],
+            [weak + 0.5 * (strong - weak), weak + 0.8 * (strong - weak)],
+            linestyle="none",
+            marker="o",
+            markersize=5,
+            markerfacecolor="white",
+            color=line.get_color(),
+            zorder=3,
+        )
+    # Baselines in the legend rather than as text on the plot, where they overlapped the curves.
+    ax.scatter([0], [weak], marker="v", s=50, color="black", zorder=4, label=f"all weak ({weak:.1f}%)")
+    ax.scatter([100], [strong], marker="^", s=50, color="black", zorder=4, label=f"all strong ({strong:.1f}%)")
     ax.scatter(
         [report.oracle_strong_share * 100],
         [report.oracle_accuracy * 100],
@@ -321,13 +333,14 @@ def plot(report: BenchmarkReport, path: str | Path) -> Path:
         color="gold",
         edgecolor="black",
         zorder=3,
-        label="oracle",
+        label=f"oracle ({report.oracle_accuracy * 100:.1f}%)",
     )
-    ax.axhline((report.weak_accuracy + report.strong_accuracy) / 2 * 100, color="grey", linewidth=0.5)
+    ax.axhline((weak + strong) / 2, color="grey", linewidth=0.7, linestyle=":", label="50% of the gap (CPT(50%) level)")
+    ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", color="grey", label="CPT(50%), CPT(80%)")
     ax.set_xlabel("% calls to the strong model")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"Routing quality on {Path(report.dataset).name or 'dataset'} ({report.samples} prompts)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # outside: never over a curve
     ax.grid(alpha=0.3)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

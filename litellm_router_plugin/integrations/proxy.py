@@ -11,7 +11,6 @@ errors that say whether a retry can help.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -19,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from litellm.constants import RETURN_RAW_MODEL_NAME_METADATA_KEY
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
@@ -187,15 +186,3 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         if error is not None and isinstance(original_exception, StoreUnavailableError):
             logger.error("routing store unavailable: %s", original_exception)
         return error
-
-
-async def demo_custom_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
-    """An example ``general_settings.custom_auth``: keys ``sk-<user>`` or ``sk-<user>-<team>``.
-
-    Real deployments plug in their own scheme; what matters to the plugin is the ``UserAPIKeyAuth``
-    it returns (``api_key``, ``user_id``, ``team_id``). The key itself is kept only as a hash.
-    """
-    if not api_key or not api_key.startswith("sk-") or len(api_key) < 4:
-        raise HTTPException(401, detail="Invalid API key: expected 'sk-<user>' or 'sk-<user>-<team>'.")
-    user, _, team = api_key[3:].partition("-")
-    return UserAPIKeyAuth(api_key=hashlib.sha256(api_key.encode()).hexdigest(), user_id=user, team_id=team or None)
