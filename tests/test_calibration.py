@@ -125,10 +125,10 @@ def test_calibrating_on_the_shipped_benchmark_warns(tmp_path: Path) -> None:
 
 def test_a_first_calibration_adds_the_threshold_and_keeps_comments(tmp_path: Path) -> None:
     config = tmp_path / "plugin.yaml"
-    config.write_text("# tiers for the demo\n" + yaml.safe_dump(TWO_TIERS, sort_keys=False) + "# end\n")
+    original = "# tiers for the demo\n" + yaml.safe_dump(TWO_TIERS, sort_keys=False) + "# end\n"
+    config.write_text(original)
     write_threshold(config, 0.123456)
     written = config.read_text()
-    assert written.startswith("# tiers for the demo\n")
-    assert "# end" in written
+    assert written.replace("classifier:\n  strong_threshold: 0.1235\n", "", 1) == original  # two lines added
     assert PluginConfig.load(config).classifier.strong_threshold == 0.1235
     assert PluginConfig.load(config).tiers == PluginConfig.load(TWO_TIERS).tiers

@@ -58,7 +58,7 @@ def test_cli_prints_cases_metrics_and_totals_and_exits_non_zero_on_failure(tmp_p
     assert "  MaxCostUSD ... PASS ($0.5 < $1)" in lines
     assert "  (no cost metrics — structural test)" in lines
     assert "cheap_call ✓" in lines
-    assert "  MaxCostUSD ... PASS ($0.0000135 < $0.001)" in lines
+    assert "  max_cost_usd ... PASS ($0.0000135 < $0.001)" in lines
     assert lines[-1] == "3 passed, 1 failed | total cost: $0.5002385"
 
 

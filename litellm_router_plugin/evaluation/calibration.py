@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.routing.planner import Planner
@@ -82,7 +82,9 @@ def calibrate_threshold(
 def write_threshold(config_path: str | Path, threshold: float) -> None:
     """Set ``classifier.strong_threshold`` in a YAML or JSON config file, changing nothing else.
 
-    YAML is edited round-trip (``ruamel.yaml``): comments, key order and quoting are kept.
+    YAML is read with ``ruamel.yaml`` to find where the value goes, and edited as text: one line
+    changed or added, every comment, quote and indent kept. Only where no line can take it (flow
+    style, an empty file) is the document written back by ruamel's round trip (comments still kept).
     """
     path = Path(config_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -95,33 +97,44 @@ def write_threshold(config_path: str | Path, threshold: float) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.util import load_yaml_guess_indent
 
     yaml = YAML()  # round-trip mode
     yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap a long line
     try:
-        data, indent, sequence_offset = load_yaml_guess_indent(text) if text.strip() else (CommentedMap(), 2, 0)
+        data = yaml.load(text) if text.strip() else CommentedMap()
     except YAMLError as exc:
         raise ConfigError("config", str(path), f"Not valid YAML: {exc}") from exc
     target = _target(data, path)
     classifier = target.get("classifier")
-    if isinstance(classifier, CommentedMap) and "strong_threshold" in classifier:
-        # The usual case (a second calibration): replace the value where it stands, byte for byte.
-        line, column = classifier.lc.value("strong_threshold")
-        lines = text.splitlines(keepends=True)
-        lines[line] = re.sub(r"^[^\s,}#]+", str(value), lines[line][column:], count=1).join((lines[line][:column], ""))
-        path.write_text("".join(lines), encoding="utf-8")
-        return
-    if classifier is None:
-        classifier = target["classifier"] = CommentedMap()
-    elif not isinstance(classifier, dict):
+    if classifier is not None and not isinstance(classifier, dict):
         raise ConfigError("classifier", str(path), "It must be a mapping of classifier settings.")
-    classifier["strong_threshold"] = value
-    # Lists indented as the file does; comments, order and quoting kept by the round trip.
-    yaml.indent(mapping=indent, sequence=indent + sequence_offset, offset=sequence_offset)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+
+    def block(mapping: Any) -> TypeGuard[CommentedMap]:
+        return isinstance(mapping, CommentedMap) and len(mapping) > 0 and not mapping.fa.flow_style()
+
+    if isinstance(classifier, CommentedMap) and "strong_threshold" in classifier:
+        # A second calibration: replace the value where it stands.
+        line, column = classifier.lc.value("strong_threshold")
+        head, tail = lines[line][:column], lines[line][column:]
+        lines[line] = head + re.sub(r"^[^\s,}#]+", str(value), tail, count=1)
+    elif block(classifier):
+        line, column = classifier.lc.key(next(iter(classifier)))
+        lines.insert(line, f"{' ' * column}strong_threshold: {value}\n")
+    elif classifier is None and block(target):
+        line, column = target.lc.key(next(iter(target)))
+        lines.insert(line, f"{' ' * column}classifier:\n{' ' * (column + 2)}strong_threshold: {value}\n")
+    else:
+        if classifier is None:
+            classifier = target["classifier"] = CommentedMap()
+        classifier["strong_threshold"] = value
+        buffer = io.StringIO()
+        yaml.dump(data, buffer)
+        lines = [buffer.getvalue()]
+    path.write_text("".join(lines), encoding="utf-8")
 
 
 def _target(data: object, path: Path) -> dict[str, Any]:

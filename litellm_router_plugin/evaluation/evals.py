@@ -139,7 +139,8 @@ def eval_case(
     def wrap(func: Callable[[], Any]) -> EvalCase:
         own = list(metrics)
         if max_cost_usd is not None:
-            own.append(MaxCostUSD(max_cost_usd, apply_to=[func.__name__]))
+            # Named after the argument, so its report line is told apart from a suite's MaxCostUSD.
+            own.append(MaxCostUSD(max_cost_usd, apply_to=[func.__name__], name="max_cost_usd"))
         return EvalCase(func, func.__name__, description or (func.__doc__ or "").strip(), tuple(own))
 
     return wrap(fn) if fn is not None else wrap
