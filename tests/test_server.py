@@ -53,7 +53,8 @@ def openai_error(message: str, param: str | None) -> dict[str, object]:
 )
 async def test_validation_errors_have_the_openai_shape(body: object, message: str, param: str | None) -> None:
     planner = Planner(PluginConfig.load(TWO_TIERS))
-    async with client(create_app(Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore())))) as http:
+    pipeline = Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore()))
+    async with client(create_app(pipeline)) as http:
         raw = body if isinstance(body, str) else None
         response = await http.post("/router/route", content=raw, json=None if raw else body)
         assert response.status_code == 400
@@ -62,7 +63,8 @@ async def test_validation_errors_have_the_openai_shape(body: object, message: st
 
 async def test_bad_override_and_bad_limit_have_the_openai_shape() -> None:
     planner = Planner(PluginConfig.load(TWO_TIERS))
-    async with client(create_app(Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore())))) as http:
+    pipeline = Pipeline(planner=planner, admission=Admission(planner.config, MemoryStore()))
+    async with client(create_app(pipeline)) as http:
         bad = await http.post("/router/route", json={"prompt": "x", "metadata": {"router": {"tier": "gold"}}})
         assert bad.status_code == 400
         error = bad.json()["error"]
