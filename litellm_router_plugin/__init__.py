@@ -9,18 +9,18 @@ extra) only when asked for.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import os as _os
+import sys as _sys
+import typing as _typing
 
 # Before anything can import litellm: its price map is then the bundled one (offline, deterministic),
 # unless the user chose otherwise. ``_litellm`` also restores it if litellm was imported before us.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-if "litellm" in sys.modules:  # imported before us: bring the bundled price map back now (litellm is loaded anyway)
-    importlib.import_module(f"{__name__}._litellm")
+_os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+if "litellm" in _sys.modules:  # imported before us: bring the bundled price map back now (litellm is loaded anyway)
+    _importlib.import_module(f"{__name__}._litellm")
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from litellm_router_plugin.classify import CachedClassifier, Classifier, ComplexityAnalysis, HeuristicClassifier
     from litellm_router_plugin.classify.agent import AgentClassifier
     from litellm_router_plugin.config import ClassifierConfig, DeploymentConfig, PluginConfig, TierConfig
@@ -158,11 +158,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
