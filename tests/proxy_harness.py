@@ -30,6 +30,7 @@ TEST_KEYS = (
     "sk-dead-t5",
     "sk-bad-t6",
     "sk-ops-t7",
+    "sk-ops-t9",
     "sk-stream-t8",
     "sk-bench-team",
     "sk-govauto",

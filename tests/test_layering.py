@@ -53,7 +53,8 @@ def test_a_wrong_import_breaks_a_contract(tmp_path: Path, module: str, wrong_imp
 
 def broken_contracts(report: str) -> list[str]:
     """Names of the contracts lint-imports reports BROKEN (names may wrap across lines)."""
-    flat = " ".join(report.split())
+    plain = re.sub(r"\x1b\[[\d;]*m", "", report)  # some import-linter versions colour even a pipe
+    flat = " ".join(plain.split())
     listing = flat[flat.index("dependencies.") : flat.index("Contracts:")]
     names, broken = re.split(r" (KEPT|BROKEN)", listing), []
     for name, verdict in zip(names[::2], names[1::2], strict=False):
