@@ -254,6 +254,12 @@ def bench_routing(
     out: Annotated[Path, typer.Option(help="Folder for the PNG plot and the Markdown/JSON tables.")] = Path(
         "bench/results"
     ),
+    split: Annotated[
+        str,
+        typer.Option(
+            help="held-out: only the final held-out subjects (never used to train or tune); all: every sample."
+        ),
+    ] = "held-out",
     scores: Annotated[
         Path | None, typer.Option(help="Also rank by these scores: one float per line, in dataset order.")
     ] = None,
@@ -264,21 +270,29 @@ def bench_routing(
     ),
     strong_model: Annotated[str, typer.Option(help="LiteLLM pricing name of the strong model.")] = "gpt-4-1106-preview",
 ) -> None:
-    """APGR, CPT(50%), CPT(80%) and dollar cost of the heuristic classifier (and baselines) on real data."""
-    from litellm_router_plugin.classify import HeuristicClassifier
+    """Our classifiers against LiteLLM's complexity router, prompt length and random: APGR, CPT, cost, latency."""
     from litellm_router_plugin.evaluation.routing_bench import load_dataset, plot, run_benchmark
 
     with user_errors():
         samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
-        heuristic = HeuristicClassifier()
-        routers = {"heuristic": lambda ss: [heuristic.strength(s.prompt) for s in ss]}
+        given: list[float] | None = None
         if scores is not None:
             given = _read_scores(scores)
             if len(given) != len(samples):
                 raise ConfigError("scores", len(given), f"Give one score per sample ({len(samples)}).")
-            routers[scores.stem] = lambda ss: given
+        measured, note = _bench_split(samples, split)
+        routers = {}
+        if given is not None:
+            by_sample = dict(zip(map(id, samples), given, strict=True))
+            routers[scores.stem if scores else "scores"] = lambda ss: [by_sample[id(s)] for s in ss]
         report = run_benchmark(
-            samples, routers, dataset=display_path(dataset), weak_model=weak_model, strong_model=strong_model
+            measured,
+            routers,
+            scorers=_bench_scorers(),
+            dataset=display_path(dataset),
+            weak_model=weak_model,
+            strong_model=strong_model,
+            split=note,
         )
     out.mkdir(parents=True, exist_ok=True)
     stem = dataset.name or "dataset"
@@ -314,6 +328,32 @@ def display_path(path: Path) -> str:
         if resolved.is_relative_to(base):
             return resolved.relative_to(base).as_posix()
     return str(path)
+
+
+def _bench_split(samples: list[Any], split: str) -> tuple[list[Any], str]:
+    from litellm_router_plugin.evaluation.baselines import subject_split
+
+    if split == "all":
+        return samples, ""
+    if split != "held-out":
+        raise ConfigError("--split", split, "Use held-out or all.")
+    groups = sorted({s.group for s in samples})
+    if len(groups) <= 12:
+        return samples, ""  # a dataset without subjects: nothing was tuned on it
+    _, final = subject_split(samples, lambda s: s.group)
+    held = sorted({s.group for s in final})
+    return final, f"the {len(held)} held-out subjects ({', '.join(held)}), {len(final)} prompts"
+
+
+def _bench_scorers() -> dict[str, Any]:
+    from litellm_router_plugin.classify import HeuristicClassifier
+    from litellm_router_plugin.evaluation.baselines import litellm_complexity_scorer, prompt_length
+
+    scorers: dict[str, Any] = {"heuristic (ours)": HeuristicClassifier().strength}
+    scorers["LiteLLM complexity_router (default heuristic)"] = litellm_complexity_scorer("heuristic")
+    scorers["LiteLLM complexity_router (heuristic_v2)"] = litellm_complexity_scorer("heuristic_v2")
+    scorers["prompt length"] = prompt_length
+    return scorers
 
 
 @app.command()

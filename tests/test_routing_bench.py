@@ -106,11 +106,17 @@ def test_bench_command_writes_plot_and_tables(tmp_path: Path) -> None:
     data.write_text("\n".join(rows) + "\n")
     result = CliRunner().invoke(app, ["bench", "routing", "--dataset", str(data), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "| heuristic |" in result.output
+    assert "| heuristic (ours) |" in result.output
+    assert "| LiteLLM complexity_router (default heuristic) |" in result.output
+    assert "| LiteLLM complexity_router (heuristic_v2) |" in result.output
+    assert "| prompt length |" in result.output
     assert (tmp_path / "out" / "routing-tiny.csv.png").stat().st_size > 1000
     table = json.loads((tmp_path / "out" / "routing-tiny.csv.json").read_text())
-    assert table["routers"][0]["name"] == "heuristic"
-    assert table["routers"][0]["apgr"] > 0.5  # the two hard prompts rank first
+    routers = {r["name"]: r for r in table["routers"]}
+    assert routers["heuristic (ours)"]["apgr"] > 0.5  # the two hard prompts rank first
+    for name, router in routers.items():
+        if not name.startswith("random"):
+            assert 0 <= router["latency_p50_ms"] <= router["latency_p99_ms"], name
 
 
 def test_score_command_reads_json_lines() -> None:

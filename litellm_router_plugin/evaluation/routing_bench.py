@@ -15,6 +15,7 @@ import itertools
 import json
 import random
 import statistics
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -172,6 +173,9 @@ class RouterReport:
     points: list[Point] = field(default_factory=list)
     cost_at_cpt50_usd: float | None = None
     cost_at_cpt80_usd: float | None = None
+    latency_p50_ms: float | None = None
+    """Decision latency per prompt (timed routers only)."""
+    latency_p99_ms: float | None = None
 
 
 @dataclass
@@ -190,6 +194,8 @@ class BenchmarkReport:
     all_strong_usd: float
     oracle_usd: float
     routers: list[RouterReport]
+    split: str = ""
+    """Which part of the dataset was measured (e.g. the held-out subjects), when not all of it."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (curves included)."""
@@ -201,34 +207,61 @@ class BenchmarkReport:
             f"Dataset: `{self.dataset}`, {self.samples} prompts; weak `{self.weak_model}` "
             f"{self.weak_accuracy:.1%}, strong `{self.strong_model}` {self.strong_accuracy:.1%}, "
             f"oracle {self.oracle_accuracy:.1%} at {self.oracle_strong_share:.1%} strong calls.",
+            *([f"Measured on {self.split}."] if self.split else []),
             "",
-            "| router | APGR | CPT(50%) | CPT(80%) | cost at CPT(50%) | cost at CPT(80%) |",
-            "|---|---|---|---|---|---|",
+            "| router | APGR | CPT(50%) | CPT(80%) | cost at CPT(50%) | cost at CPT(80%) | p50 ms | p99 ms |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in self.routers:
             c50 = "" if r.cost_at_cpt50_usd is None else f"${r.cost_at_cpt50_usd:.2f}"
             c80 = "" if r.cost_at_cpt80_usd is None else f"${r.cost_at_cpt80_usd:.2f}"
-            lines.append(f"| {r.name} | {r.apgr:.3f} | {r.cpt50:.1%} | {r.cpt80:.1%} | {c50} | {c80} |")
+            p50 = "" if r.latency_p50_ms is None else f"{r.latency_p50_ms:.4f}"
+            p99 = "" if r.latency_p99_ms is None else f"{r.latency_p99_ms:.4f}"
+            lines.append(f"| {r.name} | {r.apgr:.3f} | {r.cpt50:.1%} | {r.cpt80:.1%} | {c50} | {c80} | {p50} | {p99} |")
         lines += [
             "",
             f"All-weak ${self.all_weak_usd:.2f}, all-strong ${self.all_strong_usd:.2f}, oracle ${self.oracle_usd:.2f} "
-            "(prompt tokens by `litellm.token_counter`, prices from LiteLLM's table).",
+            "(prompt tokens by `litellm.token_counter`, prices from LiteLLM's table). Latency: one call per prompt, "
+            "in the same run; ties between scores count as broken at random (averaged).",
         ]
         return "\n".join(lines)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed_scores(scorer: Callable[[str], float], samples: Sequence[Sample]) -> tuple[list[float], list[float]]:
+    """Each sample's score and how long it took (ms), one call per prompt."""
+    scores, millis = [], []
+    clock = time.perf_counter_ns
+    for s in samples:
+        start = clock()
+        scores.append(float(scorer(s.prompt)))
+        millis.append((clock() - start) / 1e6)
+    return scores, millis
 
 
 def run_benchmark(
     samples: Sequence[Sample],
     routers: Mapping[str, Callable[[Sequence[Sample]], Sequence[float]]],
     *,
+    scorers: Mapping[str, Callable[[str], float]] | None = None,
     dataset: str = "",
     weak_model: str = "together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1",
     strong_model: str = ROUTELLM_STRONG,
     completion_tokens: int = 5,
     random_draws: int = 10,
     seed: int = 0,
+    split: str = "",
 ) -> BenchmarkReport:
-    """Score every router (and the random baseline, mean of ``random_draws``) on ``samples``."""
+    """Score every router (and the random baseline, mean of ``random_draws``) on ``samples``.
+
+    ``routers`` score a whole sample list at once; ``scorers`` score one prompt per call and are timed
+    (decision latency p50/p99 in the report).
+    """
     weak_acc = accuracy(samples, [False] * len(samples))
     strong_acc = accuracy(samples, [True] * len(samples))
     if strong_acc == weak_acc:
@@ -245,16 +278,24 @@ def run_benchmark(
         chosen = set(order[:k])
         return sum(strong_cost[i] if i in chosen else weak_cost[i] for i in range(len(samples)))
 
-    reports = []
-    for name, score in routers.items():
-        scores = list(score(samples))
+    def report_of(name: str, scores: Sequence[float], millis: Sequence[float] | None = None) -> RouterReport:
         pts = curve(samples, scores)
         c50, c80 = cpt(pts, 0.5, weak_acc, strong_acc), cpt(pts, 0.8, weak_acc, strong_acc)
-        reports.append(
-            RouterReport(
-                name, apgr(pts, weak_acc, strong_acc), c50, c80, pts, cost_at(scores, c50), cost_at(scores, c80)
-            )
+        return RouterReport(
+            name,
+            apgr(pts, weak_acc, strong_acc),
+            c50,
+            c80,
+            pts,
+            cost_at(scores, c50),
+            cost_at(scores, c80),
+            percentile(millis, 0.5) if millis else None,
+            percentile(millis, 0.99) if millis else None,
         )
+
+    reports = [report_of(name, list(score(samples))) for name, score in routers.items()]
+    for name, scorer in (scorers or {}).items():
+        reports.append(report_of(name, *timed_scores(scorer, samples)))
     rng = random.Random(seed)
     draws = []
     for _ in range(random_draws):
@@ -290,6 +331,7 @@ def run_benchmark(
         all_strong_usd=sum(strong_cost),
         oracle_usd=sum(s if o else w for s, w, o in zip(strong_cost, weak_cost, oracle, strict=True)),
         routers=reports,
+        split=split,
     )
 
 
