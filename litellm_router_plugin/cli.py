@@ -347,9 +347,13 @@ def _bench_split(samples: list[Any], split: str) -> tuple[list[Any], str]:
 
 def _bench_scorers() -> dict[str, Any]:
     from litellm_router_plugin.classify import HeuristicClassifier
+    from litellm_router_plugin.classify.learned import LearnedClassifier
     from litellm_router_plugin.evaluation.baselines import litellm_complexity_scorer, prompt_length
 
     scorers: dict[str, Any] = {"heuristic (ours)": HeuristicClassifier().strength}
+    learned = LearnedClassifier()
+    learned.load()  # a missing model file is an error here, not a silent heuristic
+    scorers["learned (ours)"] = learned.strength
     scorers["LiteLLM complexity_router (default heuristic)"] = litellm_complexity_scorer("heuristic")
     scorers["LiteLLM complexity_router (heuristic_v2)"] = litellm_complexity_scorer("heuristic_v2")
     scorers["prompt length"] = prompt_length
@@ -380,21 +384,52 @@ def score(config: ConfigOption = None) -> None:
 def calibrate(
     config: Annotated[Path, typer.Option("--config", "-c", help="PluginConfig file to write the threshold into.")],
     strong_share: Annotated[float | None, typer.Option(help="Share of traffic for the strongest tier, 0-1.")] = None,
+    tier_shares: Annotated[
+        str | None,
+        typer.Option(help="Share of traffic per tier, cheapest first, e.g. 0.5,0.3,0.15,0.05: writes tier_thresholds."),
+    ] = None,
     max_cost_per_1k_requests: Annotated[
         float | None, typer.Option(help="Largest strong share whose estimated cost per 1,000 requests fits.")
     ] = None,
+    all_tiers: Annotated[
+        bool, typer.Option("--all-tiers", help="With a cost cap: thresholds for every tier boundary, not one.")
+    ] = False,
     sample: Annotated[
         Path, typer.Option(help="Prompts to calibrate on: a dataset (as for bench routing) or JSON lines.")
     ] = DEFAULT_DATASET,
 ) -> None:
-    """Pick classifier.strong_threshold so a sample sends the wanted share (or cost) to the strongest tier."""
-    from litellm_router_plugin.evaluation.calibration import calibrate_threshold, read_prompts, write_threshold
+    """Thresholds on the classifier's strength so a sample sends the wanted share (or cost) to each tier."""
+    from litellm_router_plugin.evaluation.calibration import (
+        calibrate_threshold,
+        calibrate_tiers,
+        read_prompts,
+        write_threshold,
+        write_tier_thresholds,
+    )
 
-    if (strong_share is None) == (max_cost_per_1k_requests is None):
-        fail("give exactly one of --strong-share and --max-cost-per-1k-requests")
+    if sum(x is not None for x in (strong_share, tier_shares, max_cost_per_1k_requests)) != 1:
+        fail("give exactly one of --strong-share, --tier-shares and --max-cost-per-1k-requests")
     with user_errors():
         planner = Planner(PluginConfig.load(config))
         prompts = read_prompts(sample)
+        if tier_shares is not None or all_tiers:
+            shares = None
+            if tier_shares is not None:
+                try:
+                    shares = [float(x) for x in tier_shares.split(",")]
+                except ValueError:
+                    raise ConfigError("--tier-shares", tier_shares, "Give numbers separated by commas.") from None
+            tiers = calibrate_tiers(planner, prompts, shares=shares, max_cost_per_1k=max_cost_per_1k_requests)
+            write_tier_thresholds(config, tiers.thresholds)
+            names = planner.tier_map.names
+            spread = ", ".join(f"{name} {share:.1%}" for name, share in zip(names, tiers.shares, strict=True))
+            typer.echo(
+                f"classifier.tier_thresholds = {[round(t, 4) for t in tiers.thresholds]} written to {config}: "
+                f"{spread} of {plural(len(prompts), 'sample prompt')} "
+                f"(estimated ${tiers.cost_per_1k:.4f} per 1,000 requests)"
+            )
+            _warn_if_benchmark_sample(sample)
+            return
         result = calibrate_threshold(
             planner, prompts, strong_share=strong_share, max_cost_per_1k=max_cost_per_1k_requests
         )
@@ -404,12 +439,45 @@ def calibrate(
         f"{result.strong_share:.1%} of {plural(len(prompts), 'sample prompt')} go to the strongest tier "
         f"(estimated ${result.cost_per_1k:.4f} per 1,000 requests)"
     )
+    _warn_if_benchmark_sample(sample)
+
+
+def _warn_if_benchmark_sample(sample: Path) -> None:
     if sample.resolve().is_relative_to(MMLU_DATASET.resolve()):
         warn(
             "the sample is the shipped MMLU benchmark, not your traffic: short multiple-choice questions, so "
             "the share of your own prompts sent to the strongest tier will differ. Calibrate on your prompts: "
             '--sample prompts.jsonl (one {"prompt": ...} a line).'
         )
+
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Option(help="Routing outcomes to train on (as for bench routing).")] = (
+        DEFAULT_DATASET
+    ),
+    out: Annotated[Path | None, typer.Option(help="Model file to write; default: the one shipped in the package.")] = (
+        None
+    ),
+    split: Annotated[
+        str, typer.Option(help="development: leave the benchmark's held-out subjects out (default); all: every sample.")
+    ] = "development",
+) -> None:
+    """Train the learned classifier (deterministic: the same data gives the same file, byte for byte)."""
+    from litellm_router_plugin.classify.learned import MODEL_PATH
+    from litellm_router_plugin.classify.train import fit, write_model
+    from litellm_router_plugin.evaluation.baselines import subject_split
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset
+
+    with user_errors():
+        samples = load_dataset(dataset)
+        if split == "development":
+            if len({s.group for s in samples}) > 12:
+                samples, _ = subject_split(samples, lambda s: s.group)
+        elif split != "all":
+            raise ConfigError("--split", split, "Use development or all.")
+        path = write_model(fit(samples), out or MODEL_PATH)
+    typer.echo(f"trained on {len(samples)} samples; model written to {display_path(path)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

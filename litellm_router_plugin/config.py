@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import warnings
@@ -84,21 +85,36 @@ class CustomPrice(_Strict):
 class ClassifierConfig(_Strict):
     """Which classifier rates prompts, and how."""
 
-    kind: Literal["heuristic", "agent"] = "heuristic"
-    """``heuristic`` (local, free, microseconds) or ``agent`` (a Pydantic AI agent, cached)."""
+    kind: Literal["heuristic", "learned", "agent"] = "learned"
+    """``heuristic`` (local, free, microseconds), ``learned`` (local linear model shipped with the
+    package, well under a millisecond) or ``agent`` (a Pydantic AI agent, cached)."""
+    model_path: str | None = None
+    """The learned classifier's model file; default: the one shipped in the package."""
     agent_model: str = "openai:gpt-4o-mini"
     """Pydantic AI model name of the agent; priced from LiteLLM's table."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Past this the agent's answer is abandoned and the fallback answers."""
     retries: int = Field(default=2, ge=0, le=5)
     """Retries of transient agent errors (5xx, 429, connection), within the timeout."""
-    fallback: Literal["heuristic"] = "heuristic"
+    fallback: Literal["heuristic", "learned"] = "heuristic"
     """The local classifier used when the agent is slow, failing or returns garbage."""
     cache_size: int = Field(default=1024, ge=1)
     """Prompts remembered, so a repeated prompt costs no second agent call."""
     strong_threshold: float | None = None
     """When set (``litellm-router calibrate`` writes it): prompts whose strength is at or above it go
     to the strongest tier, all others at most to the tier below it."""
+    tier_thresholds: list[float] | None = None
+    """One strength per boundary between consecutive tiers, ascending (``calibrate --tier-shares``
+    writes them): the strength alone picks the tier. Takes precedence over ``strong_threshold``."""
+
+    @field_validator("tier_thresholds")
+    @classmethod
+    def _ascending(cls, values: list[float] | None) -> list[float] | None:
+        if values is not None and (
+            not all(math.isfinite(v) for v in values) or any(b < a for a, b in itertools.pairwise(values))
+        ):
+            raise ValueError("thresholds must be finite numbers in ascending order, one per tier boundary")
+        return values
 
 
 class LimitConfig(_Strict):
@@ -246,6 +262,14 @@ class PluginConfig(_Strict):
         for category, tier in self.category_tiers.items():
             if tier not in seen:
                 raise ConfigError(f"category_tiers.{category}", tier, f"No such tier; use one of: {', '.join(names)}.")
+        thresholds = self.classifier.tier_thresholds
+        if thresholds is not None and len(thresholds) != len(names) - 1:
+            raise ConfigError(
+                "classifier.tier_thresholds",
+                thresholds,
+                f"Give one threshold per boundary between consecutive tiers: {len(names) - 1} for {len(names)} tiers "
+                "(litellm-router calibrate --tier-shares writes them).",
+            )
         return self
 
     def tier_for_category(self) -> dict[Category, str]:

@@ -209,3 +209,29 @@ async def test_agent_configured_by_name_falls_back_when_it_cannot_run() -> None:
     assert decision.analysis.fallback_reason is not None
     assert decision.analysis.fallback_reason.startswith("error: ")
     assert decision.tier == "reasoning"
+
+
+DEMO_CATEGORIES = [
+    *["simple"] * 6,
+    *["moderate"] * 3,
+    *["complex"] * 5,
+    *["reasoning"] * 4,
+    "moderate",
+    "moderate",
+]
+
+
+def test_demo_table_categories_stay_sensible() -> None:
+    """The demo's prompts keep their categories: greetings simple, code complex, proofs reasoning."""
+    from litellm_router_plugin.tools.demo import DEMO_PROMPTS
+
+    assert len(DEMO_PROMPTS) == len(DEMO_CATEGORIES)
+    got = [HEURISTIC.classify(p).category for p in DEMO_PROMPTS]
+    assert got == DEMO_CATEGORIES
+
+
+def test_heuristic_strength_is_continuous_in_length() -> None:
+    short = HEURISTIC.strength("Explain the water cycle.")
+    longer = HEURISTIC.strength("Explain the water cycle, with the role of evaporation over the oceans in it.")
+    assert short < longer
+    assert HEURISTIC.classify("Hello!").strength == 1.0  # greetings stay at the bottom

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from litellm_router_plugin import ConfigError
+from litellm_router_plugin.classify.learned import LearnedClassifier
 from litellm_router_plugin.cli import app
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.evaluation.routing_bench import Sample, apgr, cpt, curve, load_dataset, run_benchmark
@@ -120,9 +121,12 @@ def test_bench_command_writes_plot_and_tables(tmp_path: Path) -> None:
 
 
 def test_score_command_reads_json_lines() -> None:
-    lines = "\n".join(json.dumps({"prompt": p}) for p in ["Hello!", "Prove Fermat's little theorem rigorously."])
+    prompts = ["Hello!", "Prove Fermat's little theorem rigorously."]
+    lines = "\n".join(json.dumps({"prompt": p}) for p in prompts)
     result = CliRunner().invoke(app, ["score"], input=lines + "\n")
     assert result.exit_code == 0, result.output
     easy, hard = (float(x) for x in result.output.split())
     assert easy < hard
+    # the default classifier answers: the learned one
+    assert [easy, hard] == [round(LearnedClassifier().strength(p), 4) for p in prompts]
     assert CliRunner().invoke(app, ["score"], input="not json\n").exit_code == 2

@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.routing.thresholds import shares_for_cost_cap, thresholds_for_shares, tier_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +80,89 @@ def calibrate_threshold(
     return Calibration(threshold, share, per_1k(share))
 
 
+@dataclass(frozen=True, slots=True)
+class TierCalibration:
+    """Per-boundary thresholds found, and what they do on the sample."""
+
+    thresholds: list[float]
+    shares: list[float]
+    """Share of the sample each tier gets, cheapest first."""
+    cost_per_1k: float
+
+
+def calibrate_tiers(
+    planner: Planner,
+    prompts: Sequence[str],
+    *,
+    shares: Sequence[float] | None = None,
+    max_cost_per_1k: float | None = None,
+) -> TierCalibration:
+    """Thresholds on the local classifier's strength for every tier boundary.
+
+    ``shares``: the wanted share of traffic per tier, cheapest first. ``max_cost_per_1k``: the largest
+    share above the cheapest tier, spread evenly over the other tiers, whose estimated cost fits.
+    """
+    tiers = planner.tier_map.tiers
+    if not prompts:
+        raise ConfigError("sample", 0, "Calibrate on at least one prompt.")
+    if len(tiers) < 2:
+        raise ConfigError("tiers", len(tiers), "Calibration needs at least two tiers.")
+    strengths = [planner.local.strength(p) for p in prompts]
+    max_tokens = planner.config.default_max_tokens
+    tokens = [planner.count_tokens([{"role": "user", "content": p}], p) for p in prompts]
+    # Mean cost of one request on each tier's cheapest deployment.
+    tier_cost = [
+        sum(min(d.price.estimate(t, max_tokens) for d in tier.deployments) for t in tokens) / len(tokens)
+        for tier in tiers
+    ]
+
+    def per_1k(wanted: Sequence[float]) -> float:
+        return 1000 * sum(share * cost for share, cost in zip(wanted, tier_cost, strict=True))
+
+    if shares is None:
+        if max_cost_per_1k is None:
+            raise ConfigError("calibrate", None, "Give the wanted shares per tier or a cost cap.")
+        shares = shares_for_cost_cap(len(tiers), per_1k, max_cost_per_1k)
+    if len(shares) != len(tiers):
+        raise ConfigError("tier_shares", list(shares), f"Give one share per tier ({len(tiers)}), cheapest first.")
+    thresholds = thresholds_for_shares(strengths, shares)
+    counts = [0] * len(tiers)
+    for s in strengths:
+        counts[tier_index(s, thresholds)] += 1
+    got = [c / len(strengths) for c in counts]
+    return TierCalibration(thresholds, got, per_1k(got))
+
+
+def write_tier_thresholds(config_path: str | Path, thresholds: Sequence[float]) -> None:
+    """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, changing nothing else (as :func:`write_threshold`)."""
+    _write_classifier_setting(config_path, "tier_thresholds", [round(t, 6) for t in thresholds])
+
+
 def write_threshold(config_path: str | Path, threshold: float) -> None:
     """Set ``classifier.strong_threshold`` in a YAML or JSON config file, changing nothing else.
 
     YAML is read with ``ruamel.yaml`` to find where the value goes, and edited as text: one line
     changed or added, every comment, quote and indent kept. Only where no line can take it (flow
-    style, an empty file) is the document written back by ruamel's round trip (comments still kept).
+    style, an empty file, a block-style list to replace) is the document written back by ruamel's
+    round trip (comments still kept).
     """
+    _write_classifier_setting(config_path, "strong_threshold", round(threshold, 4))
+
+
+def _yaml_scalar(value: float | list[float]) -> str:
+    return "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, list) else str(value)
+
+
+def _write_classifier_setting(config_path: str | Path, key: str, value: float | list[float]) -> None:
     path = Path(config_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    value = round(threshold, 4)
     if path.suffix == ".json":
         data = json.loads(text) if text.strip() else {}
-        _target(data, path).setdefault("classifier", {})["strong_threshold"] = value
+        _target(data, path).setdefault("classifier", {})[key] = value
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         return
     from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.error import YAMLError
 
     yaml = YAML()  # round-trip mode
@@ -116,21 +183,24 @@ def write_threshold(config_path: str | Path, threshold: float) -> None:
     def block(mapping: Any) -> TypeGuard[CommentedMap]:
         return isinstance(mapping, CommentedMap) and len(mapping) > 0 and not mapping.fa.flow_style()
 
-    if isinstance(classifier, CommentedMap) and "strong_threshold" in classifier:
+    old = classifier.get(key) if isinstance(classifier, CommentedMap) else None
+    one_line = not isinstance(old, list) or (isinstance(old, CommentedSeq) and old.fa.flow_style())
+    shown = _yaml_scalar(value)
+    if isinstance(classifier, CommentedMap) and key in classifier and one_line:
         # A second calibration: replace the value where it stands.
-        line, column = classifier.lc.value("strong_threshold")
+        line, column = classifier.lc.value(key)
         head, tail = lines[line][:column], lines[line][column:]
-        lines[line] = head + re.sub(r"^[^\s,}#]+", str(value), tail, count=1)
-    elif block(classifier):
+        lines[line] = head + re.sub(r"^(\[[^\]]*\]|[^\s,}#]+)", shown, tail, count=1)
+    elif block(classifier) and key not in classifier:
         line, column = classifier.lc.key(next(iter(classifier)))
-        lines.insert(line, f"{' ' * column}strong_threshold: {value}\n")
+        lines.insert(line, f"{' ' * column}{key}: {shown}\n")
     elif classifier is None and block(target):
         line, column = target.lc.key(next(iter(target)))
-        lines.insert(line, f"{' ' * column}classifier:\n{' ' * (column + 2)}strong_threshold: {value}\n")
+        lines.insert(line, f"{' ' * column}classifier:\n{' ' * (column + 2)}{key}: {shown}\n")
     else:
         if classifier is None:
             classifier = target["classifier"] = CommentedMap()
-        classifier["strong_threshold"] = value
+        classifier[key] = value
         buffer = io.StringIO()
         yaml.dump(data, buffer)
         lines = [buffer.getvalue()]

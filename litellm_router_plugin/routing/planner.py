@@ -17,12 +17,14 @@ from litellm_router_plugin.classify import (
     ComplexityAnalysis,
     HeuristicClassifier,
 )
+from litellm_router_plugin.classify.learned import LearnedClassifier
 from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.pricing import count_prompt_tokens, register_custom_prices
 from litellm_router_plugin.routing.capabilities import Needs
 from litellm_router_plugin.routing.decision import RoutingDecision
 from litellm_router_plugin.routing.plan import Option, Plan, Route
+from litellm_router_plugin.routing.thresholds import strength_route
 from litellm_router_plugin.routing.tiers import Tier, TierDeployment, TierMap
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,18 @@ def prompt_text(messages: Sequence[Mapping[str, Any]] | None, input: Any = None)
     return newest
 
 
-def build_classifier(config: PluginConfig) -> Classifier:
-    """The classifier the config asks for: the heuristic, or the cached agent falling back to it."""
-    local = HeuristicClassifier()
-    if config.classifier.kind == "heuristic":
+def build_local(config: PluginConfig) -> HeuristicClassifier | LearnedClassifier:
+    """The local classifier of the config: the learned one when it is the kind or the agent's fallback."""
+    settings = config.classifier
+    if settings.kind == "learned" or (settings.kind == "agent" and settings.fallback == "learned"):
+        return LearnedClassifier(settings.model_path)
+    return HeuristicClassifier()
+
+
+def build_classifier(config: PluginConfig, local: HeuristicClassifier | LearnedClassifier | None = None) -> Classifier:
+    """The classifier the config asks for: a local one, or the cached agent falling back to it."""
+    local = local if local is not None else build_local(config)
+    if config.classifier.kind != "agent":
         return local
     from litellm_router_plugin.classify.agent import AgentClassifier  # pydantic_ai: only when configured
 
@@ -81,9 +91,9 @@ class Planner:
     def __init__(self, config: PluginConfig | None = None, classifier: Classifier | None = None) -> None:
         self.config = config or PluginConfig()
         self.tier_map = TierMap.from_config(self.config)
-        self.local = HeuristicClassifier()
+        self.local = build_local(self.config)
         # not `or`: an empty CachedClassifier is falsy (it has __len__)
-        self.classifier = classifier if classifier is not None else build_classifier(self.config)
+        self.classifier = classifier if classifier is not None else build_classifier(self.config, self.local)
         register_custom_prices({m: p.model_dump() for m, p in self.config.custom_prices.items()})
 
     @property
@@ -102,7 +112,7 @@ class Planner:
             cached = self.classifier.get(prompt)
             if cached is not None:
                 return cached.model_copy(update={"cached": True})
-        if isinstance(self.classifier, HeuristicClassifier):
+        if isinstance(self.classifier, HeuristicClassifier | LearnedClassifier):
             return self.classifier.classify(prompt)
         return self.local.classify(prompt).model_copy(update={"fallback_reason": "sync call: agent not awaited"})
 
@@ -130,18 +140,17 @@ class Planner:
             raise ConfigError(f"metadata.{OVERRIDES_KEY}", raw, 'Pass a mapping, e.g. {"min_tier": "moderate"}.')
         target = self.tier_map.for_category(analysis.category)
         reason = f"{analysis.category} (score {analysis.score}) -> {target.name}"
-        threshold = self.config.classifier.strong_threshold
-        if threshold is not None and len(self.tier_map.tiers) > 1:
-            strength = analysis.strength if analysis.strength is not None else float(analysis.score)
-            strongest = self.tier_map.strongest
-            if strength >= threshold:
-                target, reason = (
-                    strongest,
-                    f"{reason}; strength {strength:.2f} >= threshold {threshold:g}: {strongest.name}",
-                )
-            elif target.rank == strongest.rank:
-                target = self.tier_map.tiers[-2]
-                reason = f"{reason}; strength {strength:.2f} < threshold {threshold:g}: {target.name}"
+        settings = self.config.classifier
+        by_strength = strength_route(
+            analysis.strength if analysis.strength is not None else float(analysis.score),
+            target.rank,
+            len(self.tier_map.tiers),
+            thresholds=settings.tier_thresholds,
+            strong=settings.strong_threshold,
+        )
+        if by_strength is not None:
+            target = self.tier_map.tiers[by_strength[0]]
+            reason = f"{reason}; {by_strength[1]}: {target.name}"
         forced = self._tier(raw, "tier")
         if forced is not None:
             return Route((forced,), f"{reason}; tier forced to {forced.name} by metadata")
