@@ -33,7 +33,7 @@ def tiers(*names: str) -> list[dict[str, Any]]:
         ({"alias": "a", "tiers": tiers("a", "b")}, "alias", "pick an alias no tier uses"),
         ({"tiers": tiers("a"), "category_tiers": {"simple": "nope"}}, "category_tiers.simple", "use one of: a"),
         ({"category_tiers": {"trivial": "simple"}}, "category_tiers.trivial", "simple"),
-        ({"classifier": {"kind": "llm"}}, "classifier.kind", "'heuristic' or 'agent'"),
+        ({"classifier": {"kind": "llm"}}, "classifier.kind", "'heuristic', 'learned' or 'agent'"),
         ({"classifier": {"timeout_seconds": 0}}, "classifier.timeout_seconds", "greater than 0"),
         ({"classifier": {"cache_size": 0}}, "classifier.cache_size", "greater than or equal to 1"),
         ({"default_max_tokens": -5}, "default_max_tokens", "greater than or equal to 1"),

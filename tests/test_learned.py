@@ -98,17 +98,19 @@ def test_missing_or_corrupt_model_file_is_a_clear_error_and_routing_falls_back(
 
 async def test_planner_with_a_broken_learned_model_still_routes(tmp_path: Path) -> None:
     planner = Planner(PluginConfig.load({"classifier": {"kind": "learned", "model_path": str(tmp_path / "x.json")}}))
-    decision = await planner.plan(user("Hi there!"))
-    assert decision.tier == "simple"
-    assert decision.analysis.fallback_reason is not None
+    plan = await planner.plan(user("Hi there!"))
+    assert plan.route.tiers[0].name == "simple"
+    assert plan.analysis is not None
+    assert plan.analysis.fallback_reason is not None
 
 
 async def test_planner_uses_the_learned_classifier_when_configured() -> None:
     planner = Planner(PluginConfig.load({"classifier": {"kind": "learned"}}))
     assert isinstance(planner.local, LearnedClassifier)
-    decision = await planner.plan(user("Prove that there are infinitely many prime numbers."))
-    assert decision.analysis.classifier == "learned"
-    assert decision.tier == "reasoning"
+    plan = await planner.plan(user("Prove that there are infinitely many prime numbers."))
+    assert plan.analysis is not None
+    assert plan.analysis.classifier == "learned"
+    assert plan.route.tiers[0].name == "reasoning"
 
 
 @pytest.mark.parametrize("kind", ["heuristic", "learned"])

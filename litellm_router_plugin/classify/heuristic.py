@@ -49,14 +49,14 @@ _OPTION = re.compile(r"^[ \t]*\(?[A-Ha-h][.)][ \t]+(\S.*)$", re.M)
 
 # Weights of the continuous terms (chosen on subject-grouped folds of the development subjects of
 # the MMLU outcome data, never on the held-out subjects; see README "Routing quality").
-LENGTH_WEIGHT = 1.75
+LENGTH_WEIGHT = 1.0
 """Per unit of ln(1 + chars / LENGTH_SCALE): longer prompts need more of a model, smoothly."""
-LENGTH_SCALE = 150.0
-LENGTH_OFFSET = 0.4
-"""Subtracted so a one-line prompt keeps about the cue score it had before the length term."""
-OPTION_WEIGHT = 3.0
+LENGTH_SCALE = 250.0
+OPTION_WEIGHT = 4.0
 """Per unit of ln(1 + mean option chars / 20): long answer options mean fine distinctions to draw."""
 MATH_WEIGHT = 0.5
+MULTI_CAP = 5.0
+"""Most that multi-step cues (plan, compare, steps, lists) add."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ class HeuristicClassifier:
 
         multi = len(_MULTI_STEP.findall(low)) + min(len(_LIST_ITEM.findall(text)), 3)
         if multi:
-            score += min(1.5 * multi, 4)
+            score += min(1.5 * multi, MULTI_CAP)
             cues.append("multi-step")
         reasons = len(_REASONING.findall(low))
         if reasons:
@@ -146,7 +146,7 @@ class HeuristicClassifier:
             cues.append("explanation or writing")
         # Continuous terms last, so the strength orders prompts finely (few ties) and a threshold
         # can hit any share of traffic.
-        score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE) - LENGTH_OFFSET
+        score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE)
         options = _OPTION.findall(text)
         if len(options) >= 2:
             score += OPTION_WEIGHT * math.log1p(sum(len(o) for o in options) / len(options) / 20)
