@@ -465,9 +465,9 @@ def train(
 ) -> None:
     """Train the learned classifier (deterministic: the same data gives the same file, byte for byte)."""
     from litellm_router_plugin.classify.learned import MODEL_PATH
-    from litellm_router_plugin.classify.train import fit, write_model
     from litellm_router_plugin.evaluation.baselines import subject_split
     from litellm_router_plugin.evaluation.routing_bench import load_dataset
+    from litellm_router_plugin.evaluation.train import fit, write_model
 
     with user_errors():
         samples = load_dataset(dataset)

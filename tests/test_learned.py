@@ -12,10 +12,10 @@ import pytest
 from litellm_router_plugin import ConfigError, Planner, PluginConfig
 from litellm_router_plugin.classify import HeuristicClassifier
 from litellm_router_plugin.classify.learned import MODEL_PATH, LearnedClassifier, ModelFileError, load_model
-from litellm_router_plugin.classify.train import TrainParams, fit, write_model
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.evaluation.baselines import subject_split
 from litellm_router_plugin.evaluation.routing_bench import Sample, load_dataset
+from litellm_router_plugin.evaluation.train import TrainParams, fit, write_model
 from tests.conftest import user
 
 EXPECTED_SMALL = Path(__file__).parent / "data" / "learned_small_expected.json"

@@ -2,7 +2,7 @@
 
 CPU only, pure Python at run time (no numpy, no torch): about a hundred dictionary look-ups a prompt.
 The weights ship inside the package (``classify/models/learned.json``), are read on first use, and are
-reproduced bit for bit by ``litellm-router train`` (see ``classify/train.py`` and the README).
+reproduced bit for bit by ``litellm-router train`` (see ``evaluation/train.py`` and the README).
 
 The model ranks prompts by the expected accuracy gained by sending them to the stronger model; its
 ``strength`` is that ranking mapped through the training prompts' quantiles onto 1-10, so a threshold
