@@ -25,6 +25,7 @@ from litellm_router_plugin.classify.learned import (
     FORMAT,
     LearnedModel,
     dense_features,
+    encode_weights,
     hashed_features,
 )
 from litellm_router_plugin.errors import ConfigError
@@ -165,7 +166,7 @@ def fit(
         w_dense, w_hash, bias = w_dense * alpha, w_hash * alpha, (bias - mu) * alpha
         w_dense[DENSE_FEATURES.index("heuristic_strength")] += 1.0
     rounded_dense = [_round(w) for w in w_dense]
-    rounded_hash = [[int(k), _round(w_hash[k])] for k in np.flatnonzero(w_hash) if _round(w_hash[k]) != 0.0]
+    rounded_hash = encode_weights([_round(w) for w in w_hash])
     model: dict[str, Any] = {
         "format": FORMAT,
         "dense_features": list(DENSE_FEATURES),
