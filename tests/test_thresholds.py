@@ -114,3 +114,17 @@ def test_calibrate_tiers_and_the_command(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2
     assert "one share per tier" in bad.output
+
+
+def test_tier_thresholds_are_written_in_place_keeping_comments(tmp_path: Path) -> None:
+    from litellm_router_plugin.evaluation.calibration import write_tier_thresholds
+
+    config = tmp_path / "plugin.yaml"
+    config.write_text("# my config\nalias: auto  # keep\nclassifier:\n  kind: heuristic\n")
+    write_tier_thresholds(config, [1.5, 3.25, 7.0])
+    write_tier_thresholds(config, [2.0, 4.0, 8.0])  # a second calibration replaces the first
+    text = config.read_text()
+    assert "# my config" in text
+    assert "alias: auto  # keep" in text
+    assert text.count("tier_thresholds") == 1
+    assert PluginConfig.load(config).classifier.tier_thresholds == [2.0, 4.0, 8.0]

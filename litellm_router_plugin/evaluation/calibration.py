@@ -134,7 +134,7 @@ def calibrate_tiers(
 
 
 def write_tier_thresholds(config_path: str | Path, thresholds: Sequence[float]) -> None:
-    """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, changing nothing else (as :func:`write_threshold`)."""
+    """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, changing nothing else."""
     _write_classifier_setting(config_path, "tier_thresholds", [round(t, 6) for t in thresholds])
 
 
