@@ -28,6 +28,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MAX_SECONDS = 86_400.0
+"""Upper bound of every duration setting: a day. Durations become integer milliseconds in the store."""
+
+
+def _seconds(value: float | None, *, allow_zero: bool = False) -> float | None:
+    """A duration must be a finite number of seconds within (0, a day]; ``.inf`` would overflow later."""
+    if value is None:
+        return None
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= MAX_SECONDS):
+        raise ValueError(
+            f"must be a finite number of seconds, {'0' if allow_zero else 'above 0'} to {MAX_SECONDS:.0f} "
+            "(a day); write e.g. 30"
+        )
+    return value
+
+
+_PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
+
+
 class DeploymentConfig(_Strict):
     """One LiteLLM deployment of a tier, as in a LiteLLM ``model_list`` entry."""
 
@@ -57,6 +77,13 @@ class DeploymentConfig(_Strict):
     def _no_model_in_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         if "model" in params:
             raise ValueError("give the model once, as `model:` beside `litellm_params`, not inside it")
+        given = [k for k in _PRICE_KEYS if k in params]
+        if len(given) == 1:
+            missing = next(k for k in _PRICE_KEYS if k not in given)
+            raise ValueError(
+                f"gives {given[0]} without {missing}; give both (0 for a free side) or neither "
+                "(then LiteLLM's price table prices the model)"
+            )
         return params
 
 
@@ -93,7 +120,7 @@ class ClassifierConfig(_Strict):
     agent_model: str = "openai:gpt-4o-mini"
     """Pydantic AI model name of the agent; priced from LiteLLM's table."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
-    """Past this the agent's answer is abandoned and the fallback answers."""
+    """Past this the agent's answer is abandoned and the fallback answers (at most 60)."""
     retries: int = Field(default=2, ge=0, le=5)
     """Retries of transient agent errors (5xx, 429, connection), within the timeout."""
     fallback: Literal["heuristic", "learned"] = "heuristic"
@@ -144,8 +171,8 @@ class BudgetsConfig(_Strict):
     per_team: LimitConfig | None = None
     timezone: str = "UTC"
     """Daily windows roll over at midnight of this IANA timezone."""
-    lease_seconds: float = Field(default=300.0, gt=0)
-    """A hold not settled within this time (its worker died) stops counting."""
+    lease_seconds: float = 300.0
+    """A hold not settled within this time (its worker died) stops counting (at most a day)."""
     on_store_error: Literal["fail_closed", "fail_open"] = "fail_closed"
     downgrade: bool = False
     """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
@@ -175,17 +202,29 @@ class BudgetsConfig(_Strict):
                 )
         return self
 
+    @field_validator("lease_seconds")
+    @classmethod
+    def _duration(cls, value: float) -> float:
+        return _seconds(value) or value
+
 
 class BreakerConfig(_Strict):
     """One circuit breaker per deployment, shared by every worker through the store."""
 
     enabled: bool = True
     failure_threshold: int = Field(default=5, ge=1)
-    window_seconds: float = Field(default=60.0, gt=0)
-    recovery_timeout: float = Field(default=30.0, gt=0)
+    window_seconds: float = 60.0
+    """Failures older than this stop counting (at most a day)."""
+    recovery_timeout: float = 30.0
+    """Seconds an open breaker waits before letting one probe through (at most a day)."""
     failure_status_codes: list[int] | None = None
     """HTTP statuses that count as failures; default 429 and every 5xx. Timeouts and connection
     errors always count; other errors (4xx request errors) never do."""
+
+    @field_validator("window_seconds", "recovery_timeout")
+    @classmethod
+    def _duration(cls, value: float) -> float:
+        return _seconds(value) or value
 
     @field_validator("failure_status_codes")
     @classmethod

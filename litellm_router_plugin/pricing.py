@@ -7,12 +7,15 @@ multiplies; a model with no price anywhere fails then, naming the nearest keys i
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.errors import UnknownModelError, checked_amount
+from litellm_router_plugin.errors import ConfigError, UnknownModelError, checked_amount
+
+logger = logging.getLogger(__name__)
 
 PriceSource = Literal["litellm.model_cost", "deployment", "custom_prices"]
 
@@ -45,6 +48,37 @@ def _checked(field: str, value: object) -> float:
     return checked_amount(field, value, "USD per token", "1.5e-07")
 
 
+def _both(field: str, entry: Mapping[str, Any]) -> tuple[float, float]:
+    """Both prices of an explicit entry: one alone would silently price the other side at $0."""
+    for name, other in (
+        ("input_cost_per_token", "output_cost_per_token"),
+        ("output_cost_per_token", "input_cost_per_token"),
+    ):
+        if name in entry and other not in entry:
+            raise ConfigError(
+                f"{field}.{other}",
+                None,
+                f"{name} is given without {other}; give both (0 for a free side) or neither.",
+            )
+    return _checked(f"{field}.input_cost_per_token", entry.get("input_cost_per_token")), _checked(
+        f"{field}.output_cost_per_token", entry.get("output_cost_per_token")
+    )
+
+
+_WARNED_FREE: set[str] = set()
+
+
+def _warn_free(model: str) -> None:
+    """Once per model and process: a $0 table price means no budget ever binds on that model."""
+    if model not in _WARNED_FREE:
+        _WARNED_FREE.add(model)
+        logger.warning(
+            "LiteLLM's price table prices %s at $0 per token: budgets will never bind on it. "
+            "If it is not free, give its deployment input_cost_per_token and output_cost_per_token.",
+            model,
+        )
+
+
 def price_for(
     model: str,
     litellm_params: Mapping[str, Any] | None = None,
@@ -57,18 +91,10 @@ def price_for(
     """
     params = litellm_params or {}
     if "input_cost_per_token" in params or "output_cost_per_token" in params:
-        return Price(
-            _checked(f"{field}.input_cost_per_token", params.get("input_cost_per_token", 0.0)),
-            _checked(f"{field}.output_cost_per_token", params.get("output_cost_per_token", 0.0)),
-            "deployment",
-        )
+        # An explicit price, $0 included, is the operator's word: no warning.
+        return Price(*_both(field.removesuffix(".model") + ".litellm_params", params), "deployment")
     if custom_prices and model in custom_prices:
-        entry = custom_prices[model]
-        return Price(
-            _checked(f"custom_prices.{model}.input_cost_per_token", entry.get("input_cost_per_token", 0.0)),
-            _checked(f"custom_prices.{model}.output_cost_per_token", entry.get("output_cost_per_token", 0.0)),
-            "custom_prices",
-        )
+        return Price(*_both(f"custom_prices.{model}", custom_prices[model]), "custom_prices")
     info = litellm.model_cost.get(model)
     if info is None:
         try:
@@ -82,6 +108,8 @@ def price_for(
     in_price, out_price = info.get("input_cost_per_token"), info.get("output_cost_per_token")
     if in_price is None or out_price is None:
         raise UnknownModelError(field, model, nearest_models(model))
+    if float(in_price) == 0 and float(out_price) == 0:
+        _warn_free(model)
     return Price(float(in_price), float(out_price), "litellm.model_cost")
 
 

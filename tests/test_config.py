@@ -41,6 +41,21 @@ def tiers(*names: str) -> list[dict[str, Any]]:
         ({"budgets": {"on_store_error": "ignore"}}, "budgets.on_store_error", "'fail_closed' or 'fail_open'"),
         ({"budgets": {"global": {"daily": -1}}}, "budgets.global.daily", "greater than or equal to 0"),
         ({"store": {"kind": "etcd"}}, "store.kind", "'memory' or 'redis'"),
+        ({"breaker": {"recovery_timeout": float("inf")}}, "breaker.recovery_timeout", "finite number of seconds"),
+        ({"breaker": {"window_seconds": float("nan")}}, "breaker.window_seconds", "write e.g. 30"),
+        ({"breaker": {"recovery_timeout": 0}}, "breaker.recovery_timeout", "above 0"),
+        ({"budgets": {"lease_seconds": float("inf")}}, "budgets.lease_seconds", "to 86400 (a day)"),
+        ({"budgets": {"lease_seconds": 1e12}}, "budgets.lease_seconds", "to 86400 (a day)"),
+        ({"classifier": {"timeout_seconds": float("inf")}}, "classifier.timeout_seconds", "less than or equal to 60"),
+        (
+            {
+                "tiers": [
+                    {"name": "a", "deployments": [{"model": "m", "litellm_params": {"input_cost_per_token": 1e-7}}]}
+                ]
+            },
+            "tiers[0].deployments[0].litellm_params",
+            "without output_cost_per_token; give both",
+        ),
         (
             {"custom_prices": {"m": {"input_cost_per_token": -1, "output_cost_per_token": 0}}},
             "custom_prices.m.input_cost_per_token",

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
 
 from litellm_router_plugin import ConfigError, PluginConfig, TierMap, UnknownModelError, price_for
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.pricing import cost, register_custom_prices
+from litellm_router_plugin.pricing import _WARNED_FREE, cost, register_custom_prices
 
 
 def test_offline_price_map_is_the_default() -> None:
@@ -68,3 +69,27 @@ def test_custom_price_is_used_and_registered_with_litellm() -> None:
 
 def test_ollama_tier_is_free_from_the_table() -> None:
     assert price_for("ollama/llama3.1").estimate(10_000, 10_000) == 0.0
+
+
+def test_one_price_alone_is_refused_naming_the_missing_one() -> None:
+    with pytest.raises(ConfigError, match=r"litellm_params\.output_cost_per_token.*give both"):
+        price_for("openai/local", {"input_cost_per_token": 1e-7}, field="tiers[0].deployments[0].model")
+    with pytest.raises(ConfigError, match=r"custom_prices\.m\.input_cost_per_token"):
+        price_for("m", custom_prices={"m": {"output_cost_per_token": 1e-7}})
+
+
+def test_zero_price_from_the_table_is_logged_once_explicit_zero_is_silent(caplog: pytest.LogCaptureFixture) -> None:
+    free = next(
+        m
+        for m, info in litellm.model_cost.items()
+        if info.get("input_cost_per_token") == 0 and info.get("output_cost_per_token") == 0 and m not in _WARNED_FREE
+    )
+    with caplog.at_level(logging.WARNING, logger="litellm_router_plugin.pricing"):
+        price_for("openai/mine", {"input_cost_per_token": 0, "output_cost_per_token": 0})
+        assert caplog.records == []
+        price_for(free)
+        price_for(free)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert free in warnings[0]
+    assert "at $0" in warnings[0]
