@@ -10,7 +10,8 @@ import pydantic_ai.models
 import pytest
 
 from litellm_router_plugin import Planner, PluginConfig
-from tests.stores import clocked_store  # noqa: F401  (a fixture shared by the store suites)
+from tests.servers import own_redis  # noqa: F401  (fixtures shared by several test files)
+from tests.stores import clocked_store  # noqa: F401
 
 # The real agent code path runs against TestModel / FunctionModel only: no real model requests.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False

@@ -4,53 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from litellm_router_plugin import BudgetGuard, BudgetLimit, ConfigError, StoreUnavailableError
 from litellm_router_plugin.state import RedisStore
+from tests.servers import REDIS_SERVER, free_port, start_redis
 
-REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (.ci/run installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    assert REDIS_SERVER is not None
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
-    port = free_port()
-    procs = [start_redis(port)]
-    yield port, procs
-    for proc in procs:
-        proc.kill()
-        proc.wait(5)
 
 
 async def test_redis_stopped_mid_run_fail_closed_then_recovers(

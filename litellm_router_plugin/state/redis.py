@@ -9,12 +9,15 @@ Clocks are Redis ``TIME`` unless a clock is injected (tests).
 from __future__ import annotations
 
 import json
+import math
 import os
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from litellm_router_plugin.clock import Clock
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
@@ -32,6 +35,26 @@ from litellm_router_plugin.state.base import (
     SettleResult,
     Store,
 )
+
+HEALTH_CHECK_SECONDS = 15.0
+"""A connection idle this long is PINGed before reuse (costs a round trip only after idleness)."""
+RETRY_BACKOFF_CAP = 0.25
+
+
+def reconnecting_retry(socket_timeout: float) -> Retry:
+    """Retry connection errors with backoff for about ``socket_timeout`` in all.
+
+    After a Redis restart every pooled connection is dead; each command then reconnects instead of
+    failing, and a server back within the socket timeout costs no refused request. The scripts are
+    safe to resend: settle is idempotent by request id, and an admit whose first attempt did land
+    (the reply lost with the connection) reports ``duplicate`` rather than holding twice.
+    """
+    retries = 4 + math.ceil(socket_timeout / RETRY_BACKOFF_CAP)  # 4 short steps, then the cap
+    return Retry(
+        ExponentialBackoff(cap=RETRY_BACKOFF_CAP, base=0.02),
+        retries,
+        (redis_errors.ConnectionError,),  # not timeouts: a slow server is not made slower by resending
+    )
 
 
 def _script(name: str) -> str:
@@ -80,6 +103,9 @@ class RedisStore(Store):
                 socket_timeout=socket_timeout,
                 socket_connect_timeout=socket_timeout,
                 decode_responses=True,
+                retry=reconnecting_retry(socket_timeout),
+                retry_on_error=[redis_errors.ConnectionError],
+                health_check_interval=HEALTH_CHECK_SECONDS,
             )
         except ValueError as exc:
             raise ConfigError("store.url", self._safe_url(self.url), f"Not a Redis URL ({exc}).") from exc

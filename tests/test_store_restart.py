@@ -1,0 +1,62 @@
+"""A Redis restart within the socket timeout: pooled connections are dead, yet no request is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+
+from litellm_router_plugin import BudgetGuard, BudgetLimit, StoreUnavailableError
+from litellm_router_plugin.state import RedisStore
+from tests.servers import start_redis
+from tests.test_store_outage import pytestmark  # noqa: F401  (skipped without redis-server)
+
+Procs = tuple[int, list[subprocess.Popen[bytes]]]
+
+
+async def test_restart_within_the_socket_timeout_refuses_nothing(own_redis: Procs) -> None:
+    port, procs = own_redis
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", socket_timeout=3.0, max_connections=32)
+    guard = BudgetGuard(BudgetLimit(daily=1000.0), store=store)
+    refused: list[BaseException] = []
+
+    async def call() -> None:
+        rid = uuid.uuid4().hex
+        try:
+            await guard.reserve(rid, 0.01)
+            await guard.settle(rid, 0.01)
+        except StoreUnavailableError as exc:
+            refused.append(exc)
+
+    await asyncio.gather(*(call() for _ in range(32)))  # fills the pool: 32 live connections
+    assert not refused
+
+    procs[0].terminate()  # a clean restart: every pooled connection is now closed by the server
+    procs[0].wait(5)
+    during = [asyncio.create_task(call()) for _ in range(32)]  # sent while Redis is down
+    await asyncio.sleep(1.0)
+    procs.append(start_redis(port))
+    await asyncio.gather(*during)
+    await asyncio.gather(*(call() for _ in range(32)))  # and on the pool's reconnected connections
+    assert refused == []
+    assert await guard.spent() == (0.64, 0.0)  # the empty server saw the 64 calls after the restart
+    await store.aclose()
+
+
+async def test_an_outage_longer_than_the_socket_timeout_is_still_refused(own_redis: Procs) -> None:
+    port, procs = own_redis
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
+    guard = BudgetGuard(BudgetLimit(daily=1.0), store=store)
+    await guard.reserve("warm", 0.01)
+    procs[0].terminate()
+    procs[0].wait(5)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await guard.reserve("down", 0.01)
+    except StoreUnavailableError:
+        pass
+    else:
+        raise AssertionError("admitted while Redis was down")
+    assert loop.time() - started < 5.0  # the retries are bounded by about the socket timeout
+    await store.aclose()
