@@ -75,6 +75,8 @@ class Hold:
     probe: bool = False
     unaccounted: bool = False
     """Admitted under ``fail_open`` while the store was down: nothing is held or will be charged."""
+    window: str | None = None
+    """The daily window the hold counts against, as the store's clock chose it."""
 
 
 def scope_name(kind: ScopeKind, value: str | None) -> str | None:
@@ -127,8 +129,22 @@ class BudgetGuard:
 
     # -- scopes ----------------------------------------------------------------------------
     def window(self) -> str:
-        """The current daily window, e.g. ``day:2026-11-25``, in the configured timezone."""
+        """The current daily window, e.g. ``day:2026-11-25``, in the configured timezone, by this
+        worker's clock (for reports; admits let the store's clock pick, see ``window_pair``)."""
         return "day:" + datetime.fromtimestamp(self.clock.now(), self.tz).date().isoformat()
+
+    def window_pair(self) -> tuple[str, str, int]:
+        """The windows either side of the midnight nearest this worker's clock, and that midnight
+        (epoch ms): the store picks one by its own clock, so workers' clock skew (under 12 h) does
+        not matter."""
+        now = datetime.fromtimestamp(self.clock.now(), self.tz)
+        day = now.date()
+        if now < datetime.combine(day, time(12), self.tz):
+            before, after = day - timedelta(days=1), day
+        else:
+            before, after = day, day + timedelta(days=1)
+        boundary = datetime.combine(after, time(0), self.tz)
+        return f"day:{before.isoformat()}", f"day:{after.isoformat()}", int(boundary.timestamp() * 1000)
 
     @staticmethod
     def _applicable(user: str | None, key: str | None, team: str | None) -> list[tuple[ScopeKind, str]]:
@@ -142,10 +158,15 @@ class BudgetGuard:
         return [(kind, name) for kind, value in pairs if (name := scope_name(kind, value)) is not None]
 
     def scopes(
-        self, *, user: str | None = None, key: str | None = None, team: str | None = None
+        self,
+        *,
+        user: str | None = None,
+        key: str | None = None,
+        team: str | None = None,
+        window: str | None = None,
     ) -> tuple[ScopeLimit, ...]:
         """The counters a request with this identity is checked against and charged to."""
-        window = self.window()
+        window = window or self.window()
         found = []
         for kind, name in self._applicable(user, key, team):
             lim = self.limits.get(kind)
@@ -180,11 +201,14 @@ class BudgetGuard:
             raise ValueError("admit needs at least one candidate")
         checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
         limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
+        before, after, boundary_ms = self.window_pair()  # the store's clock picks one of the two
         request = AdmitRequest(
             request_id=request_id,
-            scopes=self.scopes(user=user, key=key, team=team),
+            scopes=self.scopes(user=user, key=key, team=team, window=before),
             candidates=tuple(AdmitCandidate(to_micros(est, round_up=True), per_request) for est in checked),
             lease_ms=self.lease_ms,
+            next_window=after,
+            boundary_ms=boundary_ms,
         )
         return request, limit_scope
 
@@ -235,7 +259,7 @@ class BudgetGuard:
         if result is None:
             return Hold(request_id, estimates[0], unaccounted=True)
         if isinstance(result, Admitted):
-            return Hold(request_id, estimates[result.index], result.index, result.probe)
+            return Hold(request_id, estimates[result.index], result.index, result.probe, window=result.window)
         if isinstance(result, BudgetRefused):
             raise self.refusal(result, limit_scope)
         raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")

@@ -57,13 +57,27 @@ class AdmitCandidate:
 
 @dataclass(frozen=True, slots=True)
 class AdmitRequest:
-    """Admit ``request_id`` on the first candidate that its breaker and every budget allow."""
+    """Admit ``request_id`` on the first candidate that its breaker and every budget allow.
+
+    With ``next_window``, the store picks the window by its own clock: the scopes' ``window``
+    before ``boundary_ms``, ``next_window`` from then on (so one clock decides, not each worker's).
+    """
 
     request_id: str
     scopes: tuple[ScopeLimit, ...]
     candidates: tuple[AdmitCandidate, ...]
     lease_ms: int
     window_ttl_s: int = 3 * 86400
+    next_window: str | None = None
+    boundary_ms: int = 0
+
+    def window_at(self, now_ms: int) -> str | None:
+        """The window a request admitted at ``now_ms`` (the store's clock) is charged to."""
+        if not self.scopes:
+            return None
+        if self.next_window is not None and now_ms >= self.boundary_ms:
+            return self.next_window
+        return self.scopes[0].window
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,8 @@ class Admitted:
 
     index: int
     probe: bool
+    window: str | None = None
+    """The window the hold counts against, as the store's clock chose it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +140,9 @@ class SettleResult:
     charged: int = 0
     held: int = 0
     lease_expired: bool = False
+    window: str | None = None
+    """For ``settled``: the window charged (the one chosen at admit), and the scopes charged."""
+    scopes: tuple[str, ...] = ()
 
     @property
     def overrun(self) -> int:

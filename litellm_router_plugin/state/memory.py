@@ -28,6 +28,8 @@ class _Hold:
     amount: int
     keys: list[tuple[str, str]]
     lease_until: int
+    window: str | None = None
+    scopes: tuple[str, ...] = ()
     expired: bool = False
     expired_at: int = 0
 
@@ -77,7 +79,8 @@ class MemoryStore(Store):
         self._expire(now)
         if request.scopes and request.request_id in self._holds:
             return DuplicateRequest()
-        keys = [(f"{s.scope}:{s.window}", f"{s.scope}:{s.window}") for s in request.scopes]
+        window = request.window_at(now)
+        keys = [(f"{s.scope}:{window}", f"{s.scope}:{window}") for s in request.scopes]
         spent = [self._counters[("spent", k)] for k, _ in keys]
         held = [self._counters[("held", k)] for _, k in keys]
         refusal: BudgetRefused | None = None
@@ -112,11 +115,13 @@ class MemoryStore(Store):
             if request.scopes:
                 for _, held_key in keys:
                     self._counters[("held", held_key)] += cand.estimate
-                self._holds[request.request_id] = _Hold(cand.estimate, keys, now + request.lease_ms)
+                self._holds[request.request_id] = _Hold(
+                    cand.estimate, keys, now + request.lease_ms, window, tuple(s.scope for s in request.scopes)
+                )
             if probe and cand.breaker is not None:
                 breaker = self._breakers[cand.breaker.name]
                 breaker.probe_until, breaker.probe_id = now + cand.breaker.probe_lease_ms, request.request_id
-            return Admitted(j, probe)
+            return Admitted(j, probe, window)
         if refusal is not None:
             return refusal
         return AllOpen(retry_after)
@@ -142,7 +147,7 @@ class MemoryStore(Store):
                 self._rows.appendleft(dict(request.ledger))
                 while len(self._rows) > request.ledger_max:
                     self._rows.pop()
-            result = SettleResult("settled", request.actual, hold.amount, lease_expired)
+            result = SettleResult("settled", request.actual, hold.amount, lease_expired, hold.window, hold.scopes)
         else:
             result = SettleResult("unknown")
         self._settled[request.request_id] = (request.actual, now)

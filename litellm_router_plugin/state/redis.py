@@ -157,11 +157,17 @@ class RedisStore(Store):
             len(request.scopes),
             len(request.candidates),
             request.window_ttl_s,
+            request.boundary_ms if request.next_window is not None else 0,
+            request.scopes[0].window if request.scopes else "",
+            request.next_window or "",
         ]
         for scope in request.scopes:
+            after = request.next_window or scope.window
             keys += [
                 self._counter("spent", scope.scope, scope.window),
                 self._counter("held", scope.scope, scope.window),
+                self._counter("spent", scope.scope, after),
+                self._counter("held", scope.scope, after),
             ]
             args.append(-1 if scope.limit is None else scope.limit)
         for cand in request.candidates:
@@ -177,7 +183,7 @@ class RedisStore(Store):
         reply = await self._admit_script(keys=keys, args=args)
         kind = reply[0]
         if kind == "ok":
-            return Admitted(int(reply[1]), bool(int(reply[2])))
+            return Admitted(int(reply[1]), bool(int(reply[2])), reply[3] or None)
         if kind == "budget":
             index, scope_index, limit, spent, held, asked = (int(x) for x in reply[1:])
             return BudgetRefused(index, request.scopes[scope_index].scope, limit, spent, held, asked)
@@ -217,7 +223,10 @@ class RedisStore(Store):
             ],
         )
         if reply[0] == "settled":
-            return SettleResult("settled", int(reply[1]), int(reply[2]), bool(int(reply[3])))
+            window = reply[4] or None
+            start = len(self._tag) + len(":spent:")
+            scopes = tuple(key[start : -len(window) - 1] for key in reply[5:]) if window else ()
+            return SettleResult("settled", int(reply[1]), int(reply[2]), bool(int(reply[3])), window, scopes)
         if reply[0] == "already":
             return SettleResult("already", int(reply[1]))
         return SettleResult("unknown")

@@ -1,12 +1,18 @@
 -- Admit one request, atomically: the first candidate whose circuit breaker allows a call and whose
 -- estimate fits every budget scope (spent + held + estimate <= limit) gets a hold with a lease.
 --
+-- The daily window is chosen here, by Redis TIME, not by the caller's clock: the caller passes the
+-- counters of the two windows around the nearest boundary and the boundary instant, so a worker
+-- whose clock runs fast cannot charge tomorrow's counter before midnight.
+--
 -- KEYS: holds (zset id -> lease expiry ms), hold (hash id -> json), expired (zset id -> ms),
---       then per scope: spent, held; then per candidate: breaker hash.
+--       then per scope: spent and held before the boundary, spent and held after it;
+--       then per candidate: breaker hash.
 -- ARGV: now_ms (0: use Redis TIME), id, lease_ms, n_scopes, n_candidates, window_ttl_s,
+--       boundary_ms (0: no boundary, use the first window), window_before, window_after,
 --       then per scope: limit (-1: none); then per candidate: estimate, per_request (-1: none),
 --       has_breaker (0/1), recovery_ms, probe_lease_ms.
--- Returns {'ok', candidate, probe} | {'budget', candidate, scope, limit, spent, held, asked}
+-- Returns {'ok', candidate, probe, window} | {'budget', candidate, scope, limit, spent, held, asked}
 --       | {'per_request', candidate, limit, asked} | {'open', retry_after_ms} | {'duplicate'}
 local now = tonumber(ARGV[1])
 if now <= 0 then
@@ -16,6 +22,12 @@ end
 local id, lease = ARGV[2], tonumber(ARGV[3])
 local n_scopes, n_cands, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holds, hold, expired = KEYS[1], KEYS[2], KEYS[3]
+local boundary = tonumber(ARGV[7])
+local after = boundary > 0 and now >= boundary
+local window = after and ARGV[9] or ARGV[8]
+local shift = after and 2 or 0
+local function spent_key(i) return KEYS[3 + 4 * (i - 1) + 1 + shift] end
+local function held_key(i) return KEYS[3 + 4 * (i - 1) + 2 + shift] end
 
 -- Expire holds whose lease ran out (a worker died between reserve and settle): their amount stops
 -- counting, and the record stays a day so a late settle still charges the actual cost.
@@ -43,14 +55,14 @@ end
 
 local spent, held, limits = {}, {}, {}
 for i = 1, n_scopes do
-  spent[i] = tonumber(redis.call('GET', KEYS[3 + 2 * i - 1]) or '0')
-  held[i] = tonumber(redis.call('GET', KEYS[3 + 2 * i]) or '0')
-  limits[i] = tonumber(ARGV[6 + i])
+  spent[i] = tonumber(redis.call('GET', spent_key(i)) or '0')
+  held[i] = tonumber(redis.call('GET', held_key(i)) or '0')
+  limits[i] = tonumber(ARGV[9 + i])
 end
 
 local refusal = nil
 local retry_after = -1
-local base_k, base_a = 3 + 2 * n_scopes, 6 + n_scopes
+local base_k, base_a = 3 + 4 * n_scopes, 9 + n_scopes
 for j = 1, n_cands do
   local a = base_a + 5 * (j - 1)
   local est, per_request = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -92,19 +104,20 @@ for j = 1, n_cands do
         if n_scopes > 0 then
           local ks = {}
           for i = 1, n_scopes do
-            local hk = KEYS[3 + 2 * i]
+            local hk = held_key(i)
             redis.call('INCRBY', hk, est)
             redis.call('EXPIRE', hk, ttl)
-            ks[#ks + 1] = KEYS[3 + 2 * i - 1]
+            ks[#ks + 1] = spent_key(i)
             ks[#ks + 1] = hk
           end
           redis.call('ZADD', holds, now + lease, id)
-          redis.call('HSET', hold, id, cjson.encode({a = est, k = ks, e = 0}))
+          -- the settle charges the window chosen here, whenever it comes
+          redis.call('HSET', hold, id, cjson.encode({a = est, k = ks, e = 0, w = window}))
         end
         if probe then
           redis.call('HSET', bkey, 'probe_until', now + probe_lease, 'probe_id', id)
         end
-        return {'ok', j - 1, probe and 1 or 0}
+        return {'ok', j - 1, probe and 1 or 0, window}
       end
     end
   end

@@ -6,7 +6,8 @@
 -- ARGV: now_ms (0: Redis TIME), id, actual, ledger_json ('' for none), ledger_max, keep_settled_ms,
 --       outcome ('success' | 'failure' | 'neutral' | ''), failure_threshold, window_ms, probe (0/1),
 --       spent_ttl_s
--- Returns {'settled', charged, held, lease_expired} | {'already', charged} | {'unknown'}
+-- Returns {'settled', charged, held, lease_expired, window, spent keys...} | {'already', charged}
+--       | {'unknown'}
 local now = tonumber(ARGV[1])
 if now <= 0 then
   local t = redis.call('TIME')
@@ -40,7 +41,8 @@ if raw then
     redis.call('LPUSH', ledger, ARGV[4])
     redis.call('LTRIM', ledger, 0, tonumber(ARGV[5]) - 1)
   end
-  result = {'settled', actual, d.a, lease_expired and 1 or 0}
+  result = {'settled', actual, d.a, lease_expired and 1 or 0, d.w or ''}
+  for i = 1, #d.k, 2 do result[#result + 1] = d.k[i] end
 else
   result = {'unknown'}
 end
