@@ -17,6 +17,14 @@ BREAKER_STATE = Gauge(
     ["deployment"],
     registry=REGISTRY,
 )
+SETTLE_QUEUE = Gauge(
+    "lrp_settle_queue", "Settles waiting for the store to come back (retried in the background)", registry=REGISTRY
+)
+SETTLES_DROPPED = Counter(
+    "lrp_settles_dropped",
+    "Settles not recorded because the settle queue was full (logged with amounts)",
+    registry=REGISTRY,
+)
 BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2, "unknown": -1}
 
 

@@ -19,10 +19,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
+def start_redis(port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """A redis-server on ``port`` without persistence (unless ``extra`` arguments ask for it)."""
     assert REDIS_SERVER is not None
     proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

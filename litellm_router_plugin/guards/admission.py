@@ -128,7 +128,13 @@ class Admission:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened)."""
         try:
             await self.guard.settle(
-                request_id, actual_cost, ledger=ledger, outcome=outcome, breaker=self.breaker(breaker), probe=probe
+                request_id,
+                actual_cost,
+                ledger=ledger,
+                outcome=outcome,
+                breaker=self.breaker(breaker),
+                probe=probe,
+                queue_on_outage=True,  # an unreachable store queues the settle for retry (settle_queue.py)
             )
         except Exception:
             # The hold expires with its lease; the call itself already happened and must not fail now.

@@ -24,6 +24,7 @@ from litellm_router_plugin.errors import (
     checked_amount,
     checked_positive,
 )
+from litellm_router_plugin.guards.settle_queue import queue_for
 from litellm_router_plugin.state import (
     AdmitCandidate,
     AdmitRequest,
@@ -285,14 +286,25 @@ class BudgetGuard:
         outcome: Outcome | None = None,
         breaker: BreakerSpec | None = None,
         probe: bool = False,
+        queue_on_outage: bool = False,
     ) -> SettleResult:
-        """Release the hold and charge ``actual_cost``; idempotent (a second call charges nothing)."""
+        """Release the hold and charge ``actual_cost``; idempotent (a second call charges nothing).
+
+        With ``queue_on_outage``, a store that cannot be reached does not raise: the settle is queued
+        and retried in the background until it lands (status ``queued``), see ``settle_queue``.
+        """
         actual = _usd("actual_cost", actual_cost, allow_none=False) or 0.0
         micros = to_micros(actual)
         row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
-        result = await self.store.settle(
-            SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=3 * 86400)
-        )
+        request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=3 * 86400)
+        try:
+            result = await self.store.settle(request)
+        except StoreUnavailableError:
+            if not queue_on_outage:
+                raise
+            if not queue_for(self.store).put(request):
+                raise
+            return SettleResult("queued")
         if result.overrun:
             logger.warning(
                 "request %s settled $%.6f beyond its hold%s",

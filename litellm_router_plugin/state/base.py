@@ -134,9 +134,10 @@ class SettleRequest:
 
 @dataclass(frozen=True, slots=True)
 class SettleResult:
-    """``settled`` (hold released, actual charged), ``already`` (no-op) or ``unknown`` (no hold)."""
+    """``settled`` (hold released, actual charged), ``already`` (no-op), ``unknown`` (no hold) or
+    ``queued`` (the store was unreachable; the settle is retried in the background until it lands)."""
 
-    status: Literal["settled", "already", "unknown"]
+    status: Literal["settled", "already", "unknown", "queued"]
     charged: int = 0
     held: int = 0
     lease_expired: bool = False
