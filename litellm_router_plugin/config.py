@@ -241,7 +241,10 @@ class StoreConfig(_Strict):
     kind: Literal["memory", "redis"] = "memory"
     """``memory``: this process only. ``redis``: shared by every worker."""
     url: str | None = None
-    """Redis URL; default ``$REDIS_URL``, else ``redis://127.0.0.1:6379/0``."""
+    """Redis URL; default ``$REDIS_URL``, else ``redis://127.0.0.1:6379/0``. For a cluster, any node."""
+    cluster: bool = False
+    """The URL names a Redis Cluster node: use the cluster client (all state of one prefix shares a
+    hash slot, so every script runs on one shard)."""
     prefix: str = Field(default="lrp", min_length=1, pattern=r"^[^{}]+$")
     ledger_retention: int = Field(default=100_000, ge=1)
     """Settled calls kept in the ledger (newest)."""

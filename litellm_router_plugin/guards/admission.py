@@ -33,7 +33,7 @@ def _limit(config: LimitConfig | None) -> BudgetLimit | None:
 def store_from_config(config: PluginConfig) -> Store:
     """The store the config names (a Redis store does not connect until first used)."""
     if config.store.kind == "redis":
-        return RedisStore(config.store.url, prefix=config.store.prefix)
+        return RedisStore(config.store.url, prefix=config.store.prefix, cluster=config.store.cluster)
     return MemoryStore()
 
 

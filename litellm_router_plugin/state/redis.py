@@ -8,6 +8,7 @@ Clocks are Redis ``TIME`` unless a clock is injected (tests).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -73,10 +74,38 @@ class _CountingRedis(aioredis.Redis):
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
-class RedisStore(Store):
-    """Budgets, breakers and the ledger in Redis (``redis.asyncio``)."""
+class _CountingRedisCluster(aioredis.RedisCluster):
+    """The cluster client, counting commands like ``_CountingRedis``, and waiting for a free
+    connection when all are busy (the cluster pool raises ``MaxConnectionsError`` instead)."""
 
-    unavailable_errors = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+    round_trips: RoundTrips
+    slots: asyncio.Semaphore
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        self.round_trips.count += 1
+        name = str(args[0]).upper()
+        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
+        async with self.slots:
+            return await super().execute_command(*args, **kwargs)
+
+
+class RedisStore(Store):
+    """Budgets, breakers and the ledger in Redis (``redis.asyncio``), one server or a Redis Cluster.
+
+    With ``cluster=True`` the client is ``RedisCluster``: it follows MOVED and ASK redirections and
+    retries TRYAGAIN and CLUSTERDOWN itself (refreshing the slot map); what is still failing after
+    that (a failover in progress, a slot without a master) surfaces as ``StoreUnavailableError``.
+    """
+
+    unavailable_errors = (
+        redis_errors.ConnectionError,
+        redis_errors.TimeoutError,
+        redis_errors.ClusterDownError,  # CLUSTERDOWN, and MASTERDOWN of a replica without its master
+        redis_errors.TryAgainError,
+        redis_errors.ClusterError,  # e.g. "TTL exhausted": redirections kept failing during a failover
+        redis_errors.SlotNotCoveredError,
+        OSError,
+    )
 
     def __init__(
         self,
@@ -86,6 +115,7 @@ class RedisStore(Store):
         clock: Clock | None = None,
         socket_timeout: float = 5.0,
         max_connections: int = 64,
+        cluster: bool = False,
     ) -> None:
         self.url = url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         if not prefix or any(c in prefix for c in "{}"):
@@ -94,6 +124,23 @@ class RedisStore(Store):
         self.prefix = prefix
         self.clock = clock
         self.round_trips = RoundTrips()
+        self.cluster = cluster
+        client = (
+            self._cluster_client(socket_timeout, max_connections)
+            if cluster
+            else self._single_client(socket_timeout, max_connections)
+        )
+        client.round_trips = self.round_trips
+        self.client = client
+        self._admit_script = self.client.register_script(_script("admit.lua"))
+        self._settle_script = self.client.register_script(_script("settle.lua"))
+        self._status_script = self.client.register_script(_script("breaker_status.lua"))
+        tag = "{" + prefix + "}"
+        self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
+        self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
+        self._tag = tag
+
+    def _single_client(self, socket_timeout: float, max_connections: int) -> _CountingRedis:
         try:
             # Blocking: a burst of concurrent requests waits for a connection instead of failing.
             pool = aioredis.BlockingConnectionPool.from_url(
@@ -111,14 +158,26 @@ class RedisStore(Store):
             raise ConfigError("store.url", self._safe_url(self.url), f"Not a Redis URL ({exc}).") from exc
         client = _CountingRedis.from_pool(pool)  # the client owns (and closes) its pool
         assert isinstance(client, _CountingRedis)
-        client.round_trips = self.round_trips
-        self.client = client
-        self._admit_script = self.client.register_script(_script("admit.lua"))
-        self._settle_script = self.client.register_script(_script("settle.lua"))
-        tag = "{" + prefix + "}"
-        self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
-        self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
-        self._tag = tag
+        return client
+
+    def _cluster_client(self, socket_timeout: float, max_connections: int) -> _CountingRedisCluster:
+        try:
+            client = _CountingRedisCluster.from_url(
+                self.url,
+                max_connections=max_connections,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                decode_responses=True,
+                retry=reconnecting_retry(socket_timeout),
+                health_check_interval=HEALTH_CHECK_SECONDS,
+            )
+        except (ValueError, redis_errors.RedisClusterException) as exc:
+            raise ConfigError(
+                "store.url", self._safe_url(self.url), f"Not a Redis Cluster URL ({exc}); e.g. redis://host:7000"
+            ) from exc
+        assert isinstance(client, _CountingRedisCluster)
+        client.slots = asyncio.Semaphore(max_connections)
+        return client
 
     @staticmethod
     def _safe_url(url: str) -> str:
@@ -127,6 +186,12 @@ class RedisStore(Store):
         if "@" in rest:
             rest = "***@" + rest.split("@", 1)[1]
         return scheme + sep + rest
+
+    async def _guard(self, coro: Any) -> Any:
+        try:
+            return await super()._guard(coro)
+        except redis_errors.AskError as exc:  # MOVED/ASK reach us only from a single-node client
+            raise StoreUnavailableError(f"{self.name} (a Redis Cluster node: set store.cluster: true)", exc) from exc
 
     @classmethod
     async def connect(cls, url: str | None = None, **kwargs: Any) -> RedisStore:
@@ -240,13 +305,11 @@ class RedisStore(Store):
 
     async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
         bkey, fkey = self._breaker_keys(spec.name)
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.time()
-            pipe.hmget(bkey, "state", "opened_at", "probe_until")
-            pipe.zrange(fkey, 0, -1, withscores=True)
-            (seconds, micros), (state, opened_at, probe_until), failures = await pipe.execute()
-        now = self._now_arg() or int(seconds) * 1000 + int(micros) // 1000
-        recent = sum(1 for _, t in failures if t > now - spec.window_ms)
+        # One script, so the clock and the reads come from the node that owns the keys (cluster).
+        now, state, opened_at, probe_until, recent = await self._status_script(
+            keys=[bkey, fkey], args=[self._now_arg(), spec.window_ms]
+        )
+        now, recent = int(now), int(recent)
         if state != "open":
             return BreakerStatus("closed", recent)
         opened = int(opened_at)
