@@ -20,8 +20,9 @@ demo: $(STAMP)          ## the offline demo: real Router, mock responses, no key
 proxy-demo: $(STAMP)    ## the offline proxy walkthrough: fake upstream + stock `litellm --config` proxy, openai client calls
 	$(BIN)/python examples/proxy/offline_demo.py
 
-test: $(STAMP)          ## the whole test suite (starts Redis where none answers)
+test: $(STAMP)          ## the whole test suite (starts Redis and PostgreSQL where none answers)
 	bash .ci/ensure-redis
+	bash .ci/ensure-postgres
 	$(BIN)/pytest
 
 lint: $(STAMP)          ## ruff, mypy and the import contracts (the layering)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,8 +156,9 @@ def stats(
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
         return
+    source = "postgres ledger" if plugin_config.ledger.kind == "postgres" else f"{plugin_config.store.kind} store"
     console.print(
-        f"{plural(summary.calls, 'call')} ({summary.failed} failed) from {plugin_config.store.kind} store: "
+        f"{plural(summary.calls, 'call')} ({summary.failed} failed) from {source}: "
         f"${summary.total_usd:.6f} spent vs ${summary.strongest_usd:.6f} all-strongest "
         f"({summary.savings_ratio:.1%} saved)"
     )
@@ -235,9 +237,32 @@ def fake_upstream(
 async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, object]]:
     store = store_from_config(config)
     try:
+        if store.durable is not None:  # the durable ledger has every charged call, not just the newest
+            try:
+                return list(await store.durable.rows(limit))
+            except store.durable.unavailable_errors as exc:
+                raise ConfigError("ledger.dsn", store.durable.name, f"PostgreSQL is unreachable ({exc}).") from exc
         return await store.ledger(limit)
     finally:
+        if store.durable is not None:
+            await store.durable.aclose()
         await store.aclose()
+
+
+@app.command("ack-reset")
+def ack_reset(config: ConfigOption = None) -> None:
+    """Accept that the store lost its data: today's counters start from zero (budgets.on_reset: refuse)."""
+
+    async def ack() -> bool:
+        store = store_from_config(PluginConfig.load(config))
+        try:
+            return await store.restore({}, uuid.uuid4().hex)
+        finally:
+            await store.aclose()
+
+    with user_errors():
+        done = asyncio.run(ack())
+    console.print("reset acknowledged: counters start from zero" if done else "nothing to acknowledge")
 
 
 bench_app = typer.Typer(help="Benchmarks on real data.", no_args_is_help=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -174,6 +175,11 @@ class BudgetsConfig(_Strict):
     lease_seconds: float = 300.0
     """A hold not settled within this time (its worker died) stops counting (at most a day)."""
     on_store_error: Literal["fail_closed", "fail_open"] = "fail_closed"
+    on_reset: Literal["continue", "refuse"] = "continue"
+    """When the store is found without its epoch marker (new, or restarted without its data) and no
+    durable ledger can rebuild today's spend: ``continue`` counts from zero (logged as a
+    ``store_reset`` event and counted in ``lrp_store_resets``), ``refuse`` refuses every request
+    until ``litellm-router ack-reset``. With a ledger the counters are rebuilt from it instead."""
     downgrade: bool = False
     """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
     trust_client_user: bool = False
@@ -250,6 +256,34 @@ class StoreConfig(_Strict):
     """Settled calls kept in the ledger (newest)."""
 
 
+class LedgerConfig(_Strict):
+    """A durable spend ledger beside the store: every charged settle, exactly once, off the hot path."""
+
+    kind: Literal["none", "postgres"] = "none"
+    dsn: str | None = None
+    """PostgreSQL DSN, e.g. ``postgresql://user@127.0.0.1:5432/db``; default ``$LEDGER_DSN``."""
+    schema_name: str = Field(default="lrp", pattern=r"^[a-z_][a-z0-9_]{0,62}$", alias="schema")
+    """The PostgreSQL schema of the ledger's tables (created on first use)."""
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    flush_seconds: float = 0.2
+    """How long the writer lets a batch gather (at most a day; keep it well under a second)."""
+    max_queued: int = Field(default=100_000, ge=1)
+    """Rows kept in memory while PostgreSQL is unreachable; beyond that a row is logged and dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("flush_seconds")
+    @classmethod
+    def _duration(cls, value: float) -> float:
+        return _seconds(value) or value
+
+    @model_validator(mode="after")
+    def _dsn_given(self) -> LedgerConfig:
+        if self.kind == "postgres" and not (self.dsn or os.environ.get("LEDGER_DSN")):
+            raise ConfigError("ledger.dsn", None, "Give the PostgreSQL DSN, e.g. postgresql://app@127.0.0.1/app.")
+        return self
+
+
 def _default_tiers() -> list[TierConfig]:
     # Models in LiteLLM's bundled price table, ordered cheapest to strongest.
     table = {
@@ -290,6 +324,7 @@ class PluginConfig(_Strict):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PluginConfig:

@@ -9,6 +9,7 @@ Refusals also subclass LiteLLM's closest exception, so ``except litellm.BudgetEx
     ├── BudgetExceededError       also litellm.BudgetExceededError (422; 429 from the proxy): nothing was called
     ├── CircuitBreakerOpen        also litellm.ServiceUnavailableError (503): nothing was called
     ├── StoreUnavailableError     also litellm.ServiceUnavailableError (503): fail-closed refusal
+    ├── StoreResetError           also litellm.ServiceUnavailableError (503): the store lost its data
     ├── NoDeploymentAvailable     also litellm.ServiceUnavailableError (503): no healthy deployment
     ├── UnsupportedRequest        also litellm.BadRequestError (400): no deployment can serve the request
     └── ModelNotAllowed           also litellm.PermissionDeniedError (403): the caller may not name this model
@@ -110,6 +111,26 @@ class StoreUnavailableError(_Unavailable):
             "on_store_error='fail_closed'. Check the store, or set on_store_error='fail_open' to admit "
             "unaccounted requests while it is down."
         )
+
+    def __reduce__(self) -> tuple[type[StoreUnavailableError], tuple[str, BaseException]]:
+        # Picklable, so a worker process can report it (multiprocessing re-creates it from the args).
+        return type(self), (self.store, self.cause)
+
+
+class StoreResetError(_Unavailable):
+    """The store lost its data (no epoch marker) and today's spend cannot be rebuilt: refused."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        self.reason = reason
+        super().__init__(
+            f"{store} lost its data ({reason}); request refused because budgets.on_reset='refuse'. "
+            "Run `litellm-router ack-reset` to accept today's counters starting from zero, or configure "
+            "a durable ledger (ledger: {kind: postgres, dsn: ...}) to rebuild them."
+        )
+
+    def __reduce__(self) -> tuple[type[StoreResetError], tuple[str, str]]:
+        return type(self), (self.store, self.reason)
 
 
 class UnsupportedRequest(RouterPluginError, litellm.BadRequestError):  # type: ignore[misc]

@@ -25,6 +25,16 @@ SETTLES_DROPPED = Counter(
     "Settles not recorded because the settle queue was full (logged with amounts)",
     registry=REGISTRY,
 )
+STORE_RESETS = Counter(
+    "lrp_store_resets",
+    "Store found without its epoch marker (new or lost its data), by what was done",
+    ["action"],
+    registry=REGISTRY,
+)
+LEDGER_QUEUE = Gauge("lrp_ledger_queue", "Charged settles waiting for the durable ledger writer", registry=REGISTRY)
+LEDGER_DROPPED = Counter(
+    "lrp_ledger_dropped", "Charged settles not queued for the ledger because its queue was full", registry=REGISTRY
+)
 BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2, "unknown": -1}
 
 

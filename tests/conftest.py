@@ -10,7 +10,7 @@ import pydantic_ai.models
 import pytest
 
 from litellm_router_plugin import Planner, PluginConfig
-from tests.servers import own_redis, redis_cluster_url  # noqa: F401  (fixtures shared by several test files)
+from tests.servers import ledger_schema, own_redis, redis_cluster_url  # noqa: F401  (fixtures shared by several test files)
 from tests.stores import clocked_store  # noqa: F401
 
 # The real agent code path runs against TestModel / FunctionModel only: no real model requests.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -187,3 +190,77 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield cluster.url
     finally:
         cluster.stop()
+
+
+LEDGER_DSN = os.environ.get("LEDGER_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def schema_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+async def drop(schema: str) -> None:
+    async with await psycopg.AsyncConnection.connect(LEDGER_DSN, autocommit=True) as conn:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+async def ledger_schema() -> AsyncIterator[str]:
+    """A PostgreSQL schema of its own for one test's ledger, dropped afterwards."""
+    name = schema_name()
+    try:
+        yield name
+    finally:
+        await drop(name)
+
+
+async def count(schema: str) -> tuple[int, int]:
+    async with await psycopg.AsyncConnection.connect(LEDGER_DSN, autocommit=True) as conn:
+        cur = await conn.execute(f"SELECT count(*), coalesce(sum(cost_micros), 0) FROM {schema}.spend")
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+
+class TcpProxy:
+    """A loopback TCP proxy to ``target_port`` that a test can cut (an outage) and restore."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers.difference_update((writer, up_writer))

@@ -20,7 +20,7 @@ from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
 from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
 from litellm_router_plugin.guards.identity import Identity
-from litellm_router_plugin.state import Admitted, AllOpen, BreakerSpec, BudgetRefused, MemoryStore, RedisStore, Store
+from litellm_router_plugin.state import Admitted, AllOpen, BreakerSpec, BudgetRefused, Store
 from litellm_router_plugin.state.base import Outcome
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ def _limit(config: LimitConfig | None) -> BudgetLimit | None:
 
 def store_from_config(config: PluginConfig) -> Store:
     """The store the config names (a Redis store does not connect until first used)."""
-    if config.store.kind == "redis":
-        return RedisStore(config.store.url, prefix=config.store.prefix, cluster=config.store.cluster)
-    return MemoryStore()
+    from litellm_router_plugin.guards.stores import build_store  # the store and its durable ledger
+
+    return build_store(config)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,7 @@ class Admission:
             timezone=budgets.timezone,
             lease_seconds=budgets.lease_seconds,
             on_store_error=budgets.on_store_error,
+            on_reset=budgets.on_reset,
         )
         self._breakers: dict[str, BreakerSpec] = {}
 

@@ -7,7 +7,9 @@ exactly once per request id. A worker that dies in between leaves a hold that ex
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,10 +18,12 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from litellm_router_plugin import metrics
 from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.errors import (
     BudgetExceededError,
     ConfigError,
+    StoreResetError,
     StoreUnavailableError,
     checked_amount,
     checked_positive,
@@ -39,13 +43,14 @@ from litellm_router_plugin.state import (
     Store,
     to_micros,
 )
-from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
+from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome, StoreReset
 
 logger = logging.getLogger(__name__)
 
 ScopeKind = Literal["global", "user", "key", "team"]
 SCOPE_KINDS: tuple[ScopeKind, ...] = ("global", "user", "key", "team")
 StoreErrorPolicy = Literal["fail_closed", "fail_open"]
+ResetPolicy = Literal["continue", "refuse"]
 
 
 def _usd(field: str, value: object, *, allow_none: bool = True) -> float | None:
@@ -107,6 +112,7 @@ class BudgetGuard:
         lease_seconds: float = 300.0,
         on_store_error: StoreErrorPolicy = "fail_closed",
         clock: Clock | None = None,
+        on_reset: ResetPolicy = "continue",
     ) -> None:
         given: dict[ScopeKind, BudgetLimit | None] = {
             "global": limit,
@@ -123,8 +129,11 @@ class BudgetGuard:
         checked_positive("lease_seconds", lease_seconds)
         if on_store_error not in ("fail_closed", "fail_open"):
             raise ConfigError("on_store_error", on_store_error, "Use 'fail_closed' or 'fail_open'.")
+        if on_reset not in ("continue", "refuse"):
+            raise ConfigError("on_reset", on_reset, "Use 'continue' or 'refuse'.")
         self.lease_ms = int(lease_seconds * 1000)
         self.on_store_error = on_store_error
+        self.on_reset = on_reset
         self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
         self._pending: list[str] = []
 
@@ -235,7 +244,14 @@ class BudgetGuard:
     async def submit(self, request: AdmitRequest) -> AdmitResult | None:
         """Send ``request`` to the store; ``None`` when the store is down and ``fail_open`` admits."""
         try:
-            return await self.store.admit(request)
+            result = await self.store.admit(request)
+            if isinstance(result, StoreReset):
+                windows = [w for w in (request.scopes[0].window, request.next_window) if w]
+                await self.recover(*windows)
+                result = await self.store.admit(request)
+                if isinstance(result, StoreReset):  # emptied again between the restore and the admit
+                    raise StoreResetError(self.store.name, "reset again while restoring")
+            return result
         except StoreUnavailableError:
             if self.on_store_error == "fail_closed":
                 raise
@@ -264,6 +280,38 @@ class BudgetGuard:
         if isinstance(result, BudgetRefused):
             raise self.refusal(result, limit_scope)
         raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")
+
+    async def recover(self, *windows: str) -> None:
+        """The store has no epoch marker (new, restarted empty, failed over to an empty replica):
+        rebuild the spent counters of ``windows`` from the durable ledger in one atomic step, or,
+        without one, report the reset and apply ``on_reset``. Concurrent workers restore once."""
+        ledger = self.store.durable
+        event: dict[str, Any] = {"event": "store_reset", "store": self.store.name, "windows": list(windows)}
+        if ledger is not None:
+            # Let rows settled just before the reset reach PostgreSQL (ours now, other workers' within
+            # one batch interval), then read the day's totals.
+            await ledger.flush(5.0)
+            await asyncio.sleep(ledger.flush_seconds)
+            try:
+                totals = await ledger.totals(windows)
+            except ledger.unavailable_errors as exc:
+                metrics.STORE_RESETS.labels("refused_ledger_unreachable").inc()
+                logger.error(json.dumps({**event, "action": "refuse", "error": f"ledger unreachable: {exc}"}))
+                raise StoreResetError(self.store.name, f"the ledger {ledger.name} is unreachable") from exc
+            if await self.store.restore(totals, uuid.uuid4().hex):
+                metrics.STORE_RESETS.labels("rebuilt").inc()
+                spent = sum(totals.values())
+                logger.warning(
+                    json.dumps({**event, "action": "rebuilt", "counters": len(totals), "spent_micros": spent})
+                )
+            return
+        if self.on_reset == "refuse":
+            metrics.STORE_RESETS.labels("refuse").inc()
+            logger.error(json.dumps({**event, "action": "refuse", "ledger": None}))
+            raise StoreResetError(self.store.name, "no epoch marker and no durable ledger to rebuild from")
+        if await self.store.restore({}, uuid.uuid4().hex):
+            metrics.STORE_RESETS.labels("continue").inc()
+            logger.error(json.dumps({**event, "action": "continue", "ledger": None, "counters_from": 0}))
 
     async def reserve(
         self,

@@ -10,9 +10,12 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from litellm_router_plugin.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from litellm_router_plugin.state.ledger import PostgresLedger
 
 MICROS_PER_USD = 1_000_000
 
@@ -114,7 +117,12 @@ class DuplicateRequest:
     """The request id already holds a reservation."""
 
 
-AdmitResult = Admitted | BudgetRefused | AllOpen | DuplicateRequest
+@dataclass(frozen=True, slots=True)
+class StoreReset:
+    """The store has no epoch marker: it is new or lost its data. Nothing was admitted; restore first."""
+
+
+AdmitResult = Admitted | BudgetRefused | AllOpen | DuplicateRequest | StoreReset
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +185,12 @@ class Store(abc.ABC):
     #: Exceptions of the driver that mean "the store cannot be reached".
     unavailable_errors: tuple[type[BaseException], ...] = ()
     name = "store"
+    durable: PostgresLedger | None = None
+    """The durable spend ledger every charged settle is also written to (off the hot path)."""
+
+    def attach_ledger(self, ledger: PostgresLedger) -> None:
+        """Write every charged settle to ``ledger`` too; a reset store is rebuilt from it."""
+        self.durable = ledger
 
     async def _guard(self, coro: Any) -> Any:
         try:
@@ -192,7 +206,15 @@ class Store(abc.ABC):
     async def settle(self, request: SettleRequest) -> SettleResult:
         """Release the hold, charge the actual cost, append the ledger, record the breaker outcome."""
         result: SettleResult = await self._guard(self._settle(request))
+        if self.durable is not None and result.status == "settled" and result.scopes and result.window:
+            self.durable.record_settled(request, result)  # only queued: a background writer batches it
         return result
+
+    async def restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int = 3 * 86400) -> bool:
+        """Set the spent counters to ``totals`` ((scope, window) -> micros) and the epoch marker, in
+        one atomic step, unless the marker is already there (another worker restored first)."""
+        restored: bool = await self._guard(self._restore(totals, epoch, ttl_s))
+        return restored
 
     async def spent(self, scope: str, window: str) -> tuple[int, int]:
         """``(spent, held)`` micro-dollars of a scope in a window."""
@@ -221,6 +243,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def _settle(self, request: SettleRequest) -> SettleResult: ...
+
+    @abc.abstractmethod
+    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool: ...
 
     @abc.abstractmethod
     async def _spent(self, scope: str, window: str) -> tuple[int, int]: ...

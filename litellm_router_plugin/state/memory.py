@@ -20,6 +20,7 @@ from litellm_router_plugin.state.base import (
     SettleRequest,
     SettleResult,
     Store,
+    StoreReset,
 )
 
 
@@ -57,6 +58,13 @@ class MemoryStore(Store):
         self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
         self._breakers: dict[str, _Breaker] = {}
         self._rows: deque[dict[str, Any]] = deque()
+        # A new process's memory is not a lost shared state; with a durable ledger it is rebuilt from it.
+        self._epoch: str | None = "memory"
+
+    def attach_ledger(self, ledger: Any) -> None:
+        """Write charged settles to ``ledger``; the first admit rebuilds today's counters from it."""
+        super().attach_ledger(ledger)
+        self._epoch = None
 
     def _now(self) -> int:
         return int(self.clock.now() * 1000)
@@ -76,6 +84,8 @@ class MemoryStore(Store):
 
     def _admit_locked(self, request: AdmitRequest) -> AdmitResult:
         now = self._now()
+        if request.scopes and self._epoch is None:
+            return StoreReset()
         self._expire(now)
         if request.scopes and request.request_id in self._holds:
             return DuplicateRequest()
@@ -178,6 +188,15 @@ class MemoryStore(Store):
                 self._breakers[spec.name] = _Breaker()
             else:
                 breaker.probe_until, breaker.probe_id = 0, None
+
+    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool:
+        with self._lock:
+            if self._epoch is not None:
+                return False
+            for (scope, window), micros in totals.items():
+                self._counters[("spent", f"{scope}:{window}")] = micros
+            self._epoch = epoch
+            return True
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
         self._expire(self._now())

@@ -35,6 +35,7 @@ from litellm_router_plugin.state.base import (
     SettleRequest,
     SettleResult,
     Store,
+    StoreReset,
 )
 
 HEALTH_CHECK_SECONDS = 15.0
@@ -135,10 +136,12 @@ class RedisStore(Store):
         self._admit_script = self.client.register_script(_script("admit.lua"))
         self._settle_script = self.client.register_script(_script("settle.lua"))
         self._status_script = self.client.register_script(_script("breaker_status.lua"))
+        self._restore_script = self.client.register_script(_script("restore.lua"))
         tag = "{" + prefix + "}"
         self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
         self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
         self._tag = tag
+        self._epoch = f"{tag}:epoch"
 
     def _single_client(self, socket_timeout: float, max_connections: int) -> _CountingRedis:
         try:
@@ -245,8 +248,11 @@ class RedisStore(Store):
                 spec.recovery_ms if spec else 0,
                 spec.probe_lease_ms if spec else 0,
             ]
+        keys.append(self._epoch)
         reply = await self._admit_script(keys=keys, args=args)
         kind = reply[0]
+        if kind == "reset":
+            return StoreReset()
         if kind == "ok":
             return Admitted(int(reply[1]), bool(int(reply[2])), reply[3] or None)
         if kind == "budget":
@@ -295,6 +301,12 @@ class RedisStore(Store):
         if reply[0] == "already":
             return SettleResult("already", int(reply[1]))
         return SettleResult("unknown")
+
+    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool:
+        items = sorted(totals.items())
+        keys = [self._epoch, *(self._counter("spent", scope, window) for (scope, window), _ in items)]
+        args: list[str | int] = [epoch, ttl_s, *(micros for _, micros in items)]
+        return bool(int(await self._restore_script(keys=keys, args=args)))
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
         # Expired holds are purged by the next admit; count only live ones here.

@@ -7,13 +7,14 @@
 --
 -- KEYS: holds (zset id -> lease expiry ms), hold (hash id -> json), expired (zset id -> ms),
 --       then per scope: spent and held before the boundary, spent and held after it;
---       then per candidate: breaker hash.
+--       then per candidate: breaker hash; last: the epoch marker.
 -- ARGV: now_ms (0: use Redis TIME), id, lease_ms, n_scopes, n_candidates, window_ttl_s,
 --       boundary_ms (0: no boundary, use the first window), window_before, window_after,
 --       then per scope: limit (-1: none); then per candidate: estimate, per_request (-1: none),
 --       has_breaker (0/1), recovery_ms, probe_lease_ms.
 -- Returns {'ok', candidate, probe, window} | {'budget', candidate, scope, limit, spent, held, asked}
 --       | {'per_request', candidate, limit, asked} | {'open', retry_after_ms} | {'duplicate'}
+--       | {'reset'} (no epoch marker: a new or emptied Redis; the caller restores, then admits again)
 local now = tonumber(ARGV[1])
 if now <= 0 then
   local t = redis.call('TIME')
@@ -22,6 +23,9 @@ end
 local id, lease = ARGV[2], tonumber(ARGV[3])
 local n_scopes, n_cands, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holds, hold, expired = KEYS[1], KEYS[2], KEYS[3]
+if n_scopes > 0 and redis.call('EXISTS', KEYS[#KEYS]) == 0 then
+  return {'reset'}
+end
 local boundary = tonumber(ARGV[7])
 local after = boundary > 0 and now >= boundary
 local window = after and ARGV[9] or ARGV[8]

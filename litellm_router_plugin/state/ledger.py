@@ -1,0 +1,309 @@
+"""``PostgresLedger``: a durable spend ledger in PostgreSQL, written off the request's hot path.
+
+Every charged settle (``Store.settle`` returning ``settled`` with scopes) is handed to ``record``,
+which only appends to a bounded in-process queue. A background task writes the queue in batches
+(``INSERT ... ON CONFLICT (request_id) DO NOTHING``, so a row lands exactly once however often it
+is retried) and, while PostgreSQL is unreachable, keeps the rows and retries with backoff (tenacity).
+The ledger is what a Redis that lost its data is rebuilt from (``totals``), and what
+``litellm-router stats`` reads. The schema is created on first use; migrations are numbered and
+applied once, under an advisory lock, by whichever worker comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import logging
+import re
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from litellm_router_plugin import metrics
+from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.state.base import MICROS_PER_USD, SettleRequest, SettleResult
+
+logger = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Version -> statements. Append only: a deployed migration is never edited.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE {schema}.spend (
+            request_id  text PRIMARY KEY,
+            settled_at  timestamptz NOT NULL DEFAULT now(),
+            time_window text NOT NULL,
+            scopes      text[] NOT NULL,
+            cost_micros bigint NOT NULL,
+            row_data    jsonb NOT NULL
+        )""",
+        "CREATE INDEX spend_window ON {schema}.spend (time_window)",
+        "CREATE INDEX spend_settled_at ON {schema}.spend (settled_at DESC)",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    """One charged settle: what the budget counters were charged, and the ledger line."""
+
+    request_id: str
+    window: str
+    scopes: tuple[str, ...]
+    cost_micros: int
+    row: Mapping[str, Any]
+
+
+class PostgresLedger:
+    """Charged settles in PostgreSQL (psycopg 3, async), batched by a background writer."""
+
+    unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError, OSError)
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "lrp",
+        batch_size: int = 500,
+        flush_seconds: float = 0.2,
+        max_queued: int = 100_000,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        if not _IDENT.match(schema):
+            raise ConfigError("ledger.schema", schema, "Use a lower-case SQL identifier, e.g. 'lrp'.")
+        self.dsn = dsn
+        self.schema = schema
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.max_queued = max_queued
+        self.connect_timeout = connect_timeout
+        self._pending: OrderedDict[str, SpendRow] = OrderedDict()
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._ready = False
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+        self.written = 0
+        """Rows this process wrote (inserted or already present)."""
+        _LIVE.add(self)
+
+    @property
+    def name(self) -> str:
+        """The DSN without its password, for messages."""
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.dsn)
+
+    # -- the hot path: no I/O --------------------------------------------------------------------
+    def record(self, row: SpendRow) -> bool:
+        """Queue a charged settle for the background writer; ``False`` (logged) when the queue is full."""
+        if row.request_id in self._pending:
+            return True
+        if len(self._pending) >= self.max_queued:
+            metrics.LEDGER_DROPPED.inc()
+            logger.error(
+                "ledger queue full (%d): settle %s of $%.6f will NOT reach %s",
+                self.max_queued,
+                row.request_id,
+                row.cost_micros / MICROS_PER_USD,
+                self.name,
+            )
+            return False
+        self._pending[row.request_id] = row
+        metrics.LEDGER_QUEUE.inc()
+        self._ensure_writer()
+        return True
+
+    def record_settled(self, request: SettleRequest, result: SettleResult) -> bool:
+        """``record`` a settle the store charged (``settled``, with its window and scopes)."""
+        assert result.window is not None
+        data = row_data(request.ledger, request.request_id, result.charged)
+        return self.record(SpendRow(request.request_id, result.window, result.scopes, result.charged, data))
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def pending(self) -> list[SpendRow]:
+        """Rows recorded here and not yet written."""
+        return list(self._pending.values())
+
+    # -- the writer --------------------------------------------------------------------------------
+    def _ensure_writer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a sync caller): the next record or flush from a loop starts the writer
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._run(), name="lrp-ledger-writer")
+        elif self._wake is not None and len(self._pending) >= self.batch_size:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while self._pending:
+            if len(self._pending) < self.batch_size and self._wake is not None:
+                # Let a batch gather: one INSERT for many settles.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+                self._wake.clear()
+            batch = list(self._pending.values())[: self.batch_size]
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(self.unavailable_errors),
+                wait=wait_exponential_jitter(initial=0.05, max=2.0),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        await self._write(batch)
+                    except self.unavailable_errors as exc:
+                        await self._drop_connection()
+                        logger.warning("ledger %s unreachable (%s); %d rows kept", self.name, exc, len(self._pending))
+                        raise
+            for row in batch:
+                if self._pending.pop(row.request_id, None) is not None:
+                    metrics.LEDGER_QUEUE.dec()
+            self.written += len(batch)
+
+    async def _write(self, batch: list[SpendRow]) -> None:
+        conn = await self._connection()
+        async with conn.transaction(), conn.cursor() as cur:
+            await cur.executemany(
+                f"INSERT INTO {self.schema}.spend (request_id, time_window, scopes, cost_micros, row_data) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING",
+                [(r.request_id, r.window, list(r.scopes), r.cost_micros, Jsonb(dict(r.row))) for r in batch],
+            )
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, connect_timeout=max(1, int(self.connect_timeout))
+                )
+                self._ready = False
+            if not self._ready:
+                await self._migrate(self._conn)
+                self._ready = True
+            return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Create the schema and apply the migrations not yet applied, once across all workers."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"lrp-ledger:{self.schema}",))
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.schema}.schema_version "
+                "(version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            cur = await conn.execute(f"SELECT coalesce(max(version), 0) FROM {self.schema}.schema_version")
+            found = await cur.fetchone()
+            current = int(found[0]) if found else 0
+            for version in sorted(v for v in MIGRATIONS if v > current):
+                for statement in MIGRATIONS[version]:
+                    await conn.execute(statement.format(schema=self.schema))
+                await conn.execute(f"INSERT INTO {self.schema}.schema_version (version) VALUES (%s)", (version,))
+                logger.info("ledger %s: schema %s migrated to version %d", self.name, self.schema, version)
+
+    async def flush(self, seconds: float = 5.0) -> bool:
+        """Write what is queued, waiting up to ``seconds``; ``True`` when nothing is left."""
+        if not self._pending:
+            return True
+        self._ensure_writer()
+        if self._wake is not None:
+            self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), seconds)
+        return not self._pending
+
+    async def aclose(self, seconds: float = 5.0) -> None:
+        """Flush for up to ``seconds``, log what could not be written (with amounts), close."""
+        await self.flush(seconds)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.log_unwritten()
+        await self._drop_connection()
+
+    def log_unwritten(self) -> None:
+        """Log every row still queued, with its amount, so it can be entered by hand."""
+        if not self._pending:
+            return
+        total = sum(r.cost_micros for r in self._pending.values())
+        logger.error(
+            "%d settles never reached the ledger %s (total $%.6f): %s",
+            len(self._pending),
+            self.name,
+            total / MICROS_PER_USD,
+            ", ".join(f"{r.request_id}=${r.cost_micros / MICROS_PER_USD:.6f}" for r in self._pending.values()),
+        )
+
+    # -- reads -------------------------------------------------------------------------------------
+    async def totals(self, windows: Iterable[str]) -> dict[tuple[str, str], int]:
+        """Micro-dollars charged per (scope, window), for rebuilding counters; includes rows still queued here."""
+        wanted = list(windows)
+        conn = await self._connection()
+        cur = await conn.execute(
+            f"SELECT s.scope, t.time_window, sum(t.cost_micros) FROM {self.schema}.spend t, "
+            "unnest(t.scopes) AS s(scope) WHERE t.time_window = ANY(%s) GROUP BY 1, 2",
+            (wanted,),
+        )
+        found: dict[tuple[str, str], int] = {
+            (scope, window): int(total) for scope, window, total in await cur.fetchall()
+        }
+        written = await self._written_ids([r.request_id for r in self._pending.values() if r.window in wanted])
+        for row in self._pending.values():
+            if row.window in wanted and row.request_id not in written:
+                for scope in row.scopes:
+                    found[(scope, row.window)] = found.get((scope, row.window), 0) + row.cost_micros
+        return found
+
+    async def _written_ids(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        conn = await self._connection()
+        cur = await conn.execute(f"SELECT request_id FROM {self.schema}.spend WHERE request_id = ANY(%s)", (ids,))
+        return {r[0] for r in await cur.fetchall()}
+
+    async def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Ledger lines, newest first (the shape ``Store.ledger`` returns)."""
+        conn = await self._connection()
+        cur = await conn.execute(
+            f"SELECT row_data, request_id, cost_micros FROM {self.schema}.spend "
+            "ORDER BY settled_at DESC, request_id LIMIT %s",
+            (limit,),
+        )
+        return [{**data, "request_id": rid, "cost_micros": int(cost)} for data, rid, cost in await cur.fetchall()]
+
+
+_LIVE: weakref.WeakSet[PostgresLedger] = weakref.WeakSet()
+
+
+@atexit.register
+def _log_unwritten_at_exit() -> None:
+    for ledger in list(_LIVE):
+        ledger.log_unwritten()
+
+
+def row_data(row: Mapping[str, Any] | None, request_id: str, cost_micros: int) -> dict[str, Any]:
+    """The ledger line to store: the settle's own row, or the bare charge when it had none."""
+    data = dict(row) if row is not None else {}
+    data.setdefault("request_id", request_id)
+    data.setdefault("cost_micros", cost_micros)
+    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))  # plain JSON types only
+    return plain
