@@ -264,7 +264,12 @@ class Pipeline:
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
     async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
         """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
-        (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included."""
+        (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included.
+        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``."""
+        from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested  # imports this module
+
+        if cascade_requested(self.config.cascade, kwargs):
+            return await Cascade(self).acompletion(messages, **kwargs)
         routed = await self.route(kwargs, messages)
         metadata = dict(kwargs.pop("metadata", None) or {})
         routed.attach(metadata)
