@@ -11,6 +11,7 @@ import pytest
 
 from litellm_router_plugin import Planner, PluginConfig
 from tests.stores import clocked_store  # noqa: F401  (a fixture shared by the store suites)
+from tests.upstream import fake, upstream  # noqa: F401  (the loopback fake upstream)
 
 # The real agent code path runs against TestModel / FunctionModel only: no real model requests.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
