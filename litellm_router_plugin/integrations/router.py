@@ -55,6 +55,10 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         if found is None:
             # The model list may be rebuilt (the proxy reloads it); re-index on a miss.
             self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
+            if deployment_id not in self._by_id:  # a reloaded policy added tier deployments
+                missing = [e for e in self.pipeline.tier_map.model_list() if e["model_info"]["id"] not in self._by_id]
+                self.router.set_model_list(list(self.router.model_list) + missing)
+                self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
             found = self._by_id[deployment_id]
         return found
 
