@@ -67,6 +67,8 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         config = self.pipeline.config
         if model == config.alias:
             return True, None
+        if model.startswith(PLACEHOLDER_PREFIX):  # the alias' cascade group: its steps are governed
+            return False, None
         self._check_allowed(model, kwargs)
         if model in self.pipeline.tier_map:
             return True, model
