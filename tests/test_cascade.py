@@ -16,6 +16,7 @@ from pydantic_ai import Agent
 from pydantic_ai.models.test import TestModel
 
 from litellm_router_plugin import BudgetExceededError, Pipeline, PluginConfig
+from litellm_router_plugin.evaluation.cascade_eval import compare
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY
 from litellm_router_plugin.pipeline.confidence import Verdict, similarity
 from litellm_router_plugin.state import RedisStore
@@ -302,3 +303,17 @@ async def test_the_cascade_is_logged_as_one_json_line(fake: Upstream, caplog: py
     assert len(lines) == 1
     assert lines[0]["escalations"][0]["check"] == "consistency"
     assert "What is" not in caplog.text  # no prompt text in the log by default
+
+
+async def test_cascade_is_nearly_as_accurate_as_always_strong_for_a_fraction_of_its_cost(
+    upstream: Upstream,
+) -> None:
+    upstream.reset()
+    rows = {r.strategy: r for r in await compare(upstream, n=40)}
+    routed, strong, cascade = rows["routed"], rows["always-strong"], rows["cascade"]
+    assert routed.final_tiers == {"cheap": 40}
+    assert strong.final_tiers == {"strong": 40}
+    assert cascade.accuracy > routed.accuracy + 0.1
+    assert cascade.accuracy >= strong.accuracy - 0.1
+    assert cascade.cost_usd < 0.5 * strong.cost_usd
+    assert cascade.calls > 80  # two samples per cheap step, more on escalation

@@ -14,12 +14,15 @@ import hashlib
 import json
 import random
 import re
+import socket
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -169,6 +172,61 @@ async def _sse(model: str, text: str, usage: dict[str, int]) -> AsyncIterator[st
     done = {**base, "created": created, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
     yield f"data: {json.dumps(done)}\n\n"
     yield "data: [DONE]\n\n"
+
+
+class FakeUpstream:
+    """A fake upstream served on a free loopback port from a thread of this process (``with`` it)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        import uvicorn  # the [proxy] extra
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(seed), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="fake-upstream", daemon=True)
+
+    def start(self) -> FakeUpstream:
+        """Serve, and wait until the port answers."""
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"fake upstream did not start on {self.base}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def control(self, **behaviours: dict[str, Any]) -> None:
+        """Set models' behaviours (see ``Behaviour``)."""
+        httpx.post(f"{self.base}/control", json=behaviours, timeout=5).raise_for_status()
+
+    def reset(self) -> None:
+        """Forget every behaviour and counter."""
+        httpx.post(f"{self.base}/reset", timeout=5).raise_for_status()
+
+    def hits(self) -> dict[str, int]:
+        """Requests each model received."""
+        return dict(httpx.get(f"{self.base}/hits", timeout=5).json())
+
+    def deployment(self, name: str, price_in: float | None = None, price_out: float | None = None) -> dict[str, Any]:
+        """A tier deployment served here: ``openai/<name>``, priced per token or by LiteLLM's table."""
+        params: dict[str, Any] = {"api_base": f"{self.base}/v1", "api_key": "fake"}
+        if price_in is not None or price_out is not None:
+            params.update(input_cost_per_token=price_in or 0.0, output_cost_per_token=price_out or 0.0)
+        return {"model": f"openai/{name}", "litellm_params": params}
 
 
 def main() -> None:  # pragma: no cover - exercised by the end-to-end tests as a subprocess
