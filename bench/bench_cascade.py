@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from litellm_router_plugin.evaluation.cascade_eval import WRONG_RATES, compare
+from litellm_router_plugin.tools.cascade_eval import WRONG_RATES, compare
 from litellm_router_plugin.tools.fake_upstream import FakeUpstream
 
 

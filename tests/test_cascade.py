@@ -16,10 +16,10 @@ from pydantic_ai import Agent
 from pydantic_ai.models.test import TestModel
 
 from litellm_router_plugin import BudgetExceededError, Pipeline, PluginConfig
-from litellm_router_plugin.evaluation.cascade_eval import compare
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY
 from litellm_router_plugin.pipeline.confidence import Verdict, similarity
 from litellm_router_plugin.state import RedisStore
+from litellm_router_plugin.tools.cascade_eval import compare
 from tests.stores import REDIS_URL
 from tests.upstream import Upstream
 
@@ -166,7 +166,7 @@ async def test_verifier_based_escalation_with_a_callable_and_an_agent(fake: Upst
 async def test_the_cap_stops_escalation_and_keeps_the_weaker_answer(fake: Upstream) -> None:
     fake.control(**{"cheap-a": {"answers": ["4", "5"]}})
     pipeline = Pipeline(config(fake, {"max_cost_usd": 0.002}))
-    response, result = await ask(pipeline, max_tokens=None)
+    response, result = await ask(pipeline)
     # cheap samples fit; mid's worst case (prompt + 1024 tokens x $4e-6) does not
     assert response.choices[0].message.content == "4"
     assert result["stopped"] == "cost_cap"

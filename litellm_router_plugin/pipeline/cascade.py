@@ -65,7 +65,7 @@ logger = logging.getLogger(__name__)
 CASCADE_KEY = "router_cascade"
 """Key of the ``CascadeResult`` in ``response._hidden_params`` (and in the proxy's request metadata)."""
 
-Stop = Literal["confident", "strongest", "cost_cap", "no_checks"]
+Stop = Literal["confident", "strongest", "cost_cap", "budget", "no_checks"]
 
 
 # -- what happened ---------------------------------------------------------------------------
@@ -350,6 +350,14 @@ class Cascade:
                     ).with_note(f"max_cost_usd of the cascade: {exc}") from None
                 escalations.append(Escalation(from_tier=best[1].name, to_tier=None, check="cost_cap", detail=str(exc)))
                 stopped = "cost_cap"
+                break
+            except BudgetExceededError as exc:  # a daily budget ran out mid-cascade: keep what we have
+                if best is None:
+                    raise
+                escalations.append(
+                    Escalation(from_tier=best[1].name, to_tier=None, check="budget", detail=str(exc)[:200])
+                )
+                stopped = "budget"
                 break
             except TierFailed as exc:
                 tried.append(tier.name)

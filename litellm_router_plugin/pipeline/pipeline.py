@@ -85,8 +85,7 @@ class Pipeline:
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
         self.named = NamedDeployments(self.tier_map)
-        self.policy_version = config_version(self.config)
-        """The version of the policy in force (a hash of its file or of the configuration)."""
+        self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
         self.policy = PolicyWatcher.watch(self, config) if planner is None else None
         _PIPELINES[self.id] = self
 

@@ -41,8 +41,9 @@ def body_version(body: str | bytes) -> str:
 
 
 def config_version(config: PluginConfig) -> str:
-    """The version of a policy given as an object (not a file): a hash of its canonical JSON."""
-    return body_version(config.model_dump_json(by_alias=True))
+    """The version of a policy given as an object (not a file): a hash of its canonical JSON (objects
+    that JSON cannot hold, such as a ``mock_response`` exception, by their ``repr``)."""
+    return body_version(config.model_dump_json(by_alias=True, fallback=repr))
 
 
 def parse_policy(body: str, origin: str) -> PluginConfig:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litellm_router_plugin.evaluation.cascade_eval import WRONG_RATES, arithmetic_set, eval_config
 from litellm_router_plugin.integrations.router import build_router
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY
 from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.decision import METADATA_KEY
 from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.tools.cascade_eval import WRONG_RATES, arithmetic_set, eval_config
 from litellm_router_plugin.tools.fake_upstream import FakeUpstream, hard_for
 
 DEMO_PROMPTS: tuple[str, ...] = (
