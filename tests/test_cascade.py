@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from pydantic_ai import Agent
 from pydantic_ai.models.test import TestModel
 
-from litellm_router_plugin import BudgetExceededError, Pipeline, PluginConfig
-from litellm_router_plugin.pipeline.cascade import CASCADE_KEY
-from litellm_router_plugin.pipeline.confidence import Verdict, similarity
+from litellm_router_plugin import BudgetExceededError, ConfigError, Pipeline, PluginConfig
+from litellm_router_plugin.pipeline.cascade import CASCADE_KEY, Settings, cascade_requested
+from litellm_router_plugin.pipeline.confidence import Verdict, load_verifier, similarity
 from litellm_router_plugin.state import RedisStore
 from litellm_router_plugin.tools.cascade_eval import compare
 from tests.stores import REDIS_URL
@@ -203,11 +203,12 @@ def test_max_cost_usd_is_never_exceeded(
             "cheap-a": {
                 "answers": ["4"] if agree else ["4", "5"],
                 "completion_tokens": completion,
+                "truncate": True,
                 "fail_first": failures,
             },
-            "cheap-b": {"completion_tokens": completion},
-            "mid-a": {"answers": ["4", "6"], "completion_tokens": completion},
-            "strong-a": {"completion_tokens": completion},
+            "cheap-b": {"completion_tokens": completion, "truncate": True},
+            "mid-a": {"answers": ["4", "6"], "completion_tokens": completion, "truncate": True},
+            "strong-a": {"completion_tokens": completion, "truncate": True},
         }
     )
     tiers = sorted(prices)
@@ -317,3 +318,35 @@ async def test_cascade_is_nearly_as_accurate_as_always_strong_for_a_fraction_of_
     assert cascade.accuracy >= strong.accuracy - 0.1
     assert cascade.cost_usd < 0.5 * strong.cost_usd
     assert cascade.calls > 80  # two samples per cheap step, more on escalation
+
+
+def test_request_settings_are_validated_and_may_only_lower_the_cap() -> None:
+    config = PluginConfig.load({"cascade": {"max_cost_usd": 0.05}}).cascade
+    assert Settings.of(config, {"max_cost_usd": 0.01}).max_cost_usd == 0.01
+    assert Settings.of(config, {"max_cost_usd": 1.0}).max_cost_usd == 0.05
+    with pytest.raises(ConfigError, match=r"metadata\.router\.checks"):
+        Settings.of(config, {"checks": ["vibes"]})
+    with pytest.raises(ConfigError, match=r"metadata\.router\.max_cost_usd"):
+        Settings.of(config, {"max_cost_usd": -1})
+    with pytest.raises(ConfigError, match=r"metadata\.router\.consistency_threshold"):
+        Settings.of(config, {"consistency_threshold": 1.5})
+    cascade = {"metadata": {"router": {"cascade": True}}}
+    assert cascade_requested(config, cascade)
+    assert not cascade_requested(config.model_copy(update={"enabled": True}), {"stream": True})
+    with pytest.raises(ConfigError, match="stream"):
+        cascade_requested(config, {**cascade, "stream": True})
+    with pytest.raises(ConfigError, match=r"metadata\.router\.cascade"):
+        cascade_requested(config, {"metadata": {"router": {"cascade": "yes"}}})
+
+
+def test_a_verifier_path_that_does_not_import_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"cascade\.verifier"):
+        load_verifier("no_such_module_here:check")
+    assert load_verifier("tests.test_cascade:similarity") is similarity
+
+
+async def test_the_verifier_check_without_a_verifier_is_refused(fake: Upstream) -> None:
+    pipeline = Pipeline(config(fake, {"checks": ["verifier"]}))
+    with pytest.raises(ConfigError, match=r"cascade\.verifier"):
+        await ask(pipeline)
+    assert fake.hits() == {}

@@ -436,7 +436,12 @@ class Cascade:
         logprobs = "logprobs" in run.settings.checks and not last
         try:
             calls = [self._resilient(run, index, tier, too_dear, temperature, logprobs) for _ in range(samples)]
-            return list(await asyncio.gather(*calls))
+            # every sample ends (and is charged) before the step's reservation is released
+            answers = await asyncio.gather(*calls, return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            return list(answers)
         finally:
             run.cap.release(reserved, sum(c.cost_usd for c in run.calls if c.step == index))
 

@@ -3,7 +3,7 @@
 ``/v1/chat/completions`` answers with ``usage``; per model, ``POST /control`` sets latency, an error
 rate with its status (500, 429), the first N requests failing, hangs past the client's timeout,
 malformed JSON, canned answers, token logprobs, and an arithmetic mode that answers "What is A + B?"
-correctly except on a known share of questions. ``n`` and ``max_tokens`` are honoured. ``GET /hits``
+correctly except on a known share of questions. ``n`` is honoured (``max_tokens`` with ``truncate``). ``GET /hits``
 counts the requests each model received. Run: ``litellm-router fake-upstream --port 9100``.
 """
 
@@ -39,7 +39,10 @@ class Behaviour(BaseModel):
     malformed: bool = False
     """Answer 200 with a body that is not JSON."""
     completion_tokens: int = Field(default=20, ge=0)
-    """Reported per choice, at most the request's ``max_tokens`` (as a provider truncates)."""
+    """Reported per choice."""
+    truncate: bool = False
+    """Report at most the request's ``max_tokens`` per choice, as a real provider does (off by
+    default: some tests want usage beyond the estimate)."""
     prompt_tokens: int | None = Field(default=None, ge=1)
     """Reported prompt tokens; default about 1.3 per word of the messages."""
     fail_first: int = Field(default=0, ge=0)
@@ -113,7 +116,7 @@ def create_app(seed: int = 0) -> FastAPI:
         prompt_tokens = how.prompt_tokens or max(1, int(words * 1.3))
         n = int(body.get("n") or 1)
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        per_choice = min(how.completion_tokens, int(limit)) if limit else how.completion_tokens
+        per_choice = min(how.completion_tokens, int(limit)) if limit and how.truncate else how.completion_tokens
         question = str(messages[-1].get("content", "")) if messages else ""
         choices = []
         for i in range(n):
