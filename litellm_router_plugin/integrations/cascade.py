@@ -68,7 +68,12 @@ class CascadeProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped he
         metadata = dict((kwargs.get("litellm_params") or {}).get("metadata") or {})
         overrides = metadata.get(OVERRIDES_KEY)
         metadata[OVERRIDES_KEY] = {**(overrides if isinstance(overrides, Mapping) else {}), "cascade": True}
-        return await Cascade(pipeline).acompletion(messages, metadata=metadata, **call)
+        try:
+            return await Cascade(pipeline).acompletion(messages, metadata=metadata, **call)
+        except Exception as exc:
+            # The cascade already retried and fell back; a Router retry would run it all again.
+            exc.num_retries = 0  # type: ignore[attr-defined]
+            raise
 
     def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         """The synchronous twin: runs :meth:`acompletion` on a private event loop."""
