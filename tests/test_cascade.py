@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from pydantic_ai import Agent
 from pydantic_ai.models.test import TestModel
 
-from litellm_router_plugin import BudgetExceededError, ConfigError, Pipeline, PluginConfig
+from litellm_router_plugin import BudgetExceededError, ConfigError, Pipeline, PluginConfig, build_router
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY, Settings, cascade_requested
 from litellm_router_plugin.pipeline.confidence import Verdict, load_verifier, similarity
+from litellm_router_plugin.pricing import count_prompt_tokens
 from litellm_router_plugin.state import RedisStore
 from litellm_router_plugin.tools.cascade_eval import compare
 from tests.stores import REDIS_URL
@@ -186,6 +187,7 @@ async def test_the_cap_stops_escalation_and_keeps_the_weaker_answer(fake: Upstre
     cap=st.floats(1e-6, 0.02),
     agree=st.booleans(),
     failures=st.integers(0, 2),
+    slack=st.integers(0, 30),
 )
 def test_max_cost_usd_is_never_exceeded(
     upstream: Upstream,
@@ -196,7 +198,12 @@ def test_max_cost_usd_is_never_exceeded(
     cap: float,
     agree: bool,
     failures: int,
+    slack: int,
 ) -> None:
+    """The provider bills at most the prompt tokens LiteLLM counts (``slack`` fewer) and at most
+    ``max_tokens``; whatever the prices, answers and failures, the charged total stays within the cap."""
+    messages = [{"role": "user", "content": "What is 2 + 2? " + "please " * words}]
+    counted = count_prompt_tokens(messages, "gpt-4o")
     upstream.reset()
     upstream.control(
         **{
@@ -205,10 +212,17 @@ def test_max_cost_usd_is_never_exceeded(
                 "completion_tokens": completion,
                 "truncate": True,
                 "fail_first": failures,
+                "prompt_tokens": max(1, counted - slack),
             },
-            "cheap-b": {"completion_tokens": completion, "truncate": True},
-            "mid-a": {"answers": ["4", "6"], "completion_tokens": completion, "truncate": True},
-            "strong-a": {"completion_tokens": completion, "truncate": True},
+            **{
+                name: {
+                    "answers": ["4", "6"] if name == "mid-a" else [],
+                    "completion_tokens": completion,
+                    "truncate": True,
+                    "prompt_tokens": max(1, counted - slack),
+                }
+                for name in ("cheap-b", "mid-a", "strong-a")
+            },
         }
     )
     tiers = sorted(prices)
@@ -217,7 +231,6 @@ def test_max_cost_usd_is_never_exceeded(
         for dep in tier["deployments"]:
             dep["litellm_params"].update(input_cost_per_token=price, output_cost_per_token=price * 4)
     pipeline = Pipeline(cfg)
-    messages = [{"role": "user", "content": "What is 2 + 2? " + "please " * words}]
 
     async def run() -> float | None:
         try:
@@ -235,8 +248,20 @@ def test_max_cost_usd_is_never_exceeded(
     if total is None:
         assert charged == 0
     else:
-        assert total <= cap
+        assert total <= cap + 1e-12
         assert charged == pytest.approx(total, abs=1e-5)
+
+
+async def test_later_steps_are_estimated_with_the_providers_prompt_count(fake: Upstream) -> None:
+    """A provider that bills far more prompt tokens than LiteLLM counts: the first step cannot know
+    it, but the next step is estimated with the billed count, and does not fit the cap."""
+    fake.control(**{"cheap-a": {"answers": ["4", "5"], "prompt_tokens": 1000}})
+    pipeline = Pipeline(config(fake, {"max_cost_usd": 0.001}))
+    response = await pipeline.acompletion(QUESTION, max_tokens=10, metadata={"router": {"cascade": True}})
+    result = response._hidden_params[CASCADE_KEY]
+    assert [c["prompt_tokens"] for c in result["calls"]] == [1000, 1000]
+    assert result["stopped"] == "cost_cap"  # mid would fit with LiteLLM's count (~14 tokens), not with 1000
+    assert result["total_cost_usd"] <= 0.001
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -350,3 +375,17 @@ async def test_the_verifier_check_without_a_verifier_is_refused(fake: Upstream) 
     with pytest.raises(ConfigError, match=r"cascade\.verifier"):
         await ask(pipeline)
     assert fake.hits() == {}
+
+
+async def test_a_router_built_by_build_router_cascades_the_alias(fake: Upstream) -> None:
+    fake.control(**{"cheap-a": {"answers": ["4", "5"]}, "mid-a": {"answers": ["4"]}})
+    pipeline = Pipeline(config(fake))
+    router = build_router(pipeline=pipeline)
+    response = await router.acompletion(model="auto", messages=QUESTION, metadata={"router": {"cascade": True}})
+    result = response._hidden_params[CASCADE_KEY]
+    assert response.choices[0].message.content == "4"
+    assert (result["tiers_tried"], result["stopped"]) == (["cheap", "mid"], "confident")
+    plain = await router.acompletion(model="auto", messages=QUESTION)
+    assert CASCADE_KEY not in plain._hidden_params
+    ledger = await pipeline.admission.store.ledger()  # type: ignore[union-attr]
+    assert len(ledger) == len(result["calls"]) + 1  # every step, and the plain call, settled once

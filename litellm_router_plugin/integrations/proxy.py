@@ -36,13 +36,11 @@ from litellm_router_plugin.errors import (
 from litellm_router_plugin.integrations.cascade import (
     CLIENT_SETTINGS,
     cascade_entry,
-    cascade_group,
     cascade_headers,
     register_cascade_provider,
 )
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
-from litellm_router_plugin.pipeline.cascade import cascade_requested
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
@@ -160,8 +158,6 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         if data.get("model") == self.alias or data.get("model") in self.pipeline.tier_map:
             # The response names the model that answered, not the alias (the alias stays in the decision).
             metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True
-            if cascade_requested(self.pipeline.config.cascade, data):
-                data["model"] = cascade_group(self.alias)  # its one deployment runs the cascade
         return data
 
     async def async_post_call_response_headers_hook(
