@@ -389,3 +389,22 @@ async def test_a_router_built_by_build_router_cascades_the_alias(fake: Upstream)
     assert CASCADE_KEY not in plain._hidden_params
     ledger = await pipeline.admission.store.ledger()  # type: ignore[union-attr]
     assert len(ledger) == len(result["calls"]) + 1  # every step, and the plain call, settled once
+
+
+async def test_when_every_stronger_tier_fails_the_earlier_answer_is_kept(fake: Upstream) -> None:
+    fake.control(
+        **{
+            "cheap-a": {"answers": ["4", "5"]},
+            "mid-a": {"error_rate": 1.0, "error_status": 502},
+            "strong-a": {"error_rate": 1.0, "error_status": 503},
+        }
+    )
+    pipeline = Pipeline(config(fake, resilience={"retries": 0}))
+    response, result = await ask(pipeline)
+    assert response.choices[0].message.content == "4"
+    assert (result["final_tier"], result["stopped"]) == ("cheap", "failed")
+    assert [(e["from_tier"], e["to_tier"], e["check"]) for e in result["escalations"]] == [
+        ("cheap", "mid", "consistency"),
+        ("mid", "strong", "fallback"),
+        ("strong", None, "fallback"),
+    ]

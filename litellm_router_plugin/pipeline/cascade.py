@@ -41,6 +41,7 @@ from litellm_router_plugin.errors import (
     ConfigError,
     NoDeploymentAvailable,
     RouterPluginError,
+    UnsupportedRequest,
     checked_amount,
 )
 from litellm_router_plugin.guards.breaker import counts_as_failure
@@ -65,7 +66,9 @@ logger = logging.getLogger(__name__)
 CASCADE_KEY = "router_cascade"
 """Key of the ``CascadeResult`` in ``response._hidden_params`` (and in the proxy's request metadata)."""
 
-Stop = Literal["confident", "strongest", "cost_cap", "budget", "no_checks"]
+Stop = Literal["confident", "strongest", "cost_cap", "budget", "failed", "no_checks"]
+"""Why the cascade ended: the checks passed; the strongest tier answered; the next step did not fit
+``max_cost_usd`` or the budget; the next tier failed (the earlier answer is kept); no checks set."""
 
 
 # -- what happened ---------------------------------------------------------------------------
@@ -363,9 +366,13 @@ class Cascade:
                 tried.append(tier.name)
                 last_error = exc.cause
                 if not self.config.resilience.fallback or last:
-                    if best is not None:
-                        break
-                    raise exc.cause from None
+                    if best is None:
+                        raise exc.cause from None
+                    escalations.append(
+                        Escalation(from_tier=tier.name, to_tier=None, check="fallback", detail=str(exc)[:200])
+                    )
+                    stopped = "failed"
+                    break
                 next_tier = ladder[i + 1].name
                 escalations.append(
                     Escalation(from_tier=tier.name, to_tier=next_tier, check="fallback", detail=str(exc)[:200])
@@ -475,7 +482,7 @@ class Cascade:
                             unhealthy=run.failed | too_dear,
                         )
                         return await self._call(run, index, routed, temperature, logprobs)
-            except (CircuitBreakerOpen, NoDeploymentAvailable) as exc:
+            except (CircuitBreakerOpen, NoDeploymentAvailable, UnsupportedRequest) as exc:
                 raise TierFailed(tier.name, last_error or exc) from exc
             except Exception as exc:
                 blamed = getattr(exc, "_router_deployment", None)
