@@ -296,7 +296,7 @@ def test_router_endpoints_during_a_store_outage(stack: Stack) -> None:
 
 
 def test_a_client_sends_cascade_true_and_gets_the_cascade_headers(stack: Stack) -> None:
-    key = "sk-cascade-t4"
+    key = "sk-cascade-t10"
     cascade = {"metadata": {"router": {"cascade": True, "max_cost_usd": 0.01}}}
     deadline = time.monotonic() + 20
     while stack.breaker_state(0, "strong/0/openai/strong-a", key) == 2:  # left open by an earlier test
