@@ -187,7 +187,14 @@ class FakeUpstream:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.base = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(seed), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(seed),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,  # a `hang` request must not hold the shutdown
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="fake-upstream", daemon=True)
 
