@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo proxy-demo test lint bench bench-state bench-proxy constraints clean
+.PHONY: demo proxy-demo test lint bench bench-state bench-proxy bench-cascade constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-state: $(STAMP)   ## Redis round trips per request and reserve+settle late
 
 bench-proxy: $(STAMP)   ## proxy req/s and p50: plugin config vs stock config, same upstream and load
 	$(BIN)/python bench/bench_proxy.py
+
+bench-cascade: $(STAMP) ## cascade vs always-strong vs routed: accuracy and cost on a labelled arithmetic set
+	$(BIN)/python bench/bench_cascade.py
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new

@@ -23,7 +23,7 @@ from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.costs import summarise_ledger
 from litellm_router_plugin.routing.planner import Planner
-from litellm_router_plugin.tools.demo import run_demo
+from litellm_router_plugin.tools.demo import run_cascade_demo, run_demo
 
 app = typer.Typer(help="Cost-aware routing for LiteLLM.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -103,6 +103,25 @@ def demo(config: ConfigOption = None) -> None:
         f"Estimated cost: routed ${routed:.6f} vs all to the strongest tier "
         f"({planner.tier_map.strongest.name}) ${strongest:.6f}: {saved:.1%} saved."
     )
+    _cascade_demo()
+
+
+def _cascade_demo() -> None:
+    """One cascade per question over the fake upstream: a confident answer kept, a weak one escalated."""
+    rows = asyncio.run(run_cascade_demo())
+    wide_console.print(
+        "\nCascade (fake upstream on loopback): two samples per step; escalate a tier when they disagree."
+    )
+    for row in rows:
+        steps = " + ".join(f"{tier} ${usd:.7f}" for tier, usd in row.step_costs)
+        why = "escalated: " + "; ".join(row.reasons) if row.reasons else "kept: the samples agree"
+        wide_console.print(
+            f"  {row.question} -> {row.answer} (expected {row.expected}) via {' > '.join(row.tiers)}; {why}; "
+            f"{steps} = ${row.total_cost_usd:.7f}"
+        )
+    cascade = sum(r.total_cost_usd for r in rows)
+    strongest = sum(r.strongest_cost_usd for r in rows)
+    wide_console.print(f"Cascade cost ${cascade:.7f} vs ${strongest:.7f} answering both on the strongest tier.")
 
 
 @app.command()

@@ -18,7 +18,8 @@ from litellm_router_plugin.classify.base import CATEGORIES, Category
 from litellm_router_plugin.errors import ConfigError
 
 OVERRIDES_KEY = "router"
-"""Request metadata key of our per-request settings: ``{"tier", "min_tier", "max_tier", "user", ...}``."""
+"""Request metadata key of our per-request settings: ``{"tier", "min_tier", "max_tier", "cascade",
+"max_cost_usd", "user", ...}``."""
 
 
 class ConfigWarning(UserWarning):
@@ -284,6 +285,80 @@ class LedgerConfig(_Strict):
         return self
 
 
+CheckName = Literal["consistency", "logprobs", "verifier"]
+
+
+class CascadeConfig(_Strict):
+    """Cascade mode: start cheap, escalate a tier while the answer's confidence is low."""
+
+    enabled: bool = False
+    """Cascade every request of the alias; a request turns it on or off with ``metadata.router.cascade``."""
+    start: Literal["routed", "cheapest"] = "routed"
+    """The first tier: the one the classifier routes to, or the cheapest (within ``min_tier``)."""
+    checks: list[CheckName] = Field(default_factory=lambda: list[CheckName](["consistency"]))
+    """Confidence checks, in order; the first that fails escalates. ``consistency``: two samples
+    compared; ``logprobs``: the mean token probability (skipped when the provider returns none);
+    ``verifier``: the callable named by ``verifier`` (or passed in code). Empty: retries and
+    fallbacks only."""
+    consistency_threshold: float = Field(default=0.8, ge=0, le=1)
+    """Escalate when the two samples' similarity (0-1, on normalised text) is below this."""
+    logprob_threshold: float = Field(default=0.7, ge=0, le=1)
+    """Escalate when exp(mean token logprob), the geometric-mean token probability, is below this."""
+    verifier: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    """``module:attribute`` of a verifier: a callable ``(messages, answer) -> Verdict | bool | float``
+    (may be async) or a Pydantic AI agent whose output is a ``Verdict``."""
+    verifier_threshold: float = Field(default=0.5, ge=0, le=1)
+    """Escalate when the verifier's confidence is below this (a ``False`` verdict always escalates)."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Cap on the whole cascade, retries included; a request may lower it with ``metadata.router.max_cost_usd``."""
+    sample_temperature: float | None = Field(default=None, ge=0, le=2)
+    """Temperature of the consistency samples when the request sets none (``None``: the provider's default)."""
+
+    @field_validator("max_cost_usd")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite amount in USD")
+        return value
+
+
+class ResilienceConfig(_Strict):
+    """Retries of transient errors, per-tier timeouts and the fallback chain (cascade mode)."""
+
+    retries: int = Field(default=2, ge=0, le=10)
+    """Retries per deployment of 429, 5xx, timeouts and connection errors (then the next deployment)."""
+    backoff_seconds: float = Field(default=0.2, gt=0, le=60)
+    """First backoff; exponential with full jitter (tenacity's ``wait_random_exponential``)."""
+    backoff_max_seconds: float = Field(default=4.0, gt=0, le=300)
+    retry_budget_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    """No retry starts once this much time has passed on a deployment."""
+    timeout_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    """Per-call timeout of tiers not in ``tier_timeouts``."""
+    tier_timeouts: dict[str, float] = Field(default_factory=dict)
+    """Tier name -> per-call timeout in seconds (tight for cheap tiers, generous for strong ones)."""
+    fallback: bool = True
+    """After a deployment fails for good, try the tier's next deployment, then the next tier."""
+
+    @field_validator("tier_timeouts")
+    @classmethod
+    def _positive(cls, timeouts: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in timeouts.items() if not (math.isfinite(v) and 0 < v <= 86_400)}
+        if bad:
+            raise ValueError(f"{bad}: timeouts are positive, finite seconds")
+        return timeouts
+
+
+class PolicyConfig(_Strict):
+    """Hot reload of the file this configuration was loaded from (the routing policy)."""
+
+    watch: bool = False
+    """Reload the file when it changes, in every worker, without a restart; an invalid file keeps
+    the previous policy and logs one error naming the field."""
+    poll_seconds: float = Field(default=0.0, ge=0, le=3600)
+    """How often to look for a change (0: before every request: one ``stat``, and one Redis ``GET``
+    with a Redis store, where the version key makes every worker switch at the same request)."""
+
+
 def _default_tiers() -> list[TierConfig]:
     # Models in LiteLLM's bundled price table, ordered cheapest to strongest.
     table = {
@@ -325,6 +400,9 @@ class PluginConfig(_Strict):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    cascade: CascadeConfig = Field(default_factory=CascadeConfig)
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> PluginConfig:
@@ -347,6 +425,11 @@ class PluginConfig(_Strict):
                 f"Give one threshold per boundary between consecutive tiers: {len(names) - 1} for {len(names)} tiers "
                 "(litellm-router calibrate --tier-shares writes them).",
             )
+        for tier in self.resilience.tier_timeouts:
+            if tier not in seen:
+                raise ConfigError(
+                    f"resilience.tier_timeouts.{tier}", tier, f"No such tier; use one of: {', '.join(names)}."
+                )
         return self
 
     def tier_for_category(self) -> dict[Category, str]:

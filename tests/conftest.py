@@ -11,7 +11,8 @@ import pytest
 
 from litellm_router_plugin import Planner, PluginConfig
 from tests.servers import ledger_schema, own_redis, redis_cluster_url  # noqa: F401  (fixtures shared by several test files)
-from tests.stores import clocked_store  # noqa: F401
+from tests.stores import clocked_store  # noqa: F401  (a fixture shared by the store suites)
+from tests.upstream import fake, upstream  # noqa: F401  (the loopback fake upstream)
 
 # The real agent code path runs against TestModel / FunctionModel only: no real model requests.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False

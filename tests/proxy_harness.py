@@ -41,6 +41,7 @@ TEST_KEYS = (
     "sk-capable",
     "sk-schema",
     "sk-denied",
+    "sk-cascade-t10",
 )
 
 

@@ -293,3 +293,46 @@ def test_router_endpoints_during_a_store_outage(stack: Stack) -> None:
     assert metrics.status_code == 200
     # the breakers are still listed, as unknown from this worker (-1), rather than vanishing
     assert 'lrp_breaker_state{deployment="cheap/0/openai/cheap-a"} -1.0' in metrics.text
+
+
+def test_a_client_sends_cascade_true_and_gets_the_cascade_headers(stack: Stack) -> None:
+    key = "sk-cascade-t10"
+    cascade = {"metadata": {"router": {"cascade": True, "max_cost_usd": 0.01}}}
+    deadline = time.monotonic() + 20
+    while stack.breaker_state(0, "strong/0/openai/strong-a", key) == 2:  # left open by an earlier test
+        assert time.monotonic() < deadline, "strong-a's breaker never left the open state"
+        time.sleep(0.5)
+    stack.control(**{"cheap-a": {"answers": ["4", "5"]}, "strong-a": {"answers": ["4"]}})
+    try:
+        raw = ask(stack.client(0, key), "What is 2 + 2?", max_tokens=20, extra_body=cascade)
+        assert raw.status_code == 200
+        assert raw.parse().choices[0].message.content == "4"
+        headers = raw.headers
+        assert headers["x-router-cascade-tiers"] == "cheap,strong"
+        assert headers["x-router-cascade-final-tier"] == headers["x-router-tier"] == "strong"
+        assert headers["x-router-cascade-final-model"] == "openai/strong-a"
+        assert headers["x-router-cascade-escalations"] == "1"
+        assert headers["x-router-cascade-reasons"] == "cheap>strong:consistency=0.000<0.8"
+        assert headers["x-router-cascade-calls"] == "3"
+        assert 0 < float(headers["x-router-cascade-cost"]) <= 0.01
+
+        stack.control(**{"cheap-a": {"answers": ["4"]}})
+        raw = ask(stack.client(1, key), "What is 2 + 2?", max_tokens=20, extra_body=cascade)
+        assert (raw.headers["x-router-cascade-tiers"], raw.headers["x-router-cascade-stopped"]) == (
+            "cheap",
+            "confident",
+        )
+        plain = ask(stack.client(1, key), "What is 2 + 2?", max_tokens=20)
+        assert "x-router-cascade-tiers" not in plain.headers
+    finally:
+        stack.control(**{"cheap-a": {"answers": []}, "strong-a": {"answers": []}})
+
+    async def ledger() -> None:
+        store = RedisStore(REDIS_URL, prefix=stack.prefix)
+        rows = [r for r in await store.ledger() if r.get("user") == "cascade"]
+        spent, held = await store.spent(rows[0]["key"], "day:" + rows[0]["day"])
+        await store.aclose()
+        assert len(rows) == 3 + 2 + 1  # every step of both cascades and the plain call, once each
+        assert (spent, held) == (sum(r["cost_micros"] for r in rows), 0)
+
+    asyncio.run(ledger())

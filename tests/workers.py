@@ -96,3 +96,21 @@ def breaker_worker(url: str, prefix: str, barrier: Barrier, attempts: int) -> di
         return {"seen": seen_after_threshold, "refused": refused_while_open, "probes": probes, "final": final}
 
     return asyncio.run(main())
+
+
+def policy_worker(path: str, conn: Any) -> None:
+    """Route the prompts received on ``conn`` with a pipeline watching the policy at ``path``;
+    answer each with ``(model, policy_version)``; stop on ``None``."""
+    from litellm_router_plugin import Pipeline
+
+    loop = asyncio.new_event_loop()
+    pipeline = Pipeline(path)
+    conn.send("ready")
+    while (prompt := conn.recv()) is not None:
+        routed = loop.run_until_complete(pipeline.route({}, [{"role": "user", "content": prompt}]))
+        if routed.ticket is not None:
+            loop.run_until_complete(pipeline.settle(routed.ticket))
+        conn.send((routed.decision.model, routed.decision.policy_version))
+    if pipeline.admission is not None:
+        loop.run_until_complete(pipeline.admission.store.aclose())
+    loop.close()

@@ -33,6 +33,12 @@ from litellm_router_plugin.errors import (
     StoreUnavailableError,
     UnsupportedRequest,
 )
+from litellm_router_plugin.integrations.cascade import (
+    CLIENT_SETTINGS,
+    cascade_entry,
+    cascade_headers,
+    register_cascade_provider,
+)
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
 from litellm_router_plugin.pipeline.pipeline import Pipeline
@@ -41,7 +47,7 @@ from litellm_router_plugin.routing.decision import METADATA_KEY
 logger = logging.getLogger(__name__)
 
 CONFIG_ENV = "LITELLM_ROUTER_PLUGIN_CONFIG"
-_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier")
+_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier", *CLIENT_SETTINGS)
 
 
 class RouterHTTPError(HTTPException):
@@ -120,7 +126,9 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         if router is None or router is self._installed:
             return
         present = {d["model_info"]["id"] for d in router.model_list}
-        missing = [e for e in self.pipeline.tier_map.model_list() if e["model_info"]["id"] not in present]
+        entries = [*self.pipeline.tier_map.model_list(), cascade_entry(self.pipeline)]
+        missing = [e for e in entries if e["model_info"]["id"] not in present]
+        register_cascade_provider()
         if missing:
             router.set_model_list(list(router.model_list) + missing)
         CostAwareRoutingStrategy.install(router, self.pipeline)
@@ -163,10 +171,13 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         """The decision as response headers: ``x-router-tier``, ``-model``, ``-category``, ``-estimated-cost``."""
         metadata = data.get("metadata")
         decision = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
+        cascade = cascade_headers(response)
+        if cascade:  # the decision of the cascade's final step
+            decision = response._hidden_params.get(METADATA_KEY)
         if not isinstance(decision, Mapping):
             return None
         analysis = decision.get("analysis") or {}
-        return {
+        return cascade | {
             "x-router-tier": str(decision["tier"]),
             "x-router-model": str(decision["model"]),
             "x-router-category": str(analysis.get("category", "none")),

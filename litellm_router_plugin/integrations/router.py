@@ -18,6 +18,7 @@ from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployment
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError, ModelNotAllowed
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.pipeline.cascade import cascade_requested
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
 
 PLACEHOLDER_PREFIX = "router-plugin-placeholder"
@@ -55,6 +56,10 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         if found is None:
             # The model list may be rebuilt (the proxy reloads it); re-index on a miss.
             self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
+            if deployment_id not in self._by_id:  # a reloaded policy added tier deployments
+                missing = [e for e in self.pipeline.tier_map.model_list() if e["model_info"]["id"] not in self._by_id]
+                self.router.set_model_list(list(self.router.model_list) + missing)
+                self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
             found = self._by_id[deployment_id]
         return found
 
@@ -84,6 +89,17 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 return
         raise ModelNotAllowed(model, f"this caller may only use {config.alias!r} (alias_only)")
 
+    def _cascade(self) -> dict[str, Any]:
+        """The alias' cascade deployment (added on first use): its steps are planned, admitted and
+        settled by the cascade itself (``integrations.cascade``)."""
+        from litellm_router_plugin.integrations.cascade import cascade_entry, register_cascade_provider  # a cycle
+
+        entry = cascade_entry(self.pipeline)
+        if not any(d["model_info"]["id"] == entry["model_info"]["id"] for d in self.router.model_list):
+            register_cascade_provider()
+            self.router.set_model_list([*self.router.model_list, entry])
+        return self._deployment(entry["model_info"]["id"])
+
     @staticmethod
     def _metadata(kwargs: dict[str, Any]) -> dict[str, Any]:
         metadata = kwargs.get("metadata")
@@ -105,6 +121,8 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     ) -> Any:
         """Plan and admit the alias and tier names; admit the stock choice for any other model."""
         kwargs = request_kwargs if request_kwargs is not None else {}
+        if model == self.pipeline.alias and cascade_requested(self.pipeline.config.cascade, kwargs):
+            return self._cascade()
         routed, tier = self._routed_tier(model, kwargs)
         if routed:
             # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
@@ -141,6 +159,8 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     ) -> Any:
         """Synchronous twin of :meth:`async_get_available_deployment` (serves ``Router.completion``)."""
         kwargs = request_kwargs if request_kwargs is not None else {}
+        if model == self.pipeline.alias and cascade_requested(self.pipeline.config.cascade, kwargs):
+            return self._cascade()
         routed, tier = self._routed_tier(model, kwargs)
         if routed:
             cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)

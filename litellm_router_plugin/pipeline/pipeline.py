@@ -77,12 +77,16 @@ class Pipeline:
         planner: Planner | None = None,
         admission: Admission | None = None,
     ) -> None:
+        from litellm_router_plugin.pipeline.policy import PolicyWatcher, config_version  # imports this module
+
         self.planner = planner or Planner(PluginConfig.load(config))
         self.config = self.planner.config
         self.tier_map = self.planner.tier_map
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
         self.named = NamedDeployments(self.tier_map)
+        self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
+        self.policy = PolicyWatcher.watch(self, config) if planner is None else None
         _PIPELINES[self.id] = self
 
     def _default_admission(self) -> Admission | None:
@@ -115,6 +119,8 @@ class Pipeline:
         unhealthy: Collection[str] = (),
     ) -> Routed:
         """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
+        if self.policy is not None:
+            await self.policy.refresh()
         plan = await self.planner.plan(messages, request, input=input, tier=tier)
         return await self._admit(plan, request, unhealthy, tier)
 
@@ -129,6 +135,8 @@ class Pipeline:
     ) -> Routed:
         """:meth:`route` for synchronous callers: the classifier is not awaited, and admission must
         not suspend (the memory store's never does)."""
+        if self.policy is not None:
+            self.policy.refresh_sync()
         plan = self.planner.plan_sync(messages, request, input=input, tier=tier)
         routed: Routed = run_without_loop(self._admit(plan, request, unhealthy, tier))
         return routed
@@ -160,6 +168,7 @@ class Pipeline:
         chosen = usable[hold.index] if hold is not None else usable[0]
         refused = usable[: hold.index] if hold is not None else ()
         decision = plan.decision(chosen, refused, unhealthy, requested_model=tier or self.alias)
+        decision = decision.model_copy(update={"policy_version": self.policy_version})
         self._log(decision, plan.prompt)
         metrics.DECISIONS.labels(decision.tier, decision.model).inc()
         ticket = None if hold is None else self._ticket(hold, chosen.deployment, request, decision.reason)
@@ -208,6 +217,7 @@ class Pipeline:
         option = plan.options[0]
         hold = await self._hold(plan, [option], request)
         decision = plan.decision(option, requested_model=requested)
+        decision = decision.model_copy(update={"policy_version": self.policy_version})
         self._log(decision, plan.prompt)
         ticket = None if hold is None else self._ticket(hold, option.deployment, request, decision.reason)
         return Routed(decision, option.deployment, ticket)
@@ -264,7 +274,14 @@ class Pipeline:
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
     async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
         """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
-        (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included."""
+        (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included.
+        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``."""
+        from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested  # imports this module
+
+        if self.policy is not None:
+            await self.policy.refresh()  # before the cascade reads the policy
+        if cascade_requested(self.config.cascade, kwargs):
+            return await Cascade(self).acompletion(messages, **kwargs)
         routed = await self.route(kwargs, messages)
         metadata = dict(kwargs.pop("metadata", None) or {})
         routed.attach(metadata)

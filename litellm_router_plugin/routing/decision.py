@@ -52,6 +52,8 @@ class RoutingDecision(BaseModel):
     max_tokens: int
     requested_model: str | None = None
     """The model the caller named: the alias, a tier name or a deployment (``tier`` is then ``none``)."""
+    policy_version: str | None = None
+    """The version of the routing policy (configuration) that made the decision."""
 
     def log_record(self, prompt: str, include_prompt: bool = False) -> dict[str, Any]:
         """The JSON log line's fields: a hash of the prompt, never its text unless asked."""
@@ -71,6 +73,7 @@ class RoutingDecision(BaseModel):
             "estimated_cost_usd": self.estimated_cost_usd,
             "prompt_tokens": self.prompt_tokens,
             "reason": self.reason,
+            "policy_version": self.policy_version,
         }
         if include_prompt:
             record["prompt"] = prompt

@@ -339,6 +339,21 @@ class RedisStore(Store):
         """Close the connection pool."""
         await self.client.aclose()
 
+    async def policy(self) -> tuple[str | None, str | None, float]:
+        """The published routing policy: ``(version, body, file mtime)`` (``None, None, 0`` when none)."""
+        found = await self._guard(self.client.hmget(f"{self._tag}:policy", "version", "body", "mtime"))
+        return found[0], found[1], float(found[2] or 0)
+
+    async def policy_version(self) -> str | None:
+        """The published policy's version only (one small read per request while watching)."""
+        found: str | None = await self._guard(self.client.hget(f"{self._tag}:policy", "version"))
+        return found
+
+    async def publish_policy(self, version: str, body: str, mtime: float) -> None:
+        """Publish a policy: one command, so no worker reads a version with another body."""
+        fields: dict[str | bytes, str | bytes] = {"version": version, "body": body, "mtime": repr(mtime)}
+        await self._guard(self.client.hset(f"{self._tag}:policy", mapping=fields))  # type: ignore[arg-type]
+
     async def clear(self) -> None:
         """Delete every key of this prefix (tests, resets)."""
         async for key in self.client.scan_iter(match=f"{self._tag}:*", count=500):

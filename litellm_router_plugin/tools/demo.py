@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litellm_router_plugin.integrations.router import build_router
+from litellm_router_plugin.pipeline.cascade import CASCADE_KEY
+from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.decision import METADATA_KEY
 from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.tools.cascade_eval import WRONG_RATES, arithmetic_set, eval_config
+from litellm_router_plugin.tools.fake_upstream import FakeUpstream, hard_for
 
 DEMO_PROMPTS: tuple[str, ...] = (
     "Hi there!",
@@ -75,4 +79,61 @@ async def run_demo(planner: Planner, prompts: tuple[str, ...] = DEMO_PROMPTS) ->
                 response_cost_usd=response._hidden_params.get("response_cost"),
             )
         )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeDemoRow:
+    """One cascaded question: where it ended, why it escalated, what each step cost."""
+
+    question: str
+    expected: str
+    answer: str
+    tiers: list[str]
+    reasons: list[str]
+    step_costs: list[tuple[str, float]]
+    """(tier, USD) per step, samples summed."""
+    total_cost_usd: float
+    strongest_cost_usd: float
+    """The same question answered once by the strongest tier (LiteLLM's prices, the same usage)."""
+
+
+async def run_cascade_demo() -> list[CascadeDemoRow]:
+    """Two arithmetic questions cascaded over a fake upstream on loopback (no keys, no network
+    beyond 127.0.0.1): one the cheap model gets right (kept), one it gets wrong (its two samples
+    disagree, so it escalates)."""
+    cheap, mid = list(WRONG_RATES)[:2]
+    questions = arithmetic_set(60)
+    kept = next(q for q in questions if not hard_for(cheap, q[0], WRONG_RATES[cheap]))
+    weak = next(q for q in questions if hard_for(cheap, q[0], WRONG_RATES[cheap]) and not hard_for(mid, q[0], 0.1))
+    rows = []
+    with FakeUpstream() as upstream:
+        upstream.control(**{m: {"arithmetic_wrong_rate": r, "completion_tokens": 4} for m, r in WRONG_RATES.items()})
+        pipeline = Pipeline(eval_config(upstream))
+        strongest = pipeline.tier_map.strongest.deployments[0].price
+        for question, expected in (kept, weak):
+            response = await pipeline.acompletion(
+                [{"role": "user", "content": question}], max_tokens=16, metadata={"router": {"cascade": True}}
+            )
+            result = response._hidden_params[CASCADE_KEY]
+            steps: dict[str, float] = {}
+            for call in result["calls"]:
+                steps[call["tier"]] = steps.get(call["tier"], 0.0) + call["cost_usd"]
+            last = result["calls"][-1]
+            rows.append(
+                CascadeDemoRow(
+                    question=question,
+                    expected=expected,
+                    answer=answer_text(response),
+                    tiers=result["tiers_tried"],
+                    reasons=[
+                        f"{e['check']} {e['value']:.2f} < {e['threshold']:g}"
+                        for e in result["escalations"]
+                        if e["value"] is not None
+                    ],
+                    step_costs=list(steps.items()),
+                    total_cost_usd=result["total_cost_usd"],
+                    strongest_cost_usd=strongest.estimate(last["prompt_tokens"], last["completion_tokens"]),
+                )
+            )
     return rows

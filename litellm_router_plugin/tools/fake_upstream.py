@@ -1,21 +1,28 @@
 """A fake OpenAI-compatible upstream on loopback, for tests and benchmarks.
 
 ``/v1/chat/completions`` answers with ``usage``; per model, ``POST /control`` sets latency, an error
-rate with its status (500, 429), hangs past the client's timeout and malformed JSON. ``GET /hits``
+rate with its status (500, 429), the first N requests failing, hangs past the client's timeout,
+malformed JSON, canned answers, token logprobs, and an arithmetic mode that answers "What is A + B?"
+correctly except on a known share of questions. ``n`` is honoured (``max_tokens`` with ``truncate``). ``GET /hits``
 counts the requests each model received. Run: ``litellm-router fake-upstream --port 9100``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
+import re
+import socket
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -32,6 +39,36 @@ class Behaviour(BaseModel):
     malformed: bool = False
     """Answer 200 with a body that is not JSON."""
     completion_tokens: int = Field(default=20, ge=0)
+    """Reported per choice."""
+    truncate: bool = False
+    """Report at most the request's ``max_tokens`` per choice, as a real provider does (off by
+    default: some tests want usage beyond the estimate)."""
+    prompt_tokens: int | None = Field(default=None, ge=1)
+    """Reported prompt tokens; default about 1.3 per word of the messages."""
+    fail_first: int = Field(default=0, ge=0)
+    """The first N requests of this model fail with ``error_status`` (then ``error_rate`` applies)."""
+    answers: list[str] = Field(default_factory=list)
+    """Canned answers, one per choice in turn across requests; default ``answer from <model>``."""
+    logprob: float | None = Field(default=None, le=0)
+    """Mean token logprob returned when the request asks ``logprobs`` (omitted when ``None``)."""
+    arithmetic_wrong_rate: float | None = Field(default=None, ge=0, le=1)
+    """Answer "What is A + B?" with the sum, except on this share of questions (chosen by a hash of
+    the model and question, so the same questions every run), where each answer is a random wrong
+    number with a low logprob (-2.0; right answers -0.05)."""
+
+
+_SUM = re.compile(r"what is (-?\d+) \+ (-?\d+)", re.IGNORECASE)
+
+
+def hard_for(model: str, question: str, wrong_rate: float) -> bool:
+    """Whether ``model`` gets ``question`` wrong in arithmetic mode (a stable hash, not a coin)."""
+    digest = hashlib.sha256(f"{model}|{question}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < wrong_rate
+
+
+def _logprobs(text: str, mean: float) -> dict[str, Any]:
+    tokens = text.split(" ") or [text]
+    return {"content": [{"token": t, "logprob": mean, "bytes": list(t.encode()), "top_logprobs": []} for t in tokens]}
 
 
 def create_app(seed: int = 0) -> FastAPI:
@@ -39,6 +76,7 @@ def create_app(seed: int = 0) -> FastAPI:
     app = FastAPI(title="fake upstream")
     behaviours: dict[str, Behaviour] = {}
     hits: Counter[str] = Counter()
+    served: Counter[str] = Counter()  # choices answered per model, for canned answers
     rng = random.Random(seed)
 
     @app.post("/control")
@@ -50,6 +88,7 @@ def create_app(seed: int = 0) -> FastAPI:
     async def reset() -> dict[str, str]:
         behaviours.clear()
         hits.clear()
+        served.clear()
         return {"status": "ok"}
 
     @app.get("/hits")
@@ -66,36 +105,61 @@ def create_app(seed: int = 0) -> FastAPI:
             await asyncio.sleep(3600)
         if how.latency_ms:
             await asyncio.sleep(how.latency_ms / 1000)
-        if how.error_rate and rng.random() < how.error_rate:
+        failing = hits[model] <= how.fail_first or (how.error_rate and rng.random() < how.error_rate)
+        if failing:
             kind = "rate_limit_error" if how.error_status == 429 else "server_error"
             return JSONResponse({"error": {"message": f"injected {how.error_status}", "type": kind}}, how.error_status)
         if how.malformed:
             return Response("{not json", media_type="application/json")
-        words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        prompt_tokens = max(1, int(words * 1.3))
+        messages = body.get("messages", [])
+        words = sum(len(str(m.get("content", "")).split()) for m in messages)
+        prompt_tokens = how.prompt_tokens or max(1, int(words * 1.3))
+        n = int(body.get("n") or 1)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        per_choice = min(how.completion_tokens, int(limit)) if limit and how.truncate else how.completion_tokens
+        question = str(messages[-1].get("content", "")) if messages else ""
+        choices = []
+        for i in range(n):
+            text, mean = _answer(model, how, question, served[model])
+            served[model] += 1
+            choice: dict[str, Any] = {
+                "index": i,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+            if body.get("logprobs") and mean is not None:
+                choice["logprobs"] = _logprobs(text, mean)
+            choices.append(choice)
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": how.completion_tokens,
-            "total_tokens": prompt_tokens + how.completion_tokens,
+            "completion_tokens": per_choice * n,
+            "total_tokens": prompt_tokens + per_choice * n,
         }
         if body.get("stream"):
-            return StreamingResponse(_sse(model, f"answer from {model}", usage), media_type="text/event-stream")
+            text = choices[0]["message"]["content"]
+            return StreamingResponse(_sse(model, text, usage), media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": f"answer from {model}"},
-                        "finish_reason": "stop",
-                    }
-                ],
+                "choices": choices,
                 "usage": usage,
             }
         )
+
+    def _answer(model: str, how: Behaviour, question: str, count: int) -> tuple[str, float | None]:
+        if how.arithmetic_wrong_rate is not None:
+            found = _SUM.search(question)
+            if found:
+                right = int(found.group(1)) + int(found.group(2))
+                if hard_for(model, question, how.arithmetic_wrong_rate):
+                    return str(right + rng.choice([-3, -2, -1, 1, 2, 3, 10])), -2.0
+                return str(right), -0.05
+        if how.answers:
+            return how.answers[count % len(how.answers)], how.logprob
+        return f"answer from {model}", how.logprob
 
     return app
 
@@ -111,6 +175,68 @@ async def _sse(model: str, text: str, usage: dict[str, int]) -> AsyncIterator[st
     done = {**base, "created": created, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
     yield f"data: {json.dumps(done)}\n\n"
     yield "data: [DONE]\n\n"
+
+
+class FakeUpstream:
+    """A fake upstream served on a free loopback port from a thread of this process (``with`` it)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        import uvicorn  # the [proxy] extra
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(seed),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,  # a `hang` request must not hold the shutdown
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="fake-upstream", daemon=True)
+
+    def start(self) -> FakeUpstream:
+        """Serve, and wait until the port answers."""
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"fake upstream did not start on {self.base}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def control(self, **behaviours: dict[str, Any]) -> None:
+        """Set models' behaviours (see ``Behaviour``)."""
+        httpx.post(f"{self.base}/control", json=behaviours, timeout=5).raise_for_status()
+
+    def reset(self) -> None:
+        """Forget every behaviour and counter."""
+        httpx.post(f"{self.base}/reset", timeout=5).raise_for_status()
+
+    def hits(self) -> dict[str, int]:
+        """Requests each model received."""
+        return dict(httpx.get(f"{self.base}/hits", timeout=5).json())
+
+    def deployment(self, name: str, price_in: float | None = None, price_out: float | None = None) -> dict[str, Any]:
+        """A tier deployment served here: ``openai/<name>``, priced per token or by LiteLLM's table."""
+        params: dict[str, Any] = {"api_base": f"{self.base}/v1", "api_key": "fake"}
+        if price_in is not None or price_out is not None:
+            params.update(input_cost_per_token=price_in or 0.0, output_cost_per_token=price_out or 0.0)
+        return {"model": f"openai/{name}", "litellm_params": params}
 
 
 def main() -> None:  # pragma: no cover - exercised by the end-to-end tests as a subprocess
