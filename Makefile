@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo proxy-demo test lint bench bench-state bench-proxy bench-cascade constraints clean
+.PHONY: demo proxy-demo test lint bench bench-state bench-proxy bench-cascade profile-proxy constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,14 @@ bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a s
 bench-state: $(STAMP)   ## Redis round trips per request and reserve+settle latency against PING
 	$(BIN)/python bench/bench_state.py
 
-bench-proxy: $(STAMP)   ## proxy req/s and p50: plugin config vs stock config, same upstream and load
+bench-proxy: $(STAMP)   ## proxy req/s and CPU per request: plugin vs stock, CPU-bound and I/O-bound (needs Redis)
 	$(BIN)/python bench/bench_proxy.py
 
 bench-cascade: $(STAMP) ## cascade vs always-strong vs routed: accuracy and cost on a labelled arithmetic set
 	$(BIN)/python bench/bench_cascade.py
+
+profile-proxy: $(STAMP) ## cProfile of the plugin proxy's requests (VARIANT=stock for the baseline)
+	$(BIN)/python bench/profile_proxy.py --variant $(or $(VARIANT),plugin-redis)
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new

@@ -1,9 +1,15 @@
-"""Proxy throughput and latency: the plugin's config against the stock proxy, same run.
+"""Proxy throughput and CPU per request: the plugin against the stock LiteLLM proxy, same run.
 
-Starts a fake upstream and three `litellm` proxies on loopback: stock (model group "cheap"), a
-second stock one as an identical-config control (how much two identical proxies differ here),
-and one with the plugin (model "auto", routed to the same deployment, budgets and breakers on a
-Redis store). One load generator drives each in turn, several rounds, interleaved.
+What a capacity planner needs: how many requests one proxy worker serves when the proxy itself is
+the bottleneck, and how much CPU each costs. A fake upstream answers in 0 ms; one-worker proxies:
+``stock``, ``stock-aa`` (an identical second stock proxy: the A/A control), ``plugin-memory`` and
+``plugin-redis`` (see ``proxy_stack.py``). For each concurrency, rounds run every proxy in turn
+(the order rotates each round); a round is invalid when the A/A control differs from stock by more
+than ``--aa-tolerance``. Ratios are per round (variant / stock of the same round), medians over the
+valid rounds. CPU is the proxy process's utime+stime from ``/proc/<pid>/stat`` over the load window.
+
+A second table repeats it with the upstream answering in ``--io-latency-ms`` (I/O-bound: the
+proxies are not the bottleneck, so overhead shows in latency, not throughput).
 
 Run: ``make bench-proxy`` (or ``.venv/bin/python bench/bench_proxy.py``). Needs Redis.
 """
@@ -12,105 +18,124 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
-import sys
 import tempfile
-import time
-import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-import yaml
+from proxy_stack import Sample, Stack
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.proxy_harness import EXAMPLE, Harness, tier_deployment, wait_http  # noqa: E402
-
-PROMPT = [{"role": "user", "content": "Hi there! What is the capital of France?"}]
+BASELINE, CONTROL = "stock", "stock-aa"
 
 
-async def load(url: str, model: str, seconds: float, concurrency: int) -> tuple[float, float, int]:
-    """Requests/s, p50 latency (ms) and errors of `concurrency` clients looping for `seconds`."""
-    latencies: list[float] = []
-    errors = 0
-    stop = time.monotonic() + seconds
-    headers = {"Authorization": "Bearer sk-bench-team"}
-    body = {"model": model, "messages": PROMPT, "max_tokens": 20}
+def ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while time.monotonic() < stop:
-            start = time.perf_counter()
-            response = await client.post("/v1/chat/completions", json=body, headers=headers)
-            if response.status_code == 200:
-                latencies.append((time.perf_counter() - start) * 1000)
-            else:
-                errors += 1
 
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-        began = time.monotonic()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.monotonic() - began
-    return len(latencies) / elapsed, statistics.median(latencies) if latencies else float("nan"), errors
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
+
+
+def run_table(
+    stack: Stack, title: str, concurrencies: Sequence[int], rounds: int, seconds: float, tolerance: float
+) -> None:
+    names = list(stack.proxies)
+    print(f"\n== {title}: {rounds} rounds of {seconds:g} s per proxy and concurrency; {load_average()}", flush=True)
+    summary: list[tuple[int, int, dict[str, list[Sample]]]] = []
+    for concurrency in concurrencies:
+        for proxy in stack.proxies.values():  # warm up at this concurrency (connections, caches)
+            asyncio.run(proxy.load(min(2.0, seconds), concurrency))
+        valid: dict[str, list[Sample]] = {n: [] for n in names}
+        for r in range(rounds):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            got = {name: asyncio.run(stack.proxies[name].load(seconds, concurrency)) for name in order}
+            aa = got[CONTROL].rps / got[BASELINE].rps
+            ok = abs(aa - 1) <= tolerance
+            cells = "  ".join(
+                f"{n} {got[n].rps:6.1f} req/s {got[n].cpu_ms_per_request:5.2f} ms cpu"
+                + (f" {got[n].errors} err" if got[n].errors else "")
+                for n in names
+            )
+            print(f"c={concurrency:<3d} round {r + 1}: A/A {aa:.3f}{'' if ok else ' INVALID'}  {cells}", flush=True)
+            if ok:
+                for n in names:
+                    valid[n].append(got[n])
+        summary.append((concurrency, len(valid[BASELINE]), valid))
+
+    others = [n for n in names if n != BASELINE]
+    print(f"\n{title}: medians over valid rounds (A/A within {tolerance:.0%}); {load_average()}")
+    header = (
+        "| concurrency | valid rounds | stock req/s | "
+        + " | ".join(f"{n}/stock req/s" for n in others)
+        + " | CPU ms/request "
+        + " / ".join(names)
+        + " | p50 ms "
+        + " / ".join(names)
+        + " |"
+    )
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for concurrency, n_valid, valid in summary:
+        if not n_valid:
+            print(f"| {concurrency} | 0 | - | " + " | ".join("-" for _ in others) + " | - | - |")
+            continue
+        base = valid[BASELINE]
+        ratios = [statistics.median(s.rps / b.rps for s, b in zip(valid[n], base, strict=True)) for n in others]
+        cpu = [statistics.median(s.cpu_ms_per_request for s in valid[n]) for n in names]
+        p50 = [statistics.median(s.p50_ms for s in valid[n]) for n in names]
+        print(
+            f"| {concurrency} | {n_valid}/{rounds} | {statistics.median(s.rps for s in base):.1f} | "
+            + " | ".join(f"{r:.3f}x" for r in ratios)
+            + " | "
+            + " / ".join(f"{c:.2f}" for c in cpu)
+            + " | "
+            + " / ".join(f"{p:.1f}" for p in p50)
+            + " |"
+        )
+    print("goals: plugin/stock req/s >= 0.95x; plugin CPU per request within +0.5 ms of stock")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="load per proxy per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--concurrency", type=ints, default=[1, 8, 32], help="comma-separated, CPU-bound table")
+    parser.add_argument("--aa-tolerance", type=float, default=0.08, help="invalidate a round beyond this A/A gap")
+    parser.add_argument(
+        "--variants",
+        default="stock,stock-aa,plugin-memory,plugin-redis",
+        help="proxies to compare (stock and stock-aa are always included); also: stock-auth",
+    )
+    parser.add_argument("--io-latency-ms", type=float, default=200.0)
+    parser.add_argument("--io-concurrency", type=ints, default=[1, 8], help="comma-separated; empty skips the table")
+    parser.add_argument("--io-rounds", type=int, default=3)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
-    harness = Harness(work)
+    variants = list(dict.fromkeys([BASELINE, CONTROL, *args.variants.split(",")]))
+    stack = Stack(variants, Path(tempfile.mkdtemp(prefix="bench-proxy-")))
     try:
-        upstream = harness.upstream()
-        cheap = tier_deployment("cheap-a", f"{upstream}/v1", 1e-7, 4e-7)
-        stock_config = work / "stock.yaml"
-        stock_config.write_text(
-            yaml.safe_dump(
-                {
-                    "model_list": [
-                        {"model_name": "cheap", "litellm_params": {"model": cheap["model"], **cheap["litellm_params"]}}
-                    ],
-                    "router_settings": {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 5},
-                    "general_settings": {"master_key": "sk-bench-team"},
-                }
-            )
+        run_table(
+            stack,
+            "CPU-bound (upstream answers in 0 ms)",
+            args.concurrency,
+            args.rounds,
+            args.seconds,
+            args.aa_tolerance,
         )
-        plugin = {
-            "tiers": [{"name": "cheap", "deployments": [cheap]}],
-            "budgets": {"per_key": {"daily": 1000.0}},
-            "store": {"kind": "redis", "prefix": f"bench-{uuid.uuid4().hex[:8]}"},
-        }
-        targets = {
-            "stock": (*harness.start_proxy("stock", None, stock_config), "cheap"),
-            "stock-control": (*harness.start_proxy("stock-control", None, stock_config), "cheap"),
-            "plugin": (*harness.start_proxy("plugin", plugin, EXAMPLE / "config.yaml"), "auto"),
-        }
-        for url, proc, _ in targets.values():
-            wait_http(f"{url}/health/liveliness", proc, 180)
-        results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in targets}
-        for url, _, model in targets.values():  # warm up
-            asyncio.run(load(url, model, 2, args.concurrency))
-        for r in range(args.rounds):
-            for name, (url, _, model) in targets.items():
-                results[name].append(asyncio.run(load(url, model, args.seconds, args.concurrency)))
-                rps, p50, errors = results[name][-1]
-                print(f"round {r + 1} {name:14s} {rps:7.1f} req/s  p50 {p50:6.1f} ms  errors {errors}")
-        summary = {
-            n: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for n, v in results.items()
-        }
-        print(f"\n{args.concurrency} concurrent clients, {args.rounds} rounds of {args.seconds:g} s, medians:")
-        for name, (rps, p50) in summary.items():
-            print(f"  {name:14s} {rps:7.1f} req/s  p50 {p50:6.1f} ms")
-        print(f"  plugin / stock throughput = {summary['plugin'][0] / summary['stock'][0]:.3f}x  (goal >= 0.95x)")
-        print(f"  control / stock throughput = {summary['stock-control'][0] / summary['stock'][0]:.3f}x  (noise floor)")
-        print(f"  plugin / stock p50 latency = {summary['plugin'][1] / summary['stock'][1]:.3f}x")
+        if args.io_concurrency:
+            stack.upstream_latency(args.io_latency_ms)
+            run_table(
+                stack,
+                f"I/O-bound (upstream answers in {args.io_latency_ms:g} ms)",
+                args.io_concurrency,
+                args.io_rounds,
+                args.seconds,
+                args.aa_tolerance,
+            )
     finally:
-        harness.close()
+        stack.close()
 
 
 if __name__ == "__main__":

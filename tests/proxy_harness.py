@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,15 +118,25 @@ class Harness:
         wait_http(f"{base}/hits", proc, 60)
         return base
 
-    def start_proxy(self, name: str, plugin_config: Mapping[str, Any] | None, proxy_config: Path) -> tuple[str, Any]:
-        """Start one proxy (without waiting); ``plugin_config`` None runs the stock proxy."""
+    def start_proxy(
+        self,
+        name: str,
+        plugin_config: Mapping[str, Any] | None,
+        proxy_config: Path,
+        launcher: Sequence[str] | None = None,
+    ) -> tuple[str, Any]:
+        """Start one proxy (without waiting); ``plugin_config`` None runs the stock proxy.
+
+        ``launcher``: the command that runs ``litellm``'s CLI (default: the venv's ``litellm``);
+        the benchmark's profiler wraps it."""
         port = free_port()
         env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LRP_DEMO_KEYS": str(self.keys_file)}
         if plugin_config is not None:
             path = self.workdir / f"{name}-plugin.yaml"
             path.write_text(yaml.safe_dump(dict(plugin_config)))
             env["LITELLM_ROUTER_PLUGIN_CONFIG"] = str(path)
-        args = [str(BIN / "litellm"), "--config", str(proxy_config), "--host", "127.0.0.1", "--port", str(port)]
+        command = launcher or [str(BIN / "litellm")]
+        args = [*command, "--config", str(proxy_config), "--host", "127.0.0.1", "--port", str(port)]
         proc = self._spawn(name, args, env, proxy_config.parent)
         return f"http://127.0.0.1:{port}", proc
 

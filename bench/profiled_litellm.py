@@ -1,0 +1,35 @@
+"""``litellm`` (the proxy CLI) under cProfile, switched on and off by signals, so a profile covers
+only the steady-state requests a driver sends, not start-up: SIGUSR1 starts profiling the event
+loop's thread, SIGUSR2 stops and writes the stats to ``$BENCH_PROFILE_OUT``. Used by profile_proxy.py."""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import signal
+import sys
+from types import FrameType
+
+# The default (wall-clock) timer: a CPU-time timer (time.thread_time) is a system call here and
+# tripled the profiler's overhead, skewing the figures towards functions called often. Profile on
+# a quiet machine, or compare entries of one run rather than absolute figures.
+profiler = cProfile.Profile()
+
+
+def _start(signum: int, frame: FrameType | None) -> None:
+    profiler.enable()
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    profiler.disable()
+    profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+
+
+signal.signal(signal.SIGUSR1, _start)
+signal.signal(signal.SIGUSR2, _stop)
+
+if __name__ == "__main__":
+    from litellm.proxy.proxy_cli import run_server
+
+    sys.argv = ["litellm", *sys.argv[1:]]
+    run_server()
