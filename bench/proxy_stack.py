@@ -65,6 +65,17 @@ class Sample:
     cpu_seconds: float
     latencies_ms: list[float]
 
+    @classmethod
+    def merge(cls, parts: Sequence[Sample]) -> Sample:
+        """One sample of several load slices (interleaved with other proxies' slices)."""
+        return cls(
+            sum(p.requests for p in parts),
+            sum(p.errors for p in parts),
+            sum(p.seconds for p in parts),
+            sum(p.cpu_seconds for p in parts),
+            [ms for p in parts for ms in p.latencies_ms],
+        )
+
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
