@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 REGISTRY = CollectorRegistry()
@@ -36,6 +38,18 @@ LEDGER_DROPPED = Counter(
     "lrp_ledger_dropped", "Charged settles not queued for the ledger because its queue was full", registry=REGISTRY
 )
 BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2, "unknown": -1}
+
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Counter | Gauge, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: the per-request path then only increments
+    (``labels()`` validates and locks on every call). Children are never removed here."""
+    key = (id(metric), labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 def render() -> bytes:

@@ -101,10 +101,10 @@ class Admission:
         )
         result = await self.guard.submit(request)
         if result is None:
-            metrics.ADMISSIONS.labels("admitted", "unaccounted").inc()
+            metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted").inc()
             return Hold(request_id, offers[0].estimate, unaccounted=True)
         if isinstance(result, Admitted):
-            metrics.ADMISSIONS.labels("admitted", "").inc()
+            metrics.child(metrics.ADMISSIONS, "admitted", "").inc()
             return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
         if isinstance(result, BudgetRefused):
             error: BudgetExceededError | CircuitBreakerOpen = self.guard.refusal(result, limit_scope)

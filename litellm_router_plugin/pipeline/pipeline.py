@@ -170,7 +170,7 @@ class Pipeline:
         decision = plan.decision(chosen, refused, unhealthy, requested_model=tier or self.alias)
         decision = decision.model_copy(update={"policy_version": self.policy_version})
         self._log(decision, plan.prompt)
-        metrics.DECISIONS.labels(decision.tier, decision.model).inc()
+        metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
         ticket = None if hold is None else self._ticket(hold, chosen.deployment, request, decision.reason)
         return Routed(decision, chosen.deployment, ticket)
 
@@ -261,7 +261,7 @@ class Pipeline:
                     sort_keys=True,
                 )
             )
-        metrics.SPEND.labels(ticket.tier, ticket.model).inc(actual)
+        metrics.child(metrics.SPEND, ticket.tier, ticket.model).inc(actual)
         await self.admission.settle(
             ticket.request_id,
             actual,

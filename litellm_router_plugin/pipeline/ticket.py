@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from litellm_router_plugin.guards.identity import Identity
@@ -36,8 +36,9 @@ class Ticket:
 
     def to_metadata(self) -> dict[str, Any]:
         """The ticket as plain data for request metadata."""
-        data = asdict(self)
-        data["identity"] = asdict(self.identity)
+        # Field by field, not dataclasses.asdict: asdict deep-copies every value (every request pays it).
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["identity"] = {name: getattr(self.identity, name) for name in _IDENTITY_FIELDS}
         return data
 
     @classmethod
@@ -51,3 +52,7 @@ class Ticket:
             return cls(**fields)
         except TypeError:
             return None
+
+
+_FIELDS = tuple(f.name for f in fields(Ticket))
+_IDENTITY_FIELDS = tuple(f.name for f in fields(Identity))

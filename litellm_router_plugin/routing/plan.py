@@ -86,8 +86,9 @@ class Plan:
 
     def candidates(self, unhealthy: Collection[str] = ()) -> list[Candidate]:
         """Every deployment considered, for the decision record."""
+        # model_construct: every field comes from the validated config and this plan (no re-validation per request)
         return [
-            Candidate(
+            Candidate.model_construct(
                 tier=o.deployment.tier,
                 model=o.deployment.model,
                 deployment_id=o.deployment.deployment_id,
