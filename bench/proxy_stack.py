@@ -37,6 +37,26 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 VARIANTS = ("stock", "stock-aa", "stock-auth", "plugin-memory", "plugin-redis")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+STOCK_AUTH = '''"""The example's custom_auth, as a stock proxy's: same keys file, same work per request."""
+import hashlib
+import os
+from pathlib import Path
+
+import yaml
+from fastapi import HTTPException
+from litellm.proxy._types import UserAPIKeyAuth
+
+KEYS = yaml.safe_load(Path(os.environ["LRP_DEMO_KEYS"]).read_text(encoding="utf-8"))["keys"]
+
+
+async def custom_auth(request, api_key):
+    identity = KEYS.get(api_key or "")
+    if identity is None:
+        raise HTTPException(401, detail="Invalid API key")
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    return UserAPIKeyAuth(api_key=digest, user_id=identity.get("user"), team_id=identity.get("team"))
+'''
+
 
 def process_cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid`` and its live descendants, from ``/proc/<pid>/stat``."""
@@ -155,10 +175,9 @@ class Stack:
             "general_settings": {"master_key": KEY},
         }
         (self.workdir / "stock.yaml").write_text(yaml.safe_dump(stock))
-        # The example's custom_auth without instantiating the plugin (that would register its hooks).
-        (self.workdir / "bench_auth.py").write_text(
-            "from litellm_router_plugin.integrations.proxy import demo_custom_auth as custom_auth  # noqa: F401\n"
-        )
+        # The example's custom_auth accepts the keys of $LRP_DEMO_KEYS (the harness's list, KEY included);
+        # the same auth for a stock proxy, without importing the example (that would install the plugin).
+        (self.workdir / "bench_auth.py").write_text(STOCK_AUTH)
         auth = {**stock["general_settings"], "custom_auth": "bench_auth.custom_auth"}
         with_auth = {**stock, "general_settings": auth}
         (self.workdir / "stock-auth.yaml").write_text(yaml.safe_dump(with_auth))
