@@ -29,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.proxy_harness import EXAMPLE, Harness, tier_deployment, wait_http  # noqa: E402
+from tests.proxy_harness import EXAMPLE, Harness, free_port, tier_deployment, wait_http  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Hi there! What is the capital of France?"}]
 KEY = "sk-bench-team"
@@ -159,11 +159,25 @@ class Stack:
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
         self.proxies: dict[str, Proxy] = {}
         try:
-            self.upstream = self.harness.upstream()
+            self.upstream = self._upstream()
             self._start(variants, launcher)
         except BaseException:
             self.close()
             raise
+
+    def _upstream(self) -> str:
+        """The fake upstream, keeping idle connections open: with uvicorn's default 5 s keep-alive, a
+        proxy idle while the others take their turn reuses a connection the upstream is closing, and
+        the reset counts as a breaker failure (five open the plugin's breaker mid-benchmark)."""
+        port = free_port()
+        code = (
+            "import uvicorn; from litellm_router_plugin.tools.fake_upstream import create_app; "
+            f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', timeout_keep_alive=3600)"
+        )
+        proc = self.harness._spawn("upstream", [sys.executable, "-c", code], {}, ROOT)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/hits", proc, 60)
+        return base
 
     def _start(self, variants: Sequence[str], launcher: Sequence[str] | None) -> None:
         cheap = tier_deployment("cheap-a", f"{self.upstream}/v1", 1e-7, 4e-7)
