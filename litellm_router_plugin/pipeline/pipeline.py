@@ -121,6 +121,16 @@ class Pipeline:
         """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
         if self.policy is not None:
             await self.policy.refresh()
+        return await self._route(request, messages, input, tier, unhealthy)
+
+    async def _route(
+        self,
+        request: Mapping[str, Any],
+        messages: Sequence[Mapping[str, Any]] | None,
+        input: Any,
+        tier: str | None,
+        unhealthy: Collection[str],
+    ) -> Routed:
         plan = await self.planner.plan(messages, request, input=input, tier=tier)
         return await self._admit(plan, request, unhealthy, tier)
 
@@ -164,22 +174,30 @@ class Pipeline:
             usable = [o for o in usable if o.deployment.deployment_id not in attempts.failed]
             if not usable:
                 raise attempts.replay()
-        hold = await self._hold(plan, usable, request)
+        identity = self.identity(request)
+        hold = await self._hold(plan, usable, identity)
         chosen = usable[hold.index] if hold is not None else usable[0]
         refused = usable[: hold.index] if hold is not None else ()
-        decision = plan.decision(chosen, refused, unhealthy, requested_model=tier or self.alias)
-        decision = decision.model_copy(update={"policy_version": self.policy_version})
-        self._log(decision, plan.prompt)
+        decision = self._decision(plan, chosen, refused, unhealthy, tier or self.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
-        ticket = None if hold is None else self._ticket(hold, chosen.deployment, request, decision.reason)
-        return Routed(decision, chosen.deployment, ticket)
+        return self._routed(hold, chosen.deployment, identity, decision)
 
-    async def _hold(self, plan: Plan, usable: Sequence[Option], request: Mapping[str, Any]) -> Hold | None:
+    def _decision(
+        self, plan: Plan, chosen: Option, refused: Sequence[Option], unhealthy: Collection[str], requested: str
+    ) -> RoutingDecision:
+        """The decision for ``chosen``, stamped with the policy version, and its log line."""
+        decision = plan.decision(
+            chosen, refused, unhealthy, requested_model=requested, policy_version=self.policy_version
+        )
+        decision.log(plan.prompt, include_prompt=self.config.log_prompts)
+        return decision
+
+    async def _hold(self, plan: Plan, usable: Sequence[Option], identity: Identity) -> Hold | None:
         if self.admission is None:
             return None
         offers = [Offer(o.estimate, o.deployment.deployment_id) for o in usable]
         try:
-            return await self.admission.admit(offers, self.identity(request))
+            return await self.admission.admit(offers, identity)
         except BudgetExceededError as exc:
             if plan.max_tokens_defaulted:
                 raise exc.with_note(
@@ -188,8 +206,13 @@ class Pipeline:
                 ) from None
             raise
 
-    def _ticket(self, hold: Hold, deployment: TierDeployment, request: Mapping[str, Any], reason: str | None) -> Ticket:
-        return Ticket(
+    def _routed(
+        self, hold: Hold | None, deployment: TierDeployment, identity: Identity, decision: RoutingDecision
+    ) -> Routed:
+        """The admitted request: its decision, and the ticket its settlement needs (none without admission)."""
+        if hold is None:
+            return Routed(decision, deployment, None)
+        ticket = Ticket(
             pipeline=self.id,
             request_id=hold.request_id,
             deployment_id=deployment.deployment_id,
@@ -197,12 +220,13 @@ class Pipeline:
             tier=deployment.tier,
             input_cost_per_token=deployment.price.input_per_token,
             output_cost_per_token=deployment.price.output_per_token,
-            identity=self.identity(request),
+            identity=identity,
             breaker=deployment.deployment_id if self.config.breaker.enabled else None,
             probe=hold.probe,
             unaccounted=hold.unaccounted,
-            reason=reason,
+            reason=decision.reason,
         )
+        return Routed(decision, deployment, ticket)
 
     async def admit_named(
         self,
@@ -215,15 +239,9 @@ class Pipeline:
         deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
         plan = self.planner.plan_named(self.named.resolve(entry), messages, request)
         option = plan.options[0]
-        hold = await self._hold(plan, [option], request)
-        decision = plan.decision(option, requested_model=requested)
-        decision = decision.model_copy(update={"policy_version": self.policy_version})
-        self._log(decision, plan.prompt)
-        ticket = None if hold is None else self._ticket(hold, option.deployment, request, decision.reason)
-        return Routed(decision, option.deployment, ticket)
-
-    def _log(self, decision: RoutingDecision, prompt: str) -> None:
-        decision.log(prompt, include_prompt=self.config.log_prompts)
+        identity = self.identity(request)
+        hold = await self._hold(plan, [option], identity)
+        return self._routed(hold, option.deployment, identity, self._decision(plan, option, (), (), requested))
 
     # -- settle ----------------------------------------------------------------------------
     async def settle(self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None) -> None:
@@ -282,7 +300,7 @@ class Pipeline:
             await self.policy.refresh()  # before the cascade reads the policy
         if cascade_requested(self.config.cascade, kwargs):
             return await Cascade(self).acompletion(messages, **kwargs)
-        routed = await self.route(kwargs, messages)
+        routed = await self._route(kwargs, messages, None, None, ())  # the policy was refreshed above
         metadata = dict(kwargs.pop("metadata", None) or {})
         routed.attach(metadata)
         try:

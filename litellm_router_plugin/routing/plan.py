@@ -106,6 +106,7 @@ class Plan:
         unhealthy: Collection[str] = (),
         *,
         requested_model: str | None = None,
+        policy_version: str | None = None,
     ) -> RoutingDecision:
         """The decision for ``chosen``; ``refused``: options tried before it and refused by breaker or budget."""
         tier = chosen.deployment.tier
@@ -125,6 +126,7 @@ class Plan:
             prompt_tokens=self.prompt_tokens,
             max_tokens=self.max_tokens,
             requested_model=requested_model,
+            policy_version=policy_version,
         )
 
     def _routing_reason(self, chosen: Option, refused: Sequence[Option]) -> str:

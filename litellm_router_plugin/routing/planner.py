@@ -7,6 +7,7 @@ no callbacks: health, breakers and budgets are applied to the returned ``Plan`` 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -193,9 +194,32 @@ class Planner:
                 return value
         return None
 
-    def max_tokens_of(self, request: Mapping[str, Any]) -> int:
-        """Completion tokens assumed for the estimate: the request's limit, else the configured default."""
-        return self.requested_max_tokens(request) or self.config.default_max_tokens
+    def _measure(
+        self, messages: Sequence[Mapping[str, Any]] | None, prompt: str, request: Mapping[str, Any]
+    ) -> tuple[Needs, int]:
+        """What the request needs (one token count), and the completion tokens its estimates assume:
+        the request's limit, else ``default_max_tokens``."""
+        tokens = self.count_tokens(messages, prompt, request.get("tools"))
+        asked = self.requested_max_tokens(request)
+        return Needs.of(request, messages, tokens, asked or 0), asked or self.config.default_max_tokens
+
+    @staticmethod
+    def _option(deployment: TierDeployment, needs: Needs, max_tokens: int, downgrade: bool = False) -> Option:
+        # n completions cost n times the output (the prompt is billed once)
+        cost = deployment.price.estimate(needs.prompt_tokens, max_tokens * needs.n)
+        return Option(deployment, cost, deployment.capabilities.unmet(needs), downgrade)
+
+    def _planned(
+        self,
+        analysis: ComplexityAnalysis | None,
+        route: Route,
+        options: Sequence[Option],
+        needs: Needs,
+        max_tokens: int,
+        prompt: str,
+    ) -> Plan:
+        defaulted = needs.max_tokens == 0  # the request set no max_tokens
+        return Plan(analysis, route, tuple(options), needs, needs.prompt_tokens, max_tokens, defaulted, prompt)
 
     async def plan(
         self,
@@ -226,13 +250,11 @@ class Planner:
     ) -> Plan:
         """The plan for a deployment the caller named: no classification, one option, this request's estimate."""
         prompt = prompt_text(messages, request.get("input"))
-        tokens = self.count_tokens(messages, prompt, request.get("tools"))
-        asked = self.requested_max_tokens(request)
-        max_tokens = asked or self.config.default_max_tokens
-        needs = Needs.of(request, messages, tokens, asked or 0)
-        option = Option(deployment, deployment.price.estimate(tokens, max_tokens * needs.n))
+        needs, max_tokens = self._measure(messages, prompt, request)
+        # the caller chose the deployment: its capabilities are not second-guessed
+        option = dataclasses.replace(self._option(deployment, needs, max_tokens), unmet=None)
         route = Route((), f"{deployment.model} named by the caller")
-        return Plan(None, route, (option,), needs, tokens, max_tokens, asked is None, prompt)
+        return self._planned(None, route, [option], needs, max_tokens, prompt)
 
     async def decide(
         self, messages: Sequence[Mapping[str, Any]] | None, request: Mapping[str, Any] | None = None
@@ -250,19 +272,16 @@ class Planner:
         tier: str | None,
     ) -> Plan:
         route = self.route(analysis, request.get("metadata"), tier)
-        tokens = self.count_tokens(messages, prompt, request.get("tools"))
-        asked = self.requested_max_tokens(request)
-        max_tokens = asked or self.config.default_max_tokens
-        needs = Needs.of(request, messages, tokens, asked or 0)
+        needs, max_tokens = self._measure(messages, prompt, request)
         options: list[Option] = []
         for tiers, downgrade in ((route.tiers, False), (route.downgrade, True)):
             for each in tiers:
-                # n completions cost n times the output (the prompt is billed once)
-                priced = sorted(
-                    (dep.price.estimate(tokens, max_tokens * needs.n), i, dep) for i, dep in enumerate(each.deployments)
+                # cheapest first for this request; a stable sort keeps config order between equals
+                options += sorted(
+                    (self._option(dep, needs, max_tokens, downgrade) for dep in each.deployments),
+                    key=lambda option: option.estimate,
                 )
-                options += [Option(dep, cost, dep.capabilities.unmet(needs), downgrade) for cost, _, dep in priced]
-        return Plan(analysis, route, tuple(options), needs, tokens, max_tokens, asked is None, prompt)
+        return self._planned(analysis, route, options, needs, max_tokens, prompt)
 
     def strongest_estimate(self, prompt_tokens: int, max_tokens: int) -> float:
         """What the request would cost on the strongest tier's cheapest deployment (the baseline)."""
