@@ -76,20 +76,30 @@ class UnknownModelError(ConfigError):
         )
 
 
-class _Unavailable(RouterPluginError, litellm.ServiceUnavailableError):  # type: ignore[misc]
+class _Refusal(RouterPluginError):
+    """A refusal that is also one of LiteLLM's exceptions (the subclass's second base)."""
+
+    message: str
+
+    def _keep_ours(self, message: str, status: int) -> None:
+        """After LiteLLM's ``__init__``: our plain message, the HTTP status, and no retries."""
+        self.message = message  # LiteLLM prefixes its class name; keep ours plain
+        self.status_code = status
+        self.num_retries = 0  # LiteLLM's Router reads it as the retries an error deserves: a refusal, none
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Unavailable(_Refusal, litellm.ServiceUnavailableError):  # type: ignore[misc]
     """A 503 refusal that LiteLLM users catch as ``litellm.ServiceUnavailableError``."""
 
     should_retry = True  # the condition is temporary
 
     def __init__(self, message: str, model: str = "") -> None:
         litellm.ServiceUnavailableError.__init__(self, message, llm_provider="router_plugin", model=model)
-        self.message = message  # LiteLLM prefixes its class name; keep ours plain
-        self.status_code = 503
-        self.num_retries = 0  # LiteLLM's Router would only back off and plan the same again
+        self._keep_ours(message, 503)
         self.max_retries = None
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class NoDeploymentAvailable(_Unavailable):
@@ -133,7 +143,7 @@ class StoreResetError(_Unavailable):
         return type(self), (self.store, self.reason)
 
 
-class UnsupportedRequest(RouterPluginError, litellm.BadRequestError):  # type: ignore[misc]
+class UnsupportedRequest(_Refusal, litellm.BadRequestError):  # type: ignore[misc]
     """No deployment the request may use can serve it (vision, tools, context window...)."""
 
     should_retry = False
@@ -142,12 +152,7 @@ class UnsupportedRequest(RouterPluginError, litellm.BadRequestError):  # type: i
         self.missing = missing
         message = f"no deployment the request may use supports {missing}: {detail}"
         litellm.BadRequestError.__init__(self, message, model="", llm_provider="router_plugin")
-        self.message = message
-        self.status_code = 400
-        self.num_retries = 0
-
-    def __str__(self) -> str:
-        return self.message
+        self._keep_ours(message, 400)
 
 
 class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # type: ignore[misc]
@@ -222,7 +227,7 @@ class CircuitBreakerOpen(_Unavailable):
         super().__init__(f"circuit breaker open for {', '.join(names)}; retry after {retry_after:.1f}s")
 
 
-class ModelNotAllowed(RouterPluginError, litellm.PermissionDeniedError):  # type: ignore[misc]
+class ModelNotAllowed(_Refusal, litellm.PermissionDeniedError):  # type: ignore[misc]
     """The caller may not name this model (``alias_only``, or a tier name with ``allow_tier_models: false``)."""
 
     should_retry = False
@@ -234,9 +239,4 @@ class ModelNotAllowed(RouterPluginError, litellm.PermissionDeniedError):  # type
         litellm.PermissionDeniedError.__init__(
             self, message, llm_provider="router_plugin", model=model, response=response
         )
-        self.message = message
-        self.status_code = 403
-        self.num_retries = 0
-
-    def __str__(self) -> str:
-        return self.message
+        self._keep_ours(message, 403)
