@@ -301,9 +301,12 @@ def bench_routing(
     split: Annotated[
         str,
         typer.Option(
-            help="held-out: only the final held-out subjects (never used to train or tune); all: every sample."
+            help="held-out: only the final held-out subjects (never used to train or tune); all: every sample; "
+            "folds: out-of-fold figures on the development subjects; draws: random 12-subject draws, "
+            "the learned classifier retrained without them each time."
         ),
     ] = "held-out",
+    draws: Annotated[int, typer.Option(help="How many subject draws for --split draws.")] = 50,
     scores: Annotated[
         Path | None, typer.Option(help="Also rank by these scores: one float per line, in dataset order.")
     ] = None,
@@ -319,6 +322,9 @@ def bench_routing(
 
     with user_errors():
         samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
+        if split in ("folds", "draws"):
+            _bench_validation(samples, split, draws, out / f"routing-{dataset.name or 'dataset'}-{split}")
+            return
         given: list[float] | None = None
         if scores is not None:
             given = _read_scores(scores)
@@ -348,6 +354,31 @@ def bench_routing(
     (out / f"routing-{stem}.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     typer.echo(report.markdown())
     typer.echo(f"\nplot: {display_path(png)}")
+
+
+def _bench_validation(samples: list[Any], split: str, draws: int, stem: Path) -> None:
+    from litellm_router_plugin.evaluation import validation
+
+    if len({s.group for s in samples}) <= 2 * 12:
+        raise ConfigError("--split", split, "Folds and subject draws need a dataset with many subjects (a `group`).")
+    scorers = {name: f for name, f in _bench_scorers().items() if name != "learned (ours)"}
+    if split == "folds":
+        figures = validation.fold_figures(samples, scorers)
+        detail = (
+            "Development subjects in 5 subject-grouped folds (seed 7; the 12 held-out subjects and the "
+            "data-fault subject left out); the learned classifier scored by models trained without the fold."
+        )
+    else:
+        figures = validation.draw_figures(samples, scorers, draws=draws)
+        detail = (
+            f"{draws} random draws of 12 subjects out of all (seed 0; the data-fault subject left out); "
+            "the learned classifier retrained on the other subjects for every draw."
+        )
+    table = validation.markdown(split, figures, detail)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    stem.with_suffix(".json").write_text(json.dumps(validation.as_dicts(figures), indent=1) + "\n", encoding="utf-8")
+    typer.echo(table)
 
 
 def _read_scores(path: Path) -> list[float]:
@@ -380,7 +411,7 @@ def _bench_split(samples: list[Any], split: str) -> tuple[list[Any], str]:
     if split == "all":
         return samples, ""
     if split != "held-out":
-        raise ConfigError("--split", split, "Use held-out or all.")
+        raise ConfigError("--split", split, "Use held-out, all, folds or draws.")
     groups = sorted({s.group for s in samples})
     if len(groups) <= 12:
         return samples, ""  # a dataset without subjects: nothing was tuned on it

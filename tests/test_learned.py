@@ -27,7 +27,7 @@ PROBES = [
     "B. executive privilege\nC. the commerce clause\nD. due process\nAnswer:",
     "Write a Python function that parses an ISO-8601 date string and returns a datetime, with unit tests.",
 ]
-SMALL_PARAMS = TrainParams(hash_dim=1 << 12, steps=60)
+SMALL_PARAMS = TrainParams(heuristic_weight=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,8 @@ def test_shipped_model_loads_and_scores_deterministically(mmlu: list[Sample]) ->
     assert analysis.category == HeuristicClassifier().classify(PROBES[2]).category  # the tier family
     _, final = subject_split(mmlu, lambda s: s.group)
     trained_on = set(load_model().meta["subjects"])
-    assert len(trained_on) == 45
+    assert len(trained_on) == 44  # the 45 development subjects but the one with a grading fault
+    assert "high_school_mathematics" not in trained_on
     assert not trained_on & {s.group for s in final}  # the benchmark's held-out subjects stay unseen
 
 

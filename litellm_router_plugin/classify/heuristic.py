@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from litellm_router_plugin.classify.base import ComplexityAnalysis, category_for_score
+from litellm_router_plugin.classify.features import PromptShape
 
 # The word patterns run on the lower-cased prompt: case-insensitive matching of long alternations
 # costs about twice as much in Python's re.
@@ -44,16 +45,17 @@ _COMPOSE = re.compile(
     r"\b(explain|summari[sz]e|summary|describe|outline|essay|email|letter|story|review|rewrite|draft)\b"
 )
 _LIST_ITEM = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.M)
-# Answer options of a multiple-choice question: "A. ...", "(b) ...".
-_OPTION = re.compile(r"^[ \t]*\(?[A-Ha-h][.)][ \t]+(\S.*)$", re.M)
 
 # Weights of the continuous terms (chosen on subject-grouped folds of the development subjects of
 # the MMLU outcome data, never on the held-out subjects; see README "Routing quality").
 LENGTH_WEIGHT = 1.0
 """Per unit of ln(1 + chars / LENGTH_SCALE): longer prompts need more of a model, smoothly."""
 LENGTH_SCALE = 250.0
-OPTION_WEIGHT = 4.0
-"""Per unit of ln(1 + mean option chars / 20): long answer options mean fine distinctions to draw."""
+OVERLAP_WEIGHT = 4.0
+"""Per unit of ``PromptShape.option_overlap``: options that repeat each other's words ask for judgments."""
+NUMERIC_OPTIONS_WEIGHT = -3.0
+"""Per unit of ``PromptShape.numeric_options``: on outcome data a stronger model gains least on computed
+answers (both models get them right, or both wrong)."""
 MATH_WEIGHT = 0.5
 MULTI_CAP = 5.0
 """Most that multi-step cues (plan, compare, steps, lists) add."""
@@ -147,8 +149,8 @@ class HeuristicClassifier:
         # Continuous terms last, so the strength orders prompts finely (few ties) and a threshold
         # can hit any share of traffic.
         score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE)
-        options = _OPTION.findall(text)
-        if len(options) >= 2:
-            score += OPTION_WEIGHT * math.log1p(sum(len(o) for o in options) / len(options) / 20)
-            cues.append(f"{len(options)} answer options")
+        shape = PromptShape.of(text)
+        if shape.options:
+            score += OVERLAP_WEIGHT * shape.option_overlap + NUMERIC_OPTIONS_WEIGHT * shape.numeric_options
+            cues.append(f"{len(shape.options)} answer options")
         return score, cues

@@ -1,8 +1,9 @@
-"""A learned local classifier: a linear model over prompt-structure features and hashed word n-grams.
+"""A learned local classifier: a small linear model over the heuristic's strength and the prompt's shape.
 
-CPU only, pure Python at run time (no numpy, no torch): about a hundred dictionary look-ups a prompt.
-The weights ship inside the package (``classify/models/learned.json``), are read on first use, and are
-reproduced bit for bit by ``litellm-router train`` (see ``evaluation/train.py`` and the README).
+CPU only, pure Python at run time (no numpy, no torch): the heuristic plus a handful of structural
+cues (``classify/features.py``). The weights ship inside the package (``classify/models/learned.json``),
+are read on first use, and are reproduced bit for bit by ``litellm-router train`` (see
+``evaluation/train.py`` and the README).
 
 The model ranks prompts by the expected accuracy gained by sending them to the stronger model; its
 ``strength`` is that ranking mapped through the training prompts' quantiles onto 1-10, so a threshold
@@ -13,24 +14,21 @@ heuristic, which knows everyday requests (a greeting, a proof) that routing outc
 
 from __future__ import annotations
 
-import base64
 import bisect
 import itertools
 import json
 import logging
 import math
-import re
-import sys
 import threading
 import time
 import zlib
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from litellm_router_plugin.classify.base import ComplexityAnalysis
+from litellm_router_plugin.classify.features import PromptShape
 from litellm_router_plugin.classify.heuristic import HeuristicClassifier
 from litellm_router_plugin.errors import ConfigError
 
@@ -38,27 +36,20 @@ logger = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "models" / "learned.json"
 """The shipped model file."""
-FORMAT = "litellm-router-plugin/learned-linear/2"
+FORMAT = "litellm-router-plugin/learned-linear/3"
 CLIP = 3.0
-"""Standardised dense features are clipped to +-CLIP, in training and serving alike."""
+"""Standardised features but the heuristic's strength are clipped to +-CLIP, in training and serving alike."""
 
-_TOKEN = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
-_OPTION = re.compile(r"^[ \t]*\(?[A-Ha-h][.)][ \t]+(\S.*)$", re.M)
-_MATH_CHARS = frozenset("=+*/^<>()[]{}|\\$%")
+TIE_BREAK = 1e-7
+"""Most the text's checksum adds to ``raw``: orders exact ties, far below any feature's effect."""
 _HEURISTIC = HeuristicClassifier()
 
-DENSE_FEATURES: tuple[str, ...] = (
+FEATURES: tuple[str, ...] = (
     "heuristic_strength",  # first: the one feature not clipped
-    "log_chars",
-    "log_stem_chars",
-    "log_option_chars",
-    "digit_share",
-    "math_share",
-    "mean_word_length",
-    "upper_share",
-    "questions",
-    "log_lines",
-    "code_block",
+    "option_overlap",
+    "numeric_options",
+    "first_person",
+    "catch_all_option",
 )
 
 
@@ -74,86 +65,27 @@ class ModelFileError(ConfigError):
         self.path = path
 
 
-def dense_features(prompt: str) -> list[float]:
-    """The structural features, in ``DENSE_FEATURES`` order."""
-    text = prompt.strip()
-    n = max(1, len(text))
-    options = _OPTION.findall(text)
-    stem = text
-    option_chars = 0.0
-    if len(options) >= 2:
-        option_chars = sum(len(o) for o in options) / len(options)
-        first = _OPTION.search(text)
-        stem = text[: first.start()] if first else text
-    words = text.split()
-    return [
-        _HEURISTIC.strength(text),
-        math.log1p(len(text)),
-        math.log1p(len(stem)),
-        math.log1p(option_chars),
-        sum(c.isdigit() for c in text) / n,
-        sum(c in _MATH_CHARS for c in text) / n,
-        sum(len(w) for w in words) / max(1, len(words)),
-        sum(c.isupper() for c in text) / n,
-        float(min(text.count("?"), 5)),
-        math.log1p(text.count("\n")),
-        1.0 if "```" in text else 0.0,
-    ]
+def shape_features(shape: PromptShape) -> list[float]:
+    """The structural features (``FEATURES[1:]``)."""
+    return [shape.option_overlap, shape.numeric_options, shape.first_person, shape.catch_all_option]
 
 
-def hashed_features(prompt: str, dim: int) -> dict[int, float]:
-    """Word unigrams and bigrams hashed into ``dim`` buckets: sublinear counts, L2-normalised."""
-    tokens = _TOKEN.findall(prompt.lower())
-    counts: dict[int, int] = {}
-    previous = ""
-    for token in tokens:
-        for gram in (token, f"{previous} {token}") if previous else (token,):
-            # crc32, not hash(): stable across processes, so training and serving agree.
-            bucket = zlib.crc32(gram.encode()) % dim
-            counts[bucket] = counts.get(bucket, 0) + 1
-        previous = token
-    if not counts:
-        return {}
-    values = {k: 1.0 + math.log(v) for k, v in counts.items()}
-    norm = math.sqrt(sum(v * v for v in values.values()))
-    return {k: v / norm for k, v in values.items()}
-
-
-def encode_weights(values: Sequence[float]) -> str:
-    """Doubles as base64 of their little-endian bytes: exact, and fast to read (no JSON number per weight)."""
-    packed = array("d", values)
-    if sys.byteorder == "big":  # pragma: no cover - the file is little-endian everywhere
-        packed.byteswap()
-    return base64.b64encode(packed.tobytes()).decode("ascii")
-
-
-def decode_weights(text: str) -> array[float]:
-    """The inverse of :func:`encode_weights`."""
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    if len(raw) % 8:
-        raise ValueError("hashed weights are not a whole number of doubles")
-    packed = array("d")
-    packed.frombytes(raw)
-    if sys.byteorder == "big":  # pragma: no cover
-        packed.byteswap()
-    return packed
+def features(prompt: str) -> list[float]:
+    """Every feature, in ``FEATURES`` order."""
+    return [_HEURISTIC.strength(prompt), *shape_features(PromptShape.of(prompt))]
 
 
 @dataclass(frozen=True, slots=True)
 class LearnedModel:
-    """The weights: ``raw = bias + sum(dense_weights * clip((x - mean) / scale)) + sum(hashed weights)``.
+    """The weights: ``raw = bias + sum(weights * clip((x - mean) / scale))`` over ``FEATURES``.
 
-    The standardised dense features but the heuristic's strength are clipped to +-``CLIP``: everyday
-    prompts (a greeting, one line) lie far outside the training data, and a linear model must not
-    extrapolate on them.
+    The standardised features but the heuristic's strength are clipped to +-``CLIP``: a linear model
+    must not extrapolate on prompts unlike any it was trained on.
     """
 
-    hash_dim: int
-    dense_mean: tuple[float, ...]
-    dense_scale: tuple[float, ...]
-    dense_weights: tuple[float, ...]
-    hashed_weights: array[float]
-    """One weight per bucket."""
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
     bias: float
     quantiles: tuple[float, ...]
     """Raw scores of the training prompts at evenly spaced quantiles, for the 1-10 strength."""
@@ -164,40 +96,36 @@ class LearnedModel:
         """Validate a decoded model file."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a model of format {FORMAT!r}")
-        if list(data["dense_features"]) != list(DENSE_FEATURES):
-            raise ValueError("its dense features differ from this version's")
-        dim = int(data["hash_dim"])
-        n = len(DENSE_FEATURES)
-        mean, scale, weights = (
-            tuple(float(x) for x in data[k]) for k in ("dense_mean", "dense_scale", "dense_weights")
-        )
-        if not (len(mean) == len(scale) == len(weights) == n) or any(s <= 0 for s in scale):
-            raise ValueError("dense weights have the wrong shape")
-        hashed = decode_weights(str(data["hashed_weights"]))
-        if len(hashed) != dim:
-            raise ValueError("there must be one hashed weight per bucket (hash_dim)")
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError("its features differ from this version's")
+        mean, scale, weights = (tuple(float(x) for x in data[k]) for k in ("mean", "scale", "weights"))
+        if not (len(mean) == len(scale) == len(weights) == len(FEATURES)) or any(s <= 0 for s in scale):
+            raise ValueError("the weights have the wrong shape")
         quantiles = tuple(float(q) for q in data["quantiles"])
         if len(quantiles) < 2 or any(b < a for a, b in itertools.pairwise(quantiles)):
             raise ValueError("quantiles must be a non-decreasing list")
-        values = [*mean, *scale, *weights, *hashed, *quantiles, float(data["bias"])]
-        if not all(math.isfinite(v) for v in values):
+        bias = float(data["bias"])
+        if not all(math.isfinite(v) for v in (*mean, *scale, *weights, *quantiles, bias)):
             raise ValueError("it holds a non-finite number")
-        return cls(dim, mean, scale, weights, hashed, float(data["bias"]), quantiles, dict(data.get("meta", {})))
+        return cls(mean, scale, weights, bias, quantiles, dict(data.get("meta", {})))
 
     def raw(self, prompt: str) -> float:
         """The model's score: higher means more accuracy gained by the stronger model."""
-        total = self.bias
-        features = dense_features(prompt)
-        # The heuristic's strength (first) is not clipped: it is built for everyday prompts.
-        total += self.dense_weights[0] * (features[0] - self.dense_mean[0]) / self.dense_scale[0]
-        for x, m, s, w in zip(
-            features[1:], self.dense_mean[1:], self.dense_scale[1:], self.dense_weights[1:], strict=True
-        ):
+        return self.raw_of(_HEURISTIC.strength(prompt), PromptShape.of(prompt))
+
+    def raw_of(self, heuristic_strength: float, shape: PromptShape) -> float:
+        """``raw`` from the heuristic's strength, already computed, and the prompt's shape."""
+        return self.raw_from([heuristic_strength, *shape_features(shape)], shape.text)
+
+    def raw_from(self, values: Sequence[float], text: str) -> float:
+        """``raw`` from the features (``FEATURES`` order) of the stripped prompt ``text``."""
+        total = self.bias + self.weights[0] * (values[0] - self.mean[0]) / self.scale[0]
+        for x, m, s, w in zip(values[1:], self.mean[1:], self.scale[1:], self.weights[1:], strict=True):
             total += w * min(CLIP, max(-CLIP, (x - m) / s))
-        weights = self.hashed_weights
-        for k, v in hashed_features(prompt, self.hash_dim).items():
-            total += weights[k] * v
-        return total
+        # Different prompts whose features agree (two one-line requests of the same length, say) would
+        # tie, and a threshold could not split them: a fixed, far smaller nudge from the text's crc32
+        # orders them, the same way in every process.
+        return total + TIE_BREAK * zlib.crc32(text.encode()) / 0xFFFFFFFF
 
     def strength(self, prompt: str) -> float:
         """``raw`` mapped onto 1-10 through the training quantiles (linear between them, so no new ties)."""
@@ -288,7 +216,8 @@ class LearnedClassifier:
         model = self._loaded()
         if model is None:
             return base.model_copy(update={"fallback_reason": f"learned model unavailable: {self._error}"})
-        strength = model.strength(prompt)
+        heuristic = base.strength if base.strength is not None else self.fallback.strength(prompt)
+        strength = model.strength_of(model.raw_of(heuristic, PromptShape.of(prompt)))
         return base.model_copy(
             update={
                 "classifier": self.name,
