@@ -235,3 +235,27 @@ def test_heuristic_strength_is_continuous_in_length() -> None:
     longer = HEURISTIC.strength("Explain the water cycle, with the role of evaporation over the oceans in it.")
     assert short < longer
     assert HEURISTIC.classify("Hello!").strength == 1.0  # greetings stay at the bottom
+
+
+STEM = "Which is correct about the two claims below? Claim 1 | Water boils at 90 C at sea level. Claim 2 | Ice floats."
+
+
+def test_options_that_combine_judgments_need_more_than_options_that_name_facts() -> None:
+    from litellm_router_plugin.classify.features import PromptShape
+
+    judged = STEM + "\nA. True, True\nB. True, False\nC. False, True\nD. False, False\nAnswer:"
+    named = STEM + "\nA. Only the first\nB. Only the second\nC. Both of them\nD. Neither claim\nAnswer:"
+    numeric = STEM + "\nA. 12\nB. 14.5\nC. 3/4\nD. 100 kg\nAnswer:"
+    assert PromptShape.of(judged).option_overlap == pytest.approx(2 / 3)  # 2 distinct words of 6 (a set per option)
+    assert PromptShape.of(named).option_overlap < 0.2
+    assert PromptShape.of(numeric).numeric_options == 1.0
+    assert PromptShape.of(named).catch_all_option == 1.0  # "Neither claim"
+    assert HEURISTIC.strength(judged) > HEURISTIC.strength(named) > HEURISTIC.strength(numeric)
+
+
+def test_first_person_counts_only_in_multiple_choice() -> None:
+    from litellm_router_plugin.classify.features import PromptShape
+
+    assert PromptShape.of("I took my neighbour's bike.\nA. Wrong\nB. Not wrong").first_person == 1.0
+    assert PromptShape.of("Can you help me write an email to my landlord?").first_person == 0.0
+    assert PromptShape.of("Can you help me write an email?").options == ()
