@@ -127,8 +127,8 @@ def test_a_first_calibration_adds_the_threshold_and_keeps_comments(tmp_path: Pat
     config = tmp_path / "plugin.yaml"
     original = "# tiers for the demo\n" + yaml.safe_dump(TWO_TIERS, sort_keys=False) + "# end\n"
     config.write_text(original)
-    write_threshold(config, 0.123456)
+    write_threshold(config, 0.1234567891234)
     written = config.read_text()
-    assert written.replace("classifier:\n  strong_threshold: 0.1235\n", "", 1) == original  # two lines added
-    assert PluginConfig.load(config).classifier.strong_threshold == 0.1235
+    assert written.replace("classifier:\n  strong_threshold: 0.123456789\n", "", 1) == original  # two lines added
+    assert PluginConfig.load(config).classifier.strong_threshold == 0.123456789  # 9 decimals kept
     assert PluginConfig.load(config).tiers == PluginConfig.load(TWO_TIERS).tiers

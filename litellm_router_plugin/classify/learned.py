@@ -40,7 +40,7 @@ FORMAT = "litellm-router-plugin/learned-linear/3"
 CLIP = 3.0
 """Standardised features but the heuristic's strength are clipped to +-CLIP, in training and serving alike."""
 
-TIE_BREAK = 1e-7
+TIE_BREAK = 1e-6
 """Most the text's checksum adds to ``raw``: orders exact ties, far below any feature's effect."""
 _HEURISTIC = HeuristicClassifier()
 

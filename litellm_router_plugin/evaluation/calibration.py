@@ -15,6 +15,10 @@ from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.thresholds import shares_for_cost_cap, thresholds_for_shares, tier_index
 
+THRESHOLD_DECIMALS = 9
+"""Decimals of a written threshold: enough to keep apart, nearly always, the strengths of two prompts
+the learned classifier tells apart only by its tie-break (typically 1e-8 to 1e-7 apart)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
@@ -135,7 +139,7 @@ def calibrate_tiers(
 
 def write_tier_thresholds(config_path: str | Path, thresholds: Sequence[float]) -> None:
     """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, changing nothing else."""
-    _write_classifier_setting(config_path, "tier_thresholds", [round(t, 6) for t in thresholds])
+    _write_classifier_setting(config_path, "tier_thresholds", [round(t, THRESHOLD_DECIMALS) for t in thresholds])
 
 
 def write_threshold(config_path: str | Path, threshold: float) -> None:
@@ -146,7 +150,7 @@ def write_threshold(config_path: str | Path, threshold: float) -> None:
     style, an empty file, a block-style list to replace) is the document written back by ruamel's
     round trip (comments still kept).
     """
-    _write_classifier_setting(config_path, "strong_threshold", round(threshold, 4))
+    _write_classifier_setting(config_path, "strong_threshold", round(threshold, THRESHOLD_DECIMALS))
 
 
 def _yaml_scalar(value: float | list[float]) -> str:
