@@ -259,3 +259,62 @@ def test_first_person_counts_only_in_multiple_choice() -> None:
     assert PromptShape.of("I took my neighbour's bike.\nA. Wrong\nB. Not wrong").first_person == 1.0
     assert PromptShape.of("Can you help me write an email to my landlord?").first_person == 0.0
     assert PromptShape.of("Can you help me write an email?").options == ()
+
+
+# One phrase per alternative of every gated pattern (classify/heuristic.py GATES), in that order.
+GATED_PHRASES = [
+    "implement it; refactor; debug; optimise; optimize; code; a function; functions; a script; a class; a method; "
+    "a regex; an algorithm; unit test; unit tests; an api; the endpoint; python; javascript; typescript; rust; "
+    "golang; java; c++11; bash; compile; compiler; stack trace; an exception; a bug; async/await; a callback; "
+    "callbacks",
+    "select name, id from users; a join; group by x; order by y; where x =1; sql; a query; the schema; an index; "
+    "indexes; postgres; postgresql; mysql; sqlite; window function; window functions; a cte",
+    "\\frac{a}{b}; \\sum; \\int; ∑; ∫; √2; a ≤ b; a ≥ b; a ≠ b; an equation; the integral; a derivative; a matrix; "
+    "probability; eigenvalues; eigen; a polynomial; modulo; prime; primes; integer; integers; irrational; "
+    "logarithm; calculus; algebra; geometry; a theorem; a lemma; solve for x",
+    "prove; proof; derive; derivation; rigorous; rigorously; formally; show that; induction",
+    "step-by-step; step by step; first do this then that; plan; design; architect; architecture; strategy; "
+    "roadmap; migrate; migration; trade-off; tradeoffs; trade-offs; compare; evaluate; analyse; analyze; "
+    "pros and cons; in detail; comprehensive; end-to-end",
+    "why; reason; reasoning; justify; explain why; puzzle; riddle; logic; logical; paradox; optimal; "
+    "counterexample; consequence; consequences; implication; implications; what if; hypothesis; hypotheses; "
+    "edge case; edge cases; concurrency; concurrent; race condition; distributed; consistent; consistency",
+    "explain; summarise; summarize; summary; describe; outline; essay; email; letter; story; review; rewrite; draft",
+]
+
+
+@pytest.mark.parametrize("index", range(len(GATED_PHRASES)))
+def test_every_alternative_of_a_gated_pattern_passes_its_gate(index: int) -> None:
+    """The gates only skip patterns that cannot match: each alternative, alone, still opens its gate."""
+    import re
+
+    from litellm_router_plugin.classify.heuristic import GATES, may_match
+
+    gate = GATES[index]
+    for phrase in GATED_PHRASES[index].split("; "):
+        low = phrase.lower()
+        assert gate[0].search(low), f"{phrase!r} should match pattern {index}"
+        assert may_match(gate, set(re.findall(r"\w+", low)), low), f"the gate hides {phrase!r}"
+
+
+def test_gates_change_no_score_on_the_outcome_data() -> None:
+    """The gated heuristic scores every MMLU prompt exactly as running every pattern does."""
+    import math
+
+    import litellm_router_plugin.classify.heuristic as h
+    from litellm_router_plugin.evaluation import MMLU_DATASET
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset
+
+    def ungated(prompt: str) -> float:
+        text = prompt.strip()
+        low = text.lower()
+        patterns = [g[0] for g in h.GATES]
+        every = {p.pattern: len(p.findall(low)) for p in patterns}
+        gated = h.HeuristicClassifier().strength(prompt)
+        opened = {g[0].pattern: h.may_match(g, set(h._WORD.findall(low)), low) for g in h.GATES}
+        # Wherever a gate stayed shut its pattern found nothing, so the scores agree.
+        assert all(opened[p] or every[p] == 0 for p in every), text[:80]
+        return gated
+
+    samples = load_dataset(MMLU_DATASET)[::7]
+    assert all(math.isfinite(ungated(s.prompt)) for s in samples)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 # Answer options of a multiple-choice question: "A. ...", "(b) ...".
 _OPTION = re.compile(r"^[ \t]*\(?[A-Ha-h][.)][ \t]+(\S.*)$", re.M)
-_WORD = re.compile(r"[A-Za-z]+")
+_WORD = re.compile(r"[a-z]+")
+"""Runs on lower-cased options."""
 _NUMERIC = re.compile(r"^[\s$€£-]*[\d.,/]+\s*[%a-zA-Z]{0,4}\s*$")
 _FIRST_PERSON = re.compile(r"\b(I|my|me)\b")
 _CATCH_ALL = re.compile(r"(all|none|both) of the (above|following)|neither", re.I)
@@ -30,11 +31,10 @@ class PromptShape:
     def of(cls, prompt: str) -> PromptShape:
         """Parse ``prompt`` (stripped); two or more lettered lines make it multiple choice."""
         text = prompt.strip()
-        options = _OPTION.findall(text)
-        if len(options) < 2:
+        matches = list(_OPTION.finditer(text))
+        if len(matches) < 2:
             return cls(text, text, ())
-        first = _OPTION.search(text)
-        return cls(text, text[: first.start()].strip() if first else text, tuple(options))
+        return cls(text, text[: matches[0].start()].strip(), tuple(m.group(1) for m in matches))
 
     @property
     def option_overlap(self) -> float:
@@ -43,7 +43,7 @@ class PromptShape:
         Options that differ by a word or two ask the model to judge several statements or to draw a
         fine distinction; on the outcome data that is where the strong model gains most.
         """
-        words = [{w.lower() for w in _WORD.findall(o)} for o in self.options]
+        words = [set(_WORD.findall(o.lower())) for o in self.options]
         total = sum(map(len, words))
         if len(words) < 2 or not total:
             return 0.0

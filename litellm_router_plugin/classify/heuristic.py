@@ -26,10 +26,13 @@ _SQL = re.compile(
     re.S,
 )
 _MATH = re.compile(
-    r"(\d\s*[-+*/^=]\s*\d|\\frac|\\sum|\\int|[∑∫√≤≥≠]|\b(equation|integral|derivative|matrix|probability|"
+    r"\\frac|\\sum|\\int|[∑∫√≤≥≠]|\b(equation|integral|derivative|matrix|probability|"
     r"eigen\w*|polynomial|modulo|primes?|integers?|irrational|logarithm|calculus|algebra|geometry|theorem|"
-    r"lemma|solve for)\b)"
+    r"lemma|solve for)\b"
 )
+# Arithmetic ("3 + 4", "x=2"): found from the operator, which is rarer than a position where a digit
+# could start, then a digit looked for before it (a pattern starting with \d costs twice as much).
+_OPERATOR_DIGIT = re.compile(r"[-+*/^=]\s*\d")
 _PROOF = re.compile(r"\b(prove|proof|derive|derivation|rigorous(ly)?|formally|show that|induction)\b")
 _MULTI_STEP = re.compile(
     r"\b(step[- ]by[- ]step|first\b.{1,300}?\bthen|plan|design|architect(ure)?|strategy|roadmap|migrat\w+|"
@@ -46,6 +49,65 @@ _COMPOSE = re.compile(
 )
 _LIST_ITEM = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.M)
 
+# Gates: a word pattern above can only match if one of these words is a whole word of the prompt (or,
+# for the ``\w+`` stems, a substring). One pass collecting the prompt's words costs about as much as
+# one pattern and spares the patterns whose words are absent, most of them for most prompts.
+# tests/test_classifiers.py checks every alternative of every pattern against its gate.
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_CODE_ASK_WORDS = _words(
+    "implement refactor debug optimise optimize code function functions script class method regex "
+    "algorithm unit api endpoint python javascript typescript rust golang java c bash compile "
+    "compiler stack exception bug async callback callbacks"
+)
+_SQL_WORDS = _words(
+    "select join group order where sql query schema index indexes postgres postgresql mysql sqlite window cte"
+)
+_MATH_WORDS = _words(
+    "equation integral derivative matrix probability polynomial modulo prime primes integer integers "
+    "irrational logarithm calculus algebra geometry theorem lemma solve"
+)
+_MATH_STEMS = ("eigen", "\\", "∑", "∫", "√", "≤", "≥", "≠")
+_PROOF_WORDS = _words("prove proof derive derivation rigorous rigorously formally show induction")
+_MULTI_STEP_WORDS = _words(
+    "step first plan design architect architecture strategy roadmap trade tradeoff tradeoffs compare "
+    "evaluate analyse analyze pros detail comprehensive end"
+)
+_REASONING_WORDS = _words(
+    "why reason reasoning justify puzzle riddle logic logical paradox optimal counterexample "
+    "consequence consequences implication implications what hypothesis hypotheses edge race "
+    "distributed consistent consistency"
+)
+_COMPOSE_WORDS = _words(
+    "explain summarise summarize summary describe outline essay email letter story review rewrite draft"
+)
+GATES: tuple[tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], ...] = (
+    (_CODE_ASK, _CODE_ASK_WORDS, ()),
+    (_SQL, _SQL_WORDS, ()),
+    (_MATH, _MATH_WORDS, _MATH_STEMS),
+    (_PROOF, _PROOF_WORDS, ()),
+    (_MULTI_STEP, _MULTI_STEP_WORDS, ("migrat",)),
+    (_REASONING, _REASONING_WORDS, ("concurren",)),
+    (_COMPOSE, _COMPOSE_WORDS, ()),
+)
+"""(pattern, gate words, gate substrings) for each gated pattern."""
+
+
+def may_match(gate: tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], words: set[str], low: str) -> bool:
+    """False only if the gate's pattern cannot match the lower-cased prompt ``low`` with words ``words``."""
+    _, needed, stems = gate
+    return not words.isdisjoint(needed) or any(stem in low for stem in stems)
+
+
+def _count(gate: tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], words: set[str], low: str) -> int:
+    return len(gate[0].findall(low)) if may_match(gate, words, low) else 0
+
+
 # Weights of the continuous terms (chosen on subject-grouped folds of the development subjects of
 # the MMLU outcome data, never on the held-out subjects; see README "Routing quality").
 LENGTH_WEIGHT = 1.0
@@ -59,6 +121,17 @@ answers (both models get them right, or both wrong)."""
 MATH_WEIGHT = 0.5
 MULTI_CAP = 5.0
 """Most that multi-step cues (plan, compare, steps, lists) add."""
+
+
+def _arithmetic(low: str) -> bool:
+    """A digit, optional space, an operator, optional space and a digit."""
+    for match in _OPERATOR_DIGIT.finditer(low):
+        i = match.start() - 1
+        while i >= 0 and low[i].isspace():
+            i -= 1
+        if i >= 0 and low[i].isdecimal():
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,41 +172,43 @@ class HeuristicClassifier:
     def _score(prompt: str) -> tuple[float, list[str]]:
         text = prompt.strip()
         low = text.lower()
-        words = len(text.split())
-        if words <= 6 and _GREETING.search(low):
+        if _GREETING.search(low) and len(text.split()) <= 6:
             return 1.0, ["greeting or acknowledgement"]
 
         score = 1.0
         cues: list[str] = []
-        if words > 400:
-            cues.append(f"long prompt ({words} words)")
+        # Splitting into words costs as much as a pattern: only where 400 words fit (801+ characters).
+        if len(text) > 800 and (count := len(text.split())) > 400:
+            cues.append(f"long prompt ({count} words)")
 
-        code_asks = len(_CODE_ASK.findall(low))
+        words = set(_WORD.findall(low))
+        code_gate, sql_gate, math_gate, proof_gate, multi_gate, reasoning_gate, compose_gate = GATES
+        code_asks = _count(code_gate, words, low)
         if _CODE_BLOCK.search(text) or code_asks >= 2:
             score += 3.5 + (1 if code_asks >= 3 else 0)
             cues.append("code")
         elif code_asks:
             score += 1.5
             cues.append("mentions code")
-        sql = len(_SQL.findall(low))
+        sql = _count(sql_gate, words, low)
         if sql:
             score += 3 + (1.5 if sql >= 3 else 0)
             cues.append("SQL")
-        if _MATH.search(low):
+        if (may_match(math_gate, words, low) and _MATH.search(low)) or _arithmetic(low):
             # Small on purpose: on real outcome data math alone barely separates weak from strong
             # models (both fail or both succeed); proofs, steps and reasoning cues carry the weight.
             score += MATH_WEIGHT
             cues.append("math")
-        proofs = len(_PROOF.findall(low))
+        proofs = _count(proof_gate, words, low)
         if proofs:
             score += 6 + min(proofs - 1, 1)
             cues.append("proof or derivation")
 
-        multi = len(_MULTI_STEP.findall(low)) + min(len(_LIST_ITEM.findall(text)), 3)
+        multi = _count(multi_gate, words, low) + min(len(_LIST_ITEM.findall(text)), 3)
         if multi:
             score += min(1.5 * multi, MULTI_CAP)
             cues.append("multi-step")
-        reasons = len(_REASONING.findall(low))
+        reasons = _count(reasoning_gate, words, low)
         if reasons:
             score += min(1.5 * reasons, 4)
             cues.append("reasoning cues")
@@ -142,7 +217,7 @@ class HeuristicClassifier:
         if questions >= 2:
             score += 1 if questions < 4 else 2
             cues.append(f"{questions} questions")
-        if _COMPOSE.search(low) and score < 3.5:
+        if score < 3.5 and may_match(compose_gate, words, low) and _COMPOSE.search(low):
             # Writing and explaining need a capable model even when nothing else flags the prompt.
             score = 3.5
             cues.append("explanation or writing")
