@@ -167,6 +167,7 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
     except Exception:  # another LiteLLM version, or a tokenizer that cannot load: the public function
         logger.debug("token counting falls back to litellm.token_counter", exc_info=True)
         return None
+    params.count_function = _short_text_memo(params.count_function)
 
     def count(messages: Sequence[Mapping[str, Any]], tools: Any) -> int:
         tokens = count_messages(params, messages, True, None)
@@ -174,3 +175,28 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
         return int(tokens + count_extra(params.count_function, tools, None, system))
 
     return count
+
+
+_SHORT_TEXT = 32
+"""Texts up to this many characters have their token count remembered (see ``_short_text_memo``)."""
+_SHORT_TEXTS_KEPT = 4096
+
+
+def _short_text_memo(count: Callable[[str], int]) -> Callable[[str], int]:
+    """``count`` remembering the counts of short texts: every message's role ("user", "system") is
+    counted like its content, and tiktoken releases the GIL for every text it encodes, so in a proxy
+    whose other threads are busy each count waits for the GIL to come back (hundreds of us per
+    request in the proxy profile, for a 4-character role). Counting is a pure function of the text."""
+    memo: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        if len(text) > _SHORT_TEXT:
+            return count(text)
+        found = memo.get(text)
+        if found is None:
+            if len(memo) >= _SHORT_TEXTS_KEPT:
+                memo.clear()
+            found = memo[text] = count(text)
+        return found
+
+    return counted
