@@ -7,8 +7,9 @@ multiplies; a model with no price anywhere fails then, naming the nearest keys i
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -136,9 +137,66 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
 
 def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str, tools: Any = None) -> int:
     """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``), tool definitions
-    included; an image counts LiteLLM's default image tokens (never fetched to measure it)."""
+    included; an image counts LiteLLM's default image tokens (never fetched to measure it).
+
+    Messages that are plain dicts (what the proxy and the Router pass) are counted by LiteLLM's own
+    counting functions with the tokenizer and per-message constants prepared once per model: the
+    same count as ``litellm.token_counter``, without re-selecting the tokenizer on every call (which
+    cost several times the tokenizing itself). Anything else goes through ``litellm.token_counter``.
+    """
+    counter = _message_counter(model)
+    if counter is not None and not litellm.disable_token_counter and all(type(m) is dict for m in messages):
+        return counter(messages, tools or None)
     return int(
         litellm.token_counter(
             model=model, messages=list(messages), tools=tools or None, use_default_image_token_count=True
         )
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any], int] | None:
+    """``litellm.token_counter(model=model, messages=..., tools=..., use_default_image_token_count=True)``
+    for dict messages, with what depends only on ``model`` (tokenizer, per-message tokens) built once;
+    ``None`` when this LiteLLM lacks the pieces (then every count goes through ``token_counter``)."""
+    try:
+        from litellm.litellm_core_utils import token_counter as counting
+
+        params = counting._MessageCountParams(model, None)
+        count_messages, count_extra = counting._count_messages, counting._count_extra
+    except Exception:  # another LiteLLM version, or a tokenizer that cannot load: the public function
+        logger.debug("token counting falls back to litellm.token_counter", exc_info=True)
+        return None
+    params.count_function = _short_text_memo(params.count_function)
+
+    def count(messages: Sequence[Mapping[str, Any]], tools: Any) -> int:
+        tokens = count_messages(params, messages, True, None)
+        system = any(m.get("role") == "system" for m in messages)
+        return int(tokens + count_extra(params.count_function, tools, None, system))
+
+    return count
+
+
+_SHORT_TEXT = 32
+"""Texts up to this many characters have their token count remembered (see ``_short_text_memo``)."""
+_SHORT_TEXTS_KEPT = 4096
+
+
+def _short_text_memo(count: Callable[[str], int]) -> Callable[[str], int]:
+    """``count`` remembering the counts of short texts: every message's role ("user", "system") is
+    counted like its content, and tiktoken releases the GIL for every text it encodes, so in a proxy
+    whose other threads are busy each count waits for the GIL to come back (hundreds of us per
+    request in the proxy profile, for a 4-character role). Counting is a pure function of the text."""
+    memo: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        if len(text) > _SHORT_TEXT:
+            return count(text)
+        found = memo.get(text)
+        if found is None:
+            if len(memo) >= _SHORT_TEXTS_KEPT:
+                memo.clear()
+            found = memo[text] = count(text)
+        return found
+
+    return counted

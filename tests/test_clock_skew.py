@@ -63,3 +63,28 @@ def test_window_pair_surrounds_the_nearest_local_midnight(tz: str, boundary_hour
     assert boundary_ms == (START + boundary_hour_utc * 3600) * 1000
     later = BudgetGuard(timezone=tz, clock=ManualClock(START + boundary_hour_utc * 3600 + 60)).window_pair()
     assert later == (before, after, boundary_ms)  # a minute either side: the same pair and instant
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo", "America/New_York", "Europe/London"])
+def test_window_pair_kept_between_noons_is_the_pair_of_the_moment(tz: str) -> None:
+    """The guard keeps its window pair from one local noon to the next: asked at any moment, forwards
+    or backwards (a test clock), it answers what a fresh guard computes for that moment."""
+    clock = ManualClock(START)
+    guard = BudgetGuard(timezone=tz, clock=clock)
+    # every 37 minutes over three days (both sides of each noon and midnight), then back again
+    moments = [START + i * 37 * 60 for i in range(3 * 24 * 60 // 37)] + [START + 11 * 3600, START - 3600]
+    for moment in moments:
+        clock.set(moment)
+        assert guard.window_pair() == BudgetGuard(timezone=tz, clock=ManualClock(moment)).window_pair()
+
+
+def test_admit_requests_of_several_identities_are_those_of_a_fresh_guard() -> None:
+    limits = {"per_user": BudgetLimit(daily=5.0), "per_key": BudgetLimit(per_request=0.5, daily=9.0)}
+    guard = BudgetGuard(BudgetLimit(per_request=1.0), clock=ManualClock(START), **limits)
+    identities = [("alice", "k1", None), ("bob", None, "ml"), (None, None, None), ("alice", "k1", None)]
+    for day in range(3):
+        guard.clock.set(START + day * DAY)  # type: ignore[attr-defined]
+        for user, key, team in identities:
+            fresh = BudgetGuard(BudgetLimit(per_request=1.0), clock=ManualClock(START + day * DAY), **limits)
+            got = guard.admit_request("r", [0.25, 2.0], user=user, key=key, team=team)
+            assert got == fresh.admit_request("r", [0.25, 2.0], user=user, key=key, team=team)

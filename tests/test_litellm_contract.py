@@ -84,3 +84,18 @@ def test_what_we_read_from_litellms_retries_and_proxy() -> None:
     # a budget refusal carries LiteLLM's own budget status, which its Router does not retry
     assert not litellm.should_retry(litellm.budget_exceeded_status_code)
     assert params(litellm.BudgetExceededError.__init__)[:4] == ["self", "current_cost", "max_budget", "message"]
+
+
+def test_token_counting_internals_we_prepare_once() -> None:
+    """``pricing.count_prompt_tokens`` builds LiteLLM's per-model counting parameters once and calls
+    its message counting functions (it falls back to ``token_counter`` if they move)."""
+    from litellm.litellm_core_utils import token_counter as counting
+
+    assert params(counting._MessageCountParams.__init__) == ["self", "model", "custom_tokenizer"]
+    assert params(counting._count_messages) == [
+        "params",
+        "messages",
+        "use_default_image_token_count",
+        "default_token_count",
+    ]
+    assert params(counting._count_extra) == ["count_function", "tools", "tool_choice", "includes_system_message"]

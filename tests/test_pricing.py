@@ -7,7 +7,13 @@ import pytest
 
 from litellm_router_plugin import ConfigError, PluginConfig, TierMap, UnknownModelError, price_for
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.pricing import _WARNED_FREE, cost, register_custom_prices
+from litellm_router_plugin.pricing import (
+    _WARNED_FREE,
+    _message_counter,
+    cost,
+    count_prompt_tokens,
+    register_custom_prices,
+)
 
 
 def test_offline_price_map_is_the_default() -> None:
@@ -93,3 +99,59 @@ def test_zero_price_from_the_table_is_logged_once_explicit_zero_is_silent(caplog
     assert len(warnings) == 1
     assert free in warnings[0]
     assert "at $0" in warnings[0]
+
+
+_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look a word up",
+            "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
+        },
+    }
+]
+_CONVERSATIONS = [
+    [{"role": "user", "content": "Hi there! What is the capital of France?"}],
+    [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello", "name": "bob"},
+        {"role": "user", "content": None},
+    ],
+    [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png"}},
+            ],
+        }
+    ],
+    [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "1", "type": "function", "function": {"name": "lookup", "arguments": '{"w": 1}'}}],
+        },
+        {"role": "tool", "tool_call_id": "1", "content": "42"},
+    ],
+    [{"role": "user", "content": "word " * 20000}],  # beyond LiteLLM's exact-count length: extrapolated
+]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-3.5-turbo", "gpt-3.5-turbo-0301", "claude-sonnet-4-5"])
+@pytest.mark.parametrize("tools", [None, _TOOLS])
+def test_prompt_tokens_are_litellm_token_counter(model: str, tools: object) -> None:
+    """The per-model prepared counter gives exactly ``litellm.token_counter``'s count."""
+    for messages in _CONVERSATIONS:
+        expected = litellm.token_counter(
+            model=model, messages=messages, tools=tools, use_default_image_token_count=True
+        )
+        assert count_prompt_tokens(messages, model, tools) == expected
+        assert _message_counter(model) is not None  # the fast path was the one measured
+
+
+def test_prompt_tokens_of_message_objects_go_through_token_counter() -> None:
+    messages = [litellm.Message(role="user", content="Hi there! What is the capital of France?")]
+    assert count_prompt_tokens(messages, "gpt-4o") == litellm.token_counter(model="gpt-4o", messages=messages)

@@ -6,6 +6,8 @@ import asyncio
 import subprocess
 import uuid
 
+import pytest
+
 from litellm_router_plugin import BudgetGuard, BudgetLimit, StoreUnavailableError
 from litellm_router_plugin.state import RedisStore
 from tests.servers import start_redis
@@ -60,3 +62,29 @@ async def test_an_outage_longer_than_the_socket_timeout_is_still_refused(own_red
         raise AssertionError("admitted while Redis was down")
     assert loop.time() - started < 5.0  # the retries are bounded by about the socket timeout
     await store.aclose()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0", "unix:///tmp/no-such-redis.sock"]
+)
+def test_commands_are_packed_by_hiredis_as_redis_py_would(url: str) -> None:
+    """The pool's connections (plain, TLS or Unix socket, as the URL says) pack with hiredis; the
+    bytes of an admit's and a settle's arguments are redis-py's own."""
+    from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
+
+    from litellm_router_plugin.state.redis import _HiredisPacking
+
+    store = RedisStore(url, prefix="pack")
+    pool = store.client.connection_pool
+    assert issubclass(pool.connection_class, _HiredisPacking)
+    expected_base = {"redis": Connection, "rediss": SSLConnection, "unix": UnixDomainSocketConnection}
+    assert issubclass(pool.connection_class, expected_base[url.split(":", 1)[0]])
+    ours, theirs = pool.make_connection(), expected_base[url.split(":", 1)[0]]()
+    commands = [
+        ("EVALSHA", "a" * 40, 3, "{pack}:holds", "{pack}:hold", "{pack}:expired", 0, "e" * 32, 300000, -1, 1e-07),
+        ("EVALSHA", "b" * 40, 1, "{pack}:ledger", '{"user":"zoë","cost_micros":12}', 2.5, b"raw\x00bytes"),
+        ("CONFIG GET", "maxmemory"),
+        ("PING",),
+    ]
+    for command in commands:
+        assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack_command(*command))

@@ -8,7 +8,6 @@ module joins them into the store's single atomic admit and settle. It knows noth
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -89,15 +88,13 @@ class Admission:
     async def admit(self, offers: Sequence[Offer], identity: Identity, request_id: str | None = None) -> Hold:
         """Hold the first offer its breaker and every budget allow (one round trip); ``hold.index`` says which."""
         request_id = request_id or uuid.uuid4().hex
-        budget_request, limit_scope = self.guard.admit_request(
-            request_id, [o.estimate for o in offers], user=identity.user, key=identity.key, team=identity.team
-        )
-        request = dataclasses.replace(
-            budget_request,
-            candidates=tuple(
-                dataclasses.replace(c, breaker=self.breaker(o.breaker))
-                for c, o in zip(budget_request.candidates, offers, strict=True)
-            ),
+        request, limit_scope = self.guard.admit_request(
+            request_id,
+            [o.estimate for o in offers],
+            user=identity.user,
+            key=identity.key,
+            team=identity.team,
+            breakers=[self.breaker(o.breaker) for o in offers],
         )
         result = await self.guard.submit(request)
         if result is None:

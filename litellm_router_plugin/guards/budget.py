@@ -86,6 +86,21 @@ class Hold:
     """The daily window the hold counts against, as the store's clock chose it."""
 
 
+@dataclass(frozen=True, slots=True)
+class _IdentityLimits:
+    """What an identity's requests are checked against: its scopes' names and daily limits (micros),
+    the per-request limit and its scope, and the ``ScopeLimit``s of the days asked for so far."""
+
+    daily: tuple[tuple[str, int | None], ...]
+    limit_scope: str
+    per_request: int | None
+    scopes: dict[str, tuple[ScopeLimit, ...]]
+
+
+_MAX_IDENTITIES = 10_000
+"""Identities whose limits are kept; beyond it the cache starts again (it only saves recomputing)."""
+
+
 def scope_name(kind: ScopeKind, value: str | None) -> str | None:
     """The store's name of a scope: ``global``, ``user:alice``, ``key:<sha256 prefix>``, ``team:ml``."""
     if kind == "global":
@@ -143,6 +158,9 @@ class BudgetGuard:
         self.on_reset = on_reset
         self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
         self._pending: list[str] = []
+        # Per request, only the identity and the day change: what they decide is computed once.
+        self._identity_limits: dict[tuple[str | None, str | None, str | None], _IdentityLimits] = {}
+        self._pair: tuple[float, float, tuple[str, str, int]] | None = None  # valid from, until, pair
 
     # -- scopes ----------------------------------------------------------------------------
     def window(self) -> str:
@@ -153,15 +171,24 @@ class BudgetGuard:
     def window_pair(self) -> tuple[str, str, int]:
         """The windows either side of the midnight nearest this worker's clock, and that midnight
         (epoch ms): the store picks one by its own clock, so workers' clock skew (under 12 h) does
-        not matter."""
-        now = datetime.fromtimestamp(self.clock.now(), self.tz)
+        not matter. The answer is the same from one noon to the next: it is kept for that span."""
+        stamp = self.clock.now()
+        cached = self._pair
+        if cached is not None and cached[0] <= stamp < cached[1]:
+            return cached[2]
+        now = datetime.fromtimestamp(stamp, self.tz)
         day = now.date()
-        if now < datetime.combine(day, time(12), self.tz):
+        noon = datetime.combine(day, time(12), self.tz)
+        if now < noon:
             before, after = day - timedelta(days=1), day
+            valid = (datetime.combine(day - timedelta(days=1), time(12), self.tz), noon)
         else:
             before, after = day, day + timedelta(days=1)
+            valid = (noon, datetime.combine(day + timedelta(days=1), time(12), self.tz))
         boundary = datetime.combine(after, time(0), self.tz)
-        return f"day:{before.isoformat()}", f"day:{after.isoformat()}", int(boundary.timestamp() * 1000)
+        pair = f"day:{before.isoformat()}", f"day:{after.isoformat()}", int(boundary.timestamp() * 1000)
+        self._pair = (valid[0].timestamp(), valid[1].timestamp(), pair)
+        return pair
 
     @staticmethod
     def _applicable(user: str | None, key: str | None, team: str | None) -> list[tuple[ScopeKind, str]]:
@@ -211,23 +238,48 @@ class BudgetGuard:
         user: str | None = None,
         key: str | None = None,
         team: str | None = None,
+        breakers: Sequence[BreakerSpec | None] | None = None,
     ) -> tuple[AdmitRequest, str]:
-        """The store request holding the first of ``estimates`` every budget allows, and the scope of
-        the per-request limit that applies (for the refusal message)."""
+        """The store request holding the first of ``estimates`` every budget allows (``breakers``:
+        each candidate's circuit breaker, if any), and the scope of the per-request limit that
+        applies (for the refusal message)."""
         if not estimates:
             raise ValueError("admit needs at least one candidate")
         checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
-        limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
         before, after, boundary_ms = self.window_pair()  # the store's clock picks one of the two
+        limits = self._limits_of(user, key, team)
+        scopes = limits.scopes.get(before)
+        if scopes is None:
+            scopes = limits.scopes[before] = tuple(ScopeLimit(name, before, daily) for name, daily in limits.daily)
+            if len(limits.scopes) > 2:  # only today's (and, around noon, yesterday's) are asked for
+                del limits.scopes[next(iter(limits.scopes))]
+        per_request = limits.per_request
+        breakers = breakers if breakers is not None else (None,) * len(checked)
         request = AdmitRequest(
             request_id=request_id,
-            scopes=self.scopes(user=user, key=key, team=team, window=before),
-            candidates=tuple(AdmitCandidate(to_micros(est, round_up=True), per_request) for est in checked),
+            scopes=scopes,
+            candidates=tuple(
+                AdmitCandidate(to_micros(est, round_up=True), per_request, breaker)
+                for est, breaker in zip(checked, breakers, strict=True)
+            ),
             lease_ms=self.lease_ms,
             next_window=after,
             boundary_ms=boundary_ms,
         )
-        return request, limit_scope
+        return request, limits.limit_scope
+
+    def _limits_of(self, user: str | None, key: str | None, team: str | None) -> _IdentityLimits:
+        """The scopes (with their daily limits) and the per-request limit of an identity, computed on
+        its first request (the limits are the guard's, fixed at construction)."""
+        who = (user, key, team)
+        found = self._identity_limits.get(who)
+        if found is None:
+            if len(self._identity_limits) >= _MAX_IDENTITIES:
+                self._identity_limits.clear()
+            limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
+            daily = tuple((s.scope, s.limit) for s in self.scopes(user=user, key=key, team=team, window="-"))
+            found = self._identity_limits[who] = _IdentityLimits(daily, limit_scope, per_request, {})
+        return found
 
     def refusal(self, result: BudgetRefused, limit_scope: str) -> BudgetExceededError:
         """The error for a budget refusal: which limit, its value, spent, held, asked; when to retry."""

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from hiredis import pack_command as hiredis_pack_command
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -57,6 +58,27 @@ def reconnecting_retry(socket_timeout: float) -> Retry:
         retries,
         (redis_errors.ConnectionError,),  # not timeouts: a slow server is not made slower by resending
     )
+
+
+class _HiredisPacking:
+    """Mixed into the pool's connection class: commands are packed into the Redis protocol by hiredis
+    (C) instead of redis-py's per-argument Python loop. An admit sends ~40 arguments: 44 us -> 5 us
+    per command. The bytes are the same (tests compare them); a command name with a space (``CONFIG
+    GET``), which redis-py splits, takes redis-py's path."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]
+        if (isinstance(first, str) and " " in first) or (isinstance(first, bytes) and b" " in first):
+            packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
+            return packed
+        return [hiredis_pack_command(args)]
+
+
+def _hiredis_packing(connection_class: type) -> type:
+    """``connection_class`` (plain, TLS or Unix socket, as the URL chose) packing with hiredis."""
+    if issubclass(connection_class, _HiredisPacking):
+        return connection_class
+    return type(f"Hiredis{connection_class.__name__}", (_HiredisPacking, connection_class), {})
 
 
 def _script(name: str) -> str:
@@ -159,6 +181,7 @@ class RedisStore(Store):
             )
         except ValueError as exc:
             raise ConfigError("store.url", self._safe_url(self.url), f"Not a Redis URL ({exc}).") from exc
+        pool.connection_class = _hiredis_packing(pool.connection_class)
         client = _CountingRedis.from_pool(pool)  # the client owns (and closes) its pool
         assert isinstance(client, _CountingRedis)
         return client
