@@ -19,13 +19,33 @@ _FIRST_PERSON = re.compile(r"\b(I|my|me)\b")
 _CATCH_ALL = re.compile(r"(all|none|both) of the (above|following)|neither", re.I)
 
 
+def _overlap(options: tuple[str, ...]) -> float:
+    words = [set(_WORD.findall(o.lower())) for o in options]
+    total = sum(map(len, words))
+    return 1.0 - len(set().union(*words)) / total if total else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class PromptShape:
-    """A prompt split into its question stem and answer options (none if it is not multiple choice)."""
+    """A prompt split into its question stem and answer options, and the cues read from them.
+
+    Every cue is 0 for a prompt that is not multiple choice: the outcome data shows only multiple
+    choice, and in chat, say, "I" and "me" are everywhere and say nothing about difficulty.
+    """
 
     text: str
     stem: str
     options: tuple[str, ...]
+    option_overlap: float = 0.0
+    """0-1: how much the options repeat each other's words ("Wrong, Not wrong", "True, False").
+    Options that differ by a word or two ask the model to judge several statements or to draw a fine
+    distinction; on the outcome data that is where the strong model gains most."""
+    numeric_options: float = 0.0
+    """0-1: the share of options that are numbers: a computation both models tend to get right or wrong alike."""
+    first_person: float = 0.0
+    """1 if the stem speaks as "I/my/me": a scenario to judge rather than a fact to recall."""
+    catch_all_option: float = 0.0
+    """1 if an option is "all/none/both of the above" or "neither": every option must be checked."""
 
     @classmethod
     def of(cls, prompt: str) -> PromptShape:
@@ -34,38 +54,19 @@ class PromptShape:
         matches = list(_OPTION.finditer(text))
         if len(matches) < 2:
             return cls(text, text, ())
-        return cls(text, text[: matches[0].start()].strip(), tuple(m.group(1) for m in matches))
+        stem = text[: matches[0].start()].strip()
+        options = tuple(m.group(1) for m in matches)
+        return cls(
+            text,
+            stem,
+            options,
+            _overlap(options),
+            sum(bool(_NUMERIC.match(o)) for o in options) / len(options),
+            1.0 if _FIRST_PERSON.search(stem) else 0.0,
+            1.0 if any(_CATCH_ALL.search(o) for o in options) else 0.0,
+        )
 
     @property
-    def option_overlap(self) -> float:
-        """0-1: how much the options repeat each other's words ("Wrong, Not wrong", "True, False").
-
-        Options that differ by a word or two ask the model to judge several statements or to draw a
-        fine distinction; on the outcome data that is where the strong model gains most.
-        """
-        words = [set(_WORD.findall(o.lower())) for o in self.options]
-        total = sum(map(len, words))
-        if len(words) < 2 or not total:
-            return 0.0
-        return 1.0 - len(set().union(*words)) / total
-
-    @property
-    def numeric_options(self) -> float:
-        """0-1: the share of options that are numbers: a computation both models tend to get right or wrong alike."""
-        if not self.options:
-            return 0.0
-        return sum(bool(_NUMERIC.match(o)) for o in self.options) / len(self.options)
-
-    @property
-    def first_person(self) -> float:
-        """1 if a multiple-choice stem speaks as "I/my/me": a scenario to judge rather than a fact to recall.
-
-        Only for multiple-choice prompts, the only kind the outcome data shows: in chat "I" and "me"
-        are everywhere and say nothing about difficulty.
-        """
-        return 1.0 if self.options and _FIRST_PERSON.search(self.stem) else 0.0
-
-    @property
-    def catch_all_option(self) -> float:
-        """1 if an option is "all/none/both of the above" or "neither": every option must be checked."""
-        return 1.0 if any(_CATCH_ALL.search(o) for o in self.options) else 0.0
+    def cues(self) -> tuple[float, float, float, float]:
+        """The four cues, in the learned classifier's feature order."""
+        return (self.option_overlap, self.numeric_options, self.first_person, self.catch_all_option)

@@ -86,26 +86,34 @@ _REASONING_WORDS = _words(
 _COMPOSE_WORDS = _words(
     "explain summarise summarize summary describe outline essay email letter story review rewrite draft"
 )
-GATES: tuple[tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], ...] = (
-    (_CODE_ASK, _CODE_ASK_WORDS, ()),
-    (_SQL, _SQL_WORDS, ()),
-    (_MATH, _MATH_WORDS, _MATH_STEMS),
-    (_PROOF, _PROOF_WORDS, ()),
-    (_MULTI_STEP, _MULTI_STEP_WORDS, ("migrat",)),
-    (_REASONING, _REASONING_WORDS, ("concurren",)),
-    (_COMPOSE, _COMPOSE_WORDS, ()),
-)
-"""(pattern, gate words, gate substrings) for each gated pattern."""
 
 
-def may_match(gate: tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], words: set[str], low: str) -> bool:
-    """False only if the gate's pattern cannot match the lower-cased prompt ``low`` with words ``words``."""
-    _, needed, stems = gate
-    return not words.isdisjoint(needed) or any(stem in low for stem in stems)
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """A word pattern and what a prompt must hold for it to match: one of ``words``, or a ``stems`` substring."""
+
+    pattern: re.Pattern[str]
+    words: frozenset[str]
+    stems: tuple[str, ...] = ()
+
+    def may_match(self, words: set[str], low: str) -> bool:
+        """False only if the pattern cannot match the lower-cased prompt ``low``, whose words are ``words``."""
+        return not words.isdisjoint(self.words) or any(stem in low for stem in self.stems)
+
+    def count(self, words: set[str], low: str) -> int:
+        """How many times the pattern matches ``low`` (0 without running it when the gate is shut)."""
+        return len(self.pattern.findall(low)) if self.may_match(words, low) else 0
 
 
-def _count(gate: tuple[re.Pattern[str], frozenset[str], tuple[str, ...]], words: set[str], low: str) -> int:
-    return len(gate[0].findall(low)) if may_match(gate, words, low) else 0
+_CODE_GATE = Gate(_CODE_ASK, _CODE_ASK_WORDS)
+_SQL_GATE = Gate(_SQL, _SQL_WORDS)
+_MATH_GATE = Gate(_MATH, _MATH_WORDS, _MATH_STEMS)
+_PROOF_GATE = Gate(_PROOF, _PROOF_WORDS)
+_MULTI_STEP_GATE = Gate(_MULTI_STEP, _MULTI_STEP_WORDS, ("migrat",))
+_REASONING_GATE = Gate(_REASONING, _REASONING_WORDS, ("concurren",))
+_COMPOSE_GATE = Gate(_COMPOSE, _COMPOSE_WORDS)
+GATES = (_CODE_GATE, _SQL_GATE, _MATH_GATE, _PROOF_GATE, _MULTI_STEP_GATE, _REASONING_GATE, _COMPOSE_GATE)
+"""Every gated pattern (the tests check each alternative against its gate)."""
 
 
 # Weights of the continuous terms (chosen on subject-grouped folds of the development subjects of
@@ -145,11 +153,15 @@ class HeuristicClassifier:
 
     def classify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt`` synchronously."""
+        return self.classify_shaped(prompt)[0]
+
+    def classify_shaped(self, prompt: str) -> tuple[ComplexityAnalysis, PromptShape]:
+        """Rate ``prompt`` and return the shape read on the way, for a classifier built on top."""
         start = time.perf_counter()
-        raw, cues = self._score(prompt)
+        raw, cues, shape = self._score(prompt)
         score = max(1, min(10, int(raw + 0.5)))
         # model_construct: the fields are ours and already valid; validation would double the cost.
-        return ComplexityAnalysis.model_construct(
+        analysis = ComplexityAnalysis.model_construct(
             score=score,
             category=category_for_score(score),
             reasoning="; ".join(cues) if cues else "short, plain request",
@@ -159,6 +171,7 @@ class HeuristicClassifier:
             cached=False,
             strength=raw,
         )
+        return analysis, shape
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""
@@ -168,12 +181,18 @@ class HeuristicClassifier:
         """The unrounded score: higher means the prompt more needs a strong model."""
         return self._score(prompt)[0]
 
+    def strength_shaped(self, prompt: str) -> tuple[float, PromptShape]:
+        """``strength`` and the shape read on the way."""
+        raw, _, shape = self._score(prompt)
+        return raw, shape
+
     @staticmethod
-    def _score(prompt: str) -> tuple[float, list[str]]:
+    def _score(prompt: str) -> tuple[float, list[str], PromptShape]:
         text = prompt.strip()
         low = text.lower()
+        shape = PromptShape.of(text)
         if _GREETING.search(low) and len(text.split()) <= 6:
-            return 1.0, ["greeting or acknowledgement"]
+            return 1.0, ["greeting or acknowledgement"], shape
 
         score = 1.0
         cues: list[str] = []
@@ -182,33 +201,32 @@ class HeuristicClassifier:
             cues.append(f"long prompt ({count} words)")
 
         words = set(_WORD.findall(low))
-        code_gate, sql_gate, math_gate, proof_gate, multi_gate, reasoning_gate, compose_gate = GATES
-        code_asks = _count(code_gate, words, low)
+        code_asks = _CODE_GATE.count(words, low)
         if _CODE_BLOCK.search(text) or code_asks >= 2:
             score += 3.5 + (1 if code_asks >= 3 else 0)
             cues.append("code")
         elif code_asks:
             score += 1.5
             cues.append("mentions code")
-        sql = _count(sql_gate, words, low)
+        sql = _SQL_GATE.count(words, low)
         if sql:
             score += 3 + (1.5 if sql >= 3 else 0)
             cues.append("SQL")
-        if (may_match(math_gate, words, low) and _MATH.search(low)) or _arithmetic(low):
+        if (_MATH_GATE.may_match(words, low) and _MATH.search(low)) or _arithmetic(low):
             # Small on purpose: on real outcome data math alone barely separates weak from strong
             # models (both fail or both succeed); proofs, steps and reasoning cues carry the weight.
             score += MATH_WEIGHT
             cues.append("math")
-        proofs = _count(proof_gate, words, low)
+        proofs = _PROOF_GATE.count(words, low)
         if proofs:
             score += 6 + min(proofs - 1, 1)
             cues.append("proof or derivation")
 
-        multi = _count(multi_gate, words, low) + min(len(_LIST_ITEM.findall(text)), 3)
+        multi = _MULTI_STEP_GATE.count(words, low) + min(len(_LIST_ITEM.findall(text)), 3)
         if multi:
             score += min(1.5 * multi, MULTI_CAP)
             cues.append("multi-step")
-        reasons = _count(reasoning_gate, words, low)
+        reasons = _REASONING_GATE.count(words, low)
         if reasons:
             score += min(1.5 * reasons, 4)
             cues.append("reasoning cues")
@@ -217,15 +235,14 @@ class HeuristicClassifier:
         if questions >= 2:
             score += 1 if questions < 4 else 2
             cues.append(f"{questions} questions")
-        if score < 3.5 and may_match(compose_gate, words, low) and _COMPOSE.search(low):
+        if score < 3.5 and _COMPOSE_GATE.may_match(words, low) and _COMPOSE.search(low):
             # Writing and explaining need a capable model even when nothing else flags the prompt.
             score = 3.5
             cues.append("explanation or writing")
         # Continuous terms last, so the strength orders prompts finely (few ties) and a threshold
         # can hit any share of traffic.
         score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE)
-        shape = PromptShape.of(text)
         if shape.options:
             score += OVERLAP_WEIGHT * shape.option_overlap + NUMERIC_OPTIONS_WEIGHT * shape.numeric_options
             cues.append(f"{len(shape.options)} answer options")
-        return score, cues
+        return score, cues, shape

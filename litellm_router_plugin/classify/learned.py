@@ -65,14 +65,10 @@ class ModelFileError(ConfigError):
         self.path = path
 
 
-def shape_features(shape: PromptShape) -> list[float]:
-    """The structural features (``FEATURES[1:]``)."""
-    return [shape.option_overlap, shape.numeric_options, shape.first_person, shape.catch_all_option]
-
-
 def features(prompt: str) -> list[float]:
     """Every feature, in ``FEATURES`` order."""
-    return [_HEURISTIC.strength(prompt), *shape_features(PromptShape.of(prompt))]
+    strength, shape = _HEURISTIC.strength_shaped(prompt)
+    return [strength, *shape.cues]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +107,11 @@ class LearnedModel:
 
     def raw(self, prompt: str) -> float:
         """The model's score: higher means more accuracy gained by the stronger model."""
-        return self.raw_of(_HEURISTIC.strength(prompt), PromptShape.of(prompt))
+        return self.raw_of(*_HEURISTIC.strength_shaped(prompt))
 
     def raw_of(self, heuristic_strength: float, shape: PromptShape) -> float:
         """``raw`` from the heuristic's strength, already computed, and the prompt's shape."""
-        return self.raw_from([heuristic_strength, *shape_features(shape)], shape.text)
+        return self.raw_from([heuristic_strength, *shape.cues], shape.text)
 
     def raw_from(self, values: Sequence[float], text: str) -> float:
         """``raw`` from the features (``FEATURES`` order) of the stripped prompt ``text``."""
@@ -212,12 +208,12 @@ class LearnedClassifier:
     def classify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt`` synchronously."""
         start = time.perf_counter()
-        base = self.fallback.classify(prompt)
+        base, shape = self.fallback.classify_shaped(prompt)
         model = self._loaded()
         if model is None:
             return base.model_copy(update={"fallback_reason": f"learned model unavailable: {self._error}"})
         heuristic = base.strength if base.strength is not None else self.fallback.strength(prompt)
-        strength = model.strength_of(model.raw_of(heuristic, PromptShape.of(prompt)))
+        strength = model.strength_of(model.raw_of(heuristic, shape))
         return base.model_copy(
             update={
                 "classifier": self.name,
