@@ -82,21 +82,19 @@ def fold_figures(
     dev, _ = subject_split(samples, lambda s: s.group)
     fold_of = dict(zip(map(id, dev), subject_folds([s.group for s in dev]), strict=True))
     dev = _usable(dev)
-    folds = [fold_of[id(s)] for s in dev]
+    members: dict[int, list[int]] = {}
+    for i, s in enumerate(dev):
+        members.setdefault(fold_of[id(s)], []).append(i)
     learned = _Learned(dev, params)
     oof = [0.0] * len(dev)
-    for k in sorted(set(folds)):
-        test = [i for i, f in enumerate(folds) if f == k]
-        for i, score in zip(test, learned.scores([i for i, f in enumerate(folds) if f != k], test), strict=True):
+    for k, test in members.items():
+        train = [i for other, idx in members.items() if other != k for i in idx]
+        for i, score in zip(test, learned.scores(train, test), strict=True):
             oof[i] = score
     columns = {LEARNED: oof, **{name: [scorer(s.prompt) for s in dev] for name, scorer in scorers.items()}}
     figures = []
     for name, scores in columns.items():
-        per_fold = [
-            _measure([dev[i] for i in idx], [scores[i] for i in idx])[0]
-            for k in sorted(set(folds))
-            for idx in [[i for i, f in enumerate(folds) if f == k]]
-        ]
+        per_fold = [_measure([dev[i] for i in idx], [scores[i] for i in idx])[0] for idx in members.values()]
         pooled, pooled_cpt = _measure(dev, scores)
         figures.append(Figure(name, statistics.fmean(per_fold), pooled, pooled, pooled_cpt))
     return figures
