@@ -27,6 +27,13 @@ PROMPTS = [
 ]
 
 
+def sample_file(tmp_path: Path) -> Path:
+    """PROMPTS as a calibration sample: JSON lines of {"prompt": ...}."""
+    sample = tmp_path / "prompts.jsonl"
+    sample.write_text("\n".join(json.dumps({"prompt": p}) for p in PROMPTS))
+    return sample
+
+
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.5, 1.0])
 def test_threshold_sends_the_asked_share_to_the_strongest_tier(share: float) -> None:
     planner = Planner(PluginConfig.load(TWO_TIERS))
@@ -58,8 +65,7 @@ def test_bad_calibration_input() -> None:
 def test_calibrate_command_writes_the_config(tmp_path: Path) -> None:
     config = tmp_path / "plugin.yaml"
     config.write_text(yaml.safe_dump(TWO_TIERS))
-    sample = tmp_path / "prompts.jsonl"
-    sample.write_text("\n".join(json.dumps({"prompt": p}) for p in PROMPTS))
+    sample = sample_file(tmp_path)
     result = CliRunner().invoke(
         app, ["calibrate", "--config", str(config), "--strong-share", "0.3", "--sample", str(sample)]
     )
@@ -97,8 +103,7 @@ def test_calibrate_edits_only_the_threshold_and_keeps_comments(tmp_path: Path) -
         "    strong_threshold: 0.1\n"
     )
     config.write_text(original)
-    sample = tmp_path / "prompts.jsonl"
-    sample.write_text("\n".join(json.dumps({"prompt": p}) for p in PROMPTS))
+    sample = sample_file(tmp_path)
     result = CliRunner().invoke(
         app, ["calibrate", "--config", str(config), "--strong-share", "0.3", "--sample", str(sample)]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from litellm_router_plugin.routing.thresholds import (
     thresholds_for_shares,
     tier_index,
 )
-from tests.test_calibration import PROMPTS
+from tests.test_calibration import PROMPTS, sample_file
 
 
 def test_tier_index_puts_a_strength_on_the_threshold_in_the_upper_tier() -> None:
@@ -97,8 +96,7 @@ def test_calibrate_tiers_and_the_command(tmp_path: Path) -> None:
 
     config = tmp_path / "plugin.yaml"
     config.write_text(yaml.safe_dump({"alias": "auto"}))
-    sample = tmp_path / "prompts.jsonl"
-    sample.write_text("\n".join(json.dumps({"prompt": p}) for p in PROMPTS))
+    sample = sample_file(tmp_path)
     out = CliRunner().invoke(
         app, ["calibrate", "--config", str(config), "--tier-shares", "0.4,0.3,0.2,0.1", "--sample", str(sample)]
     )
