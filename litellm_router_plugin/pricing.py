@@ -187,16 +187,9 @@ def _short_text_memo(count: Callable[[str], int]) -> Callable[[str], int]:
     counted like its content, and tiktoken releases the GIL for every text it encodes, so in a proxy
     whose other threads are busy each count waits for the GIL to come back (hundreds of us per
     request in the proxy profile, for a 4-character role). Counting is a pure function of the text."""
-    memo: dict[str, int] = {}
+    short = functools.lru_cache(maxsize=_SHORT_TEXTS_KEPT)(count)
 
     def counted(text: str) -> int:
-        if len(text) > _SHORT_TEXT:
-            return count(text)
-        found = memo.get(text)
-        if found is None:
-            if len(memo) >= _SHORT_TEXTS_KEPT:
-                memo.clear()
-            found = memo[text] = count(text)
-        return found
+        return count(text) if len(text) > _SHORT_TEXT else short(text)
 
     return counted
