@@ -89,16 +89,15 @@ class Hold:
 @dataclass(frozen=True, slots=True)
 class _IdentityLimits:
     """What an identity's requests are checked against: its scopes' names and daily limits (micros),
-    the per-request limit and its scope, and the ``ScopeLimit``s of the days asked for so far."""
+    the per-request limit and its scope."""
 
     daily: tuple[tuple[str, int | None], ...]
     limit_scope: str
     per_request: int | None
-    scopes: dict[str, tuple[ScopeLimit, ...]]
 
 
 _MAX_IDENTITIES = 10_000
-"""Identities whose limits are kept; beyond it the cache starts again (it only saves recomputing)."""
+"""Identities whose limits are kept (the least recently used go first: it only saves recomputing)."""
 
 
 def scope_name(kind: ScopeKind, value: str | None) -> str | None:
@@ -159,7 +158,9 @@ class BudgetGuard:
         self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
         self._pending: list[str] = []
         # Per request, only the identity and the day change: what they decide is computed once.
-        self._identity_limits: dict[tuple[str | None, str | None, str | None], _IdentityLimits] = {}
+        self._limits_of = functools.lru_cache(maxsize=_MAX_IDENTITIES)(self._identity_limits)
+        # Today's scopes and, around noon, yesterday's: two windows per identity.
+        self._scopes_of = functools.lru_cache(maxsize=2 * _MAX_IDENTITIES)(self._window_scopes)
         self._pair: tuple[float, float, tuple[str, str, int]] | None = None  # valid from, until, pair
 
     # -- scopes ----------------------------------------------------------------------------
@@ -248,11 +249,7 @@ class BudgetGuard:
         checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
         before, after, boundary_ms = self.window_pair()  # the store's clock picks one of the two
         limits = self._limits_of(user, key, team)
-        scopes = limits.scopes.get(before)
-        if scopes is None:
-            scopes = limits.scopes[before] = tuple(ScopeLimit(name, before, daily) for name, daily in limits.daily)
-            if len(limits.scopes) > 2:  # only today's (and, around noon, yesterday's) are asked for
-                del limits.scopes[next(iter(limits.scopes))]
+        scopes = self._scopes_of(user, key, team, before)
         per_request = limits.per_request
         breakers = breakers if breakers is not None else (None,) * len(checked)
         request = AdmitRequest(
@@ -268,18 +265,18 @@ class BudgetGuard:
         )
         return request, limits.limit_scope
 
-    def _limits_of(self, user: str | None, key: str | None, team: str | None) -> _IdentityLimits:
-        """The scopes (with their daily limits) and the per-request limit of an identity, computed on
-        its first request (the limits are the guard's, fixed at construction)."""
-        who = (user, key, team)
-        found = self._identity_limits.get(who)
-        if found is None:
-            if len(self._identity_limits) >= _MAX_IDENTITIES:
-                self._identity_limits.clear()
-            limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
-            daily = tuple((s.scope, s.limit) for s in self.scopes(user=user, key=key, team=team, window="-"))
-            found = self._identity_limits[who] = _IdentityLimits(daily, limit_scope, per_request, {})
-        return found
+    def _identity_limits(self, user: str | None, key: str | None, team: str | None) -> _IdentityLimits:
+        """The scopes (with their daily limits) and the per-request limit of an identity (the limits
+        are the guard's, fixed at construction; cached per identity by ``_limits_of``)."""
+        limit_scope, per_request = self.per_request_limit(user=user, key=key, team=team)
+        daily = tuple((s.scope, s.limit) for s in self.scopes(user=user, key=key, team=team, window="-"))
+        return _IdentityLimits(daily, limit_scope, per_request)
+
+    def _window_scopes(
+        self, user: str | None, key: str | None, team: str | None, window: str
+    ) -> tuple[ScopeLimit, ...]:
+        """An identity's scopes in ``window`` (cached by ``_scopes_of``)."""
+        return tuple(ScopeLimit(name, window, daily) for name, daily in self._limits_of(user, key, team).daily)
 
     def refusal(self, result: BudgetRefused, limit_scope: str) -> BudgetExceededError:
         """The error for a budget refusal: which limit, its value, spent, held, asked; when to retry."""
