@@ -92,7 +92,9 @@ def test_one_price_alone_is_refused_naming_the_missing_one() -> None:
         price_for("m", custom_prices={"m": {"output_cost_per_token": 1e-7}})
 
 
-def test_zero_price_from_the_table_where_allowed_is_logged_once_explicit_zero_is_silent(caplog: pytest.LogCaptureFixture) -> None:
+def test_zero_price_from_the_table_where_allowed_is_logged_once_explicit_zero_is_silent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     free = next(
         m
         for m, info in litellm.model_cost.items()
