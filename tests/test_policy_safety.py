@@ -187,3 +187,26 @@ def test_two_workers_with_a_spent_budget_admit_nothing_whatever_happens_to_the_f
             proc.join(30)
             if proc.is_alive():
                 proc.kill()
+
+
+async def test_a_published_version_is_adopted_only_when_it_removes_budgets_explicitly(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    text = policy_text(store=f"{{kind: redis, url: '{REDIS_URL}', prefix: {redis_prefix}}}")
+    path = tmp_path / "policy.yaml"
+    good = write(path, text)
+    pipeline = Pipeline(path)
+    await spend_all(pipeline)
+    assert pipeline.admission is not None
+    store = pipeline.admission.store
+    assert isinstance(store, RedisStore)
+    assert await admitted(pipeline) == 0  # publishes this worker's version
+    cut = cut_before(text, "budgets")
+    await store.publish_policy(body_version(cut), cut, time.time() + 60)
+    assert await admitted(pipeline) == 0
+    assert pipeline.policy_version == good
+    explicit = cut + "budgets: null\n"
+    await store.publish_policy(body_version(explicit), explicit, time.time() + 60)
+    assert await admitted(pipeline) == 3
+    assert pipeline.policy_version == body_version(explicit)
+    await store.aclose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 
-from litellm_router_plugin.errors import RouterPluginError
+from litellm_router_plugin.errors import RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.pipeline.attempts import Attempts, fault_kind
 from litellm_router_plugin.routing.plan import Option, Plan
@@ -64,7 +64,10 @@ class ConfigFaults:
         ahead = _cooling_ahead(plan, usable[0], unhealthy)
         if not ahead:
             return usable
-        faults = await admission.store.faults([o.deployment.deployment_id for o in ahead])
+        try:
+            faults = await admission.store.faults([o.deployment.deployment_id for o in ahead])
+        except StoreUnavailableError:
+            return usable  # the admit that follows meets the same store and applies on_store_error
         faulted = next((o for o in ahead if o.deployment.deployment_id in faults), None)
         if faulted is None:
             return usable
