@@ -404,6 +404,14 @@ class PluginConfig(_Strict):
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        # `budgets: null` removes a section explicitly (a policy reload refuses a section that merely vanished).
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> PluginConfig:
         names = [tier.name for tier in self.tiers]

@@ -73,11 +73,19 @@ def _warn_free(model: str) -> None:
     """Once per model and process: a $0 table price means no budget ever binds on that model."""
     if model not in _WARNED_FREE:
         _WARNED_FREE.add(model)
-        logger.warning(
-            "LiteLLM's price table prices %s at $0 per token: budgets will never bind on it. "
-            "If it is not free, give its deployment input_cost_per_token and output_cost_per_token.",
-            model,
-        )
+        logger.warning("LiteLLM's price table prices %s at $0 per token: its spend reads $0.", model)
+
+
+def _free_from_table(field: str, model: str) -> ConfigError:
+    """A deployment the table prices at $0: no budget would ever bind on it, so the operator says so."""
+    params = field.removesuffix(".model") + ".litellm_params"
+    return ConfigError(
+        field,
+        model,
+        "LiteLLM's price table prices this model at $0 per token, so no budget would ever bind on it. "
+        f"If it is free, set {params}.input_cost_per_token: 0 and output_cost_per_token: 0; "
+        "otherwise give its real prices there (USD per token).",
+    )
 
 
 def price_for(
@@ -85,10 +93,14 @@ def price_for(
     litellm_params: Mapping[str, Any] | None = None,
     custom_prices: Mapping[str, Mapping[str, Any]] | None = None,
     field: str = "model",
+    *,
+    free_ok: bool = False,
 ) -> Price:
     """Resolve the price of ``model``: deployment-level price, then ``custom_prices``, then LiteLLM.
 
-    Raises ``UnknownModelError`` (a ``ConfigError``) naming the nearest pricing keys when none has it.
+    Raises ``UnknownModelError`` (a ``ConfigError``) naming the nearest pricing keys when none has it,
+    and a ``ConfigError`` when only LiteLLM's table prices it, at $0 (``free_ok``: a warning instead,
+    for prices that no budget relies on, such as the classifier agent's).
     """
     params = litellm_params or {}
     if "input_cost_per_token" in params or "output_cost_per_token" in params:
@@ -110,6 +122,8 @@ def price_for(
     if in_price is None or out_price is None:
         raise UnknownModelError(field, model, nearest_models(model))
     if float(in_price) == 0 and float(out_price) == 0:
+        if not free_ok:
+            raise _free_from_table(field, model)
         _warn_free(model)
     return Price(float(in_price), float(out_price), "litellm.model_cost")
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from litellm_router_plugin import ConfigError, PluginConfig, TierMap, UnknownModelError, price_for
+from litellm_router_plugin import ConfigError, Pipeline, PluginConfig, TierMap, UnknownModelError, price_for
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.pricing import (
     _WARNED_FREE,
@@ -73,8 +73,16 @@ def test_custom_price_is_used_and_registered_with_litellm() -> None:
     assert cost("openai/acme-house-v1", 1000, 100) == pytest.approx(1000 * 2e-7 + 100 * 8e-7)
 
 
-def test_ollama_tier_is_free_from_the_table() -> None:
-    assert price_for("ollama/llama3.1").estimate(10_000, 10_000) == 0.0
+def test_a_tier_deployment_priced_zero_only_by_the_table_is_refused_at_load_naming_the_fix() -> None:
+    tiers = [{"name": "local", "deployments": ["ollama/llama3.1"]}, {"name": "strong", "deployments": ["gpt-4o"]}]
+    with pytest.raises(ConfigError, match=r"tiers\[0\]\.deployments\[0\]\.model.*at \$0 per token") as info:
+        Pipeline({"tiers": tiers})
+    assert "tiers[0].deployments[0].litellm_params.input_cost_per_token: 0 and output_cost_per_token: 0" in str(
+        info.value
+    )
+    free = {"model": "ollama/llama3.1", "litellm_params": {"input_cost_per_token": 0, "output_cost_per_token": 0}}
+    pipeline = Pipeline({"tiers": [{"name": "local", "deployments": [free]}, tiers[1]]})  # said free: accepted
+    assert pipeline.tier_map["local"].deployments[0].price.estimate(10_000, 10_000) == 0.0
 
 
 def test_one_price_alone_is_refused_naming_the_missing_one() -> None:
@@ -84,7 +92,9 @@ def test_one_price_alone_is_refused_naming_the_missing_one() -> None:
         price_for("m", custom_prices={"m": {"output_cost_per_token": 1e-7}})
 
 
-def test_zero_price_from_the_table_is_logged_once_explicit_zero_is_silent(caplog: pytest.LogCaptureFixture) -> None:
+def test_zero_price_from_the_table_where_allowed_is_logged_once_explicit_zero_is_silent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     free = next(
         m
         for m, info in litellm.model_cost.items()
@@ -93,8 +103,8 @@ def test_zero_price_from_the_table_is_logged_once_explicit_zero_is_silent(caplog
     with caplog.at_level(logging.WARNING, logger="litellm_router_plugin.pricing"):
         price_for("openai/mine", {"input_cost_per_token": 0, "output_cost_per_token": 0})
         assert caplog.records == []
-        price_for(free)
-        price_for(free)
+        price_for(free, free_ok=True)
+        price_for(free, free_ok=True)
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert free in warnings[0]

@@ -188,3 +188,23 @@ def test_a_401_from_the_cheap_tier_reaches_the_client_and_nothing_dearer_is_call
         assert calls == {"cheap-a": 1, "cheap-b": 0, "strong-a": 0}
     finally:
         stack.control(**{m: {"error_rate": 0.0} for m in ("cheap-a", "cheap-b")})
+
+
+def test_while_the_cheap_tier_cools_down_after_a_401_five_greetings_reach_no_dearer_tier(stack: Stack) -> None:
+    """LiteLLM cools a deployment down after a 401; the remembered fault keeps the next requests
+    from escalating to the strong tier: they get the 401 (the cheap tier's other deployment is tried)."""
+    stack.control(**{m: {"denied_keys": ["fake"]} for m in ("cheap-a", "cheap-b")})  # their key is wrong
+    try:
+        before = stack.hits()
+        statuses = []
+        for _ in range(5):
+            try:
+                statuses.append(chat(stack.client("sk-denied"), "auto", SIMPLE, max_tokens=5).status_code)
+            except openai.APIStatusError as exc:
+                statuses.append(exc.status_code)
+        after = stack.hits()
+        calls = {m: after.get(m, 0) - before.get(m, 0) for m in ("cheap-a", "cheap-b", "strong-a")}
+        assert calls["strong-a"] == 0, calls
+        assert statuses == [401] * 5
+    finally:
+        stack.control(**{m: {"denied_keys": []} for m in ("cheap-a", "cheap-b")})

@@ -114,3 +114,28 @@ def policy_worker(path: str, conn: Any) -> None:
     if pipeline.admission is not None:
         loop.run_until_complete(pipeline.admission.store.aclose())
     loop.close()
+
+
+def policy_admits(path: str, conn: Any) -> None:
+    """For each count ``n`` received on ``conn``, route ``n`` requests with a pipeline watching the
+    policy at ``path`` and answer how many were admitted (a budget refusal is not); stop on ``None``."""
+    from litellm_router_plugin import Pipeline
+
+    loop = asyncio.new_event_loop()
+    pipeline = Pipeline(path)
+    conn.send("ready")
+
+    async def one() -> int:
+        try:
+            routed = await pipeline.route({}, [{"role": "user", "content": "Hi there!"}])
+        except BudgetExceededError:
+            return 0
+        if routed.ticket is not None:
+            await pipeline.settle(routed.ticket)
+        return 1
+
+    while (count := conn.recv()) is not None:
+        conn.send(sum(loop.run_until_complete(one()) for _ in range(count)))
+    if pipeline.admission is not None:
+        loop.run_until_complete(pipeline.admission.store.aclose())
+    loop.close()

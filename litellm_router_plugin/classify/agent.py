@@ -102,7 +102,7 @@ class AgentClassifier:
     @staticmethod
     def _litellm_price(model: str | Model) -> Price | None:
         try:
-            return price_for(_pricing_name(model), field="classifier.agent_model")
+            return price_for(_pricing_name(model), field="classifier.agent_model", free_ok=True)
         except UnknownModelError:
             logger.warning("classifier model %s has no price in LiteLLM's table; its spend reads $0", model)
             return None

@@ -267,7 +267,8 @@ def run_benchmark(
     if strong_acc == weak_acc:
         raise ConfigError("dataset", dataset, "Weak and strong accuracy are equal: there is no gap to recover.")
     oracle = [s.strong and not s.weak for s in samples]
-    weak_price, strong_price = price_for(weak_model, field="weak_model"), price_for(strong_model, field="strong_model")
+    weak_price = price_for(weak_model, field="weak_model", free_ok=True)
+    strong_price = price_for(strong_model, field="strong_model", free_ok=True)
     tokens = [count_prompt_tokens([{"role": "user", "content": s.prompt}], strong_model) for s in samples]
     weak_cost = [weak_price.estimate(t, completion_tokens) for t in tokens]
     strong_cost = [strong_price.estimate(t, completion_tokens) for t in tokens]

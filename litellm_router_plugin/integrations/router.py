@@ -47,6 +47,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 "or build the router with `build_router(config)`.",
             )
         strategy = cls(router, pipeline)
+        faults = getattr(pipeline, "faults", None)  # a configuration fault is remembered while the Router cools down
+        if faults is not None:
+            faults.seconds = float(getattr(router, "cooldown_time", None) or faults.seconds)
         router.set_custom_routing_strategy(strategy)
         ensure_decision_hook()
         return strategy

@@ -38,9 +38,15 @@ def _fault_kind(exception_type: str, message: str) -> str | None:
 
 def is_config_fault(error: BaseException) -> bool:
     """Whether ``error`` is one escalation cannot fix: credentials, permission, not found, bad request."""
-    if any(isinstance(error, kind) for kind, _ in _CONFIG_FAULTS.values()):
-        return True
-    return _fault_kind(type(error).__name__, str(error)) is not None
+    return fault_kind(error) is not None
+
+
+def fault_kind(error: BaseException) -> str | None:
+    """The LiteLLM exception name ``error`` replays as when escalation cannot fix it, else ``None``."""
+    for name, (kind, _) in _CONFIG_FAULTS.items():
+        if isinstance(error, kind):
+            return name
+    return _fault_kind(type(error).__name__, str(error))
 
 
 @dataclass(frozen=True, slots=True)

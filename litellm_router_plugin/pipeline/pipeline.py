@@ -27,6 +27,7 @@ from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold, scope_name
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
+from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.routing.decision import METADATA_KEY, RoutingDecision, decision_logger
 from litellm_router_plugin.routing.named import NamedDeployments
@@ -85,6 +86,7 @@ class Pipeline:
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
         self.named = NamedDeployments(self.tier_map)
+        self.faults = ConfigFaults()
         self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
         self.policy = PolicyWatcher.watch(self, config) if planner is None else None
         _PIPELINES[self.id] = self
@@ -174,6 +176,7 @@ class Pipeline:
             usable = [o for o in usable if o.deployment.deployment_id not in attempts.failed]
             if not usable:
                 raise attempts.replay()
+        usable = await self.faults.hold_back(self.admission, plan, usable, unhealthy)  # no escalation past a fault
         identity = self.identity(request)
         hold = await self._hold(plan, usable, identity)
         chosen = usable[hold.index] if hold is not None else usable[0]
@@ -288,6 +291,8 @@ class Pipeline:
             breaker=ticket.breaker,
             probe=ticket.probe,
         )
+        if error is not None:
+            await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
 
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
     async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:

@@ -15,15 +15,13 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.pipeline.policy_rules import parse_policy, policy_changes
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.state import RedisStore
@@ -44,19 +42,6 @@ def config_version(config: PluginConfig) -> str:
     """The version of a policy given as an object (not a file): a hash of its canonical JSON (objects
     that JSON cannot hold, such as a ``mock_response`` exception, by their ``repr``)."""
     return body_version(config.model_dump_json(by_alias=True, fallback=repr))
-
-
-def parse_policy(body: str, origin: str) -> PluginConfig:
-    """Validate a policy's text (YAML or JSON) completely; ``ConfigError`` names the field."""
-    try:
-        data = yaml.safe_load(body)
-    except yaml.YAMLError as exc:
-        raise ConfigError("config", origin, f"Not valid YAML/JSON: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise ConfigError("config", type(data).__name__, "The top level must be a mapping of settings.")
-    return PluginConfig.load(data)
 
 
 def apply_policy(pipeline: Pipeline, config: PluginConfig, version: str) -> None:
@@ -92,10 +77,13 @@ class PolicyWatcher:
         self.pipeline = pipeline
         self.path = path
         self.version = body_version(body)
+        self.body = body.decode("utf-8")
+        """The running policy's text: what this worker publishes (never a file read since)."""
         self.mtime = os.stat(path).st_mtime
         self._stat = _stat(path)
         self._due = 0.0
-        self._rejected: str | None = None
+        self._rejected: set[str] = set()
+        """Versions refused (logged once each): a file's and a published one may differ."""
         self._published = False
 
     @classmethod
@@ -120,13 +108,18 @@ class PolicyWatcher:
         self._due = now + self.pipeline.config.policy.poll_seconds
         return True
 
-    def _changed_file(self) -> str | None:
+    def _changed_file(self) -> tuple[str, float] | None:
+        """The file's text and mtime when it changed since last looked at; a deleted file keeps
+        the running policy (logged once)."""
         stat = _stat(self.path)
-        if stat is None or stat == self._stat:
+        if stat == self._stat:
             return None
         self._stat = stat
+        if stat is None:
+            logger.warning("policy %s was deleted; keeping version %s", self.path, self.version)
+            return None
         try:
-            return self.path.read_text(encoding="utf-8")
+            return self.path.read_text(encoding="utf-8"), stat[0] / 1e9
         except OSError as exc:
             logger.error("policy %s cannot be read (%s); keeping version %s", self.path, exc, self.version)
             return None
@@ -134,36 +127,40 @@ class PolicyWatcher:
     def _adopt(self, body: str, mtime: float, origin: str) -> bool:
         """Validate and apply ``body``; log once per invalid version and keep the current policy."""
         version = body_version(body)
-        if version in (self.version, self._rejected):
+        if version == self.version or version in self._rejected:
             return False
+        old = self.pipeline.config
         try:
-            config = parse_policy(body, origin)
+            config = parse_policy(body, origin, old)
             apply_policy(self.pipeline, config, version)
         except ConfigError as exc:
-            self._rejected = version
+            if len(self._rejected) >= 64:
+                self._rejected.clear()
+            self._rejected.add(version)
             logger.error(
                 "routing policy %s (version %s) is invalid, keeping version %s: %s", origin, version, self.version, exc
             )
             return False
-        logger.warning("routing policy %s: version %s -> %s", origin, self.version, version)
-        self.version, self.mtime = version, mtime
+        changes = policy_changes(old, config) or ["no setting changed"]
+        logger.warning("routing policy %s: version %s -> %s: %s", origin, self.version, version, "; ".join(changes))
+        self.version, self.mtime, self.body = version, mtime, body
         return True
 
     def refresh_sync(self) -> bool:
         """Look at the file (no Redis: synchronous callers); whether the policy changed."""
         if not self._is_due():
             return False
-        body = self._changed_file()
-        return body is not None and self._adopt(body, os.stat(self.path).st_mtime, str(self.path))
+        found = self._changed_file()
+        return found is not None and self._adopt(found[0], found[1], str(self.path))
 
     async def refresh(self) -> bool:
         """Look at the file, then at the shared version; whether the policy changed."""
         if not self._is_due():
             return False
         changed = False
-        body = self._changed_file()
-        if body is not None:
-            changed = self._adopt(body, os.stat(self.path).st_mtime, str(self.path))
+        found = self._changed_file()
+        if found is not None:
+            changed = self._adopt(found[0], found[1], str(self.path))
         store = self._store()
         if store is None:
             return changed
@@ -171,7 +168,7 @@ class PolicyWatcher:
             await self._publish(store)
             return changed
         version = await store.policy_version()
-        if version is not None and version not in (self.version, self._rejected):
+        if version is not None and version != self.version and version not in self._rejected:
             published, shared, mtime = await store.policy()
             if shared is not None and published == version:
                 changed = self._adopt(shared, mtime, f"redis:{store.prefix}")
@@ -186,4 +183,4 @@ class PolicyWatcher:
         if published is not None and body is not None and mtime > self.mtime:
             self._adopt(body, mtime, f"redis:{store.prefix}")
             return
-        await store.publish_policy(self.version, self.path.read_text(encoding="utf-8"), self.mtime)
+        await store.publish_policy(self.version, self.body, self.mtime)

@@ -45,7 +45,7 @@ class NamedDeployments:
         model = str(params.pop("model", entry.get("model_name")))
         try:
             price = price_for(model, params, field=f"model_list[{entry.get('model_name')}]")
-        except ConfigError:
-            logger.warning("%s has no price in LiteLLM's table; its calls are admitted at $0", model)
+        except ConfigError as exc:
+            logger.warning("%s has no usable price (%s); its calls are admitted at $0", model, exc.fix)
             price = Price(0.0, 0.0, "deployment")
         return TierDeployment(NO_TIER, model, params, price, deployment_id)

@@ -8,7 +8,9 @@ step (one Lua script, one round trip on Redis). Driver errors are translated her
 from __future__ import annotations
 
 import abc
+import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -231,6 +233,19 @@ class Store(abc.ABC):
         result: list[dict[str, Any]] = await self._guard(self._ledger(limit))
         return result
 
+    async def remember_fault(self, deployment: str, fault: Mapping[str, str], ttl_s: float) -> None:
+        """Remember ``deployment``'s configuration fault (what to replay) for ``ttl_s`` seconds, for every worker."""
+        await self._guard(self._remember_fault(deployment, json.dumps(dict(fault), sort_keys=True), ttl_s))
+
+    async def forget_fault(self, deployment: str) -> None:
+        """Forget ``deployment``'s configuration fault (it failed since for a transient reason)."""
+        await self._guard(self._forget_fault(deployment))
+
+    async def faults(self, deployments: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The remembered, unexpired configuration faults of ``deployments``."""
+        found: dict[str, str] = await self._guard(self._faults(list(deployments))) if deployments else {}
+        return {name: json.loads(raw) for name, raw in found.items()}
+
     async def ping(self) -> None:
         """Raise ``StoreUnavailableError`` unless the store answers."""
         await self._guard(self._ping())
@@ -258,3 +273,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def _ping(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _remember_fault(self, deployment: str, fault: str, ttl_s: float) -> None: ...
+
+    @abc.abstractmethod
+    async def _forget_fault(self, deployment: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _faults(self, deployments: list[str]) -> dict[str, str]: ...

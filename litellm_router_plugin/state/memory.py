@@ -58,6 +58,7 @@ class MemoryStore(Store):
         self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
         self._breakers: dict[str, _Breaker] = {}
         self._rows: deque[dict[str, Any]] = deque()
+        self._fault_until: dict[str, tuple[str, int]] = {}  # deployment -> (fault, until ms)
         # A new process's memory is not a lost shared state; with a durable ledger it is rebuilt from it.
         self._epoch: str | None = "memory"
 
@@ -222,3 +223,21 @@ class MemoryStore(Store):
 
     async def _ping(self) -> None:
         return None
+
+    async def _remember_fault(self, deployment: str, fault: str, ttl_s: float) -> None:
+        with self._lock:
+            now = self._now()
+            for name, (_, until) in list(self._fault_until.items()):
+                if until <= now:
+                    del self._fault_until[name]
+            self._fault_until[deployment] = (fault, now + max(1, int(ttl_s * 1000)))
+
+    async def _forget_fault(self, deployment: str) -> None:
+        with self._lock:
+            self._fault_until.pop(deployment, None)
+
+    async def _faults(self, deployments: list[str]) -> dict[str, str]:
+        now = self._now()
+        with self._lock:
+            found = {name: self._fault_until.get(name) for name in deployments}
+        return {name: got[0] for name, got in found.items() if got is not None and got[1] > now}

@@ -377,6 +377,25 @@ class RedisStore(Store):
         fields: dict[str | bytes, str | bytes] = {"version": version, "body": body, "mtime": repr(mtime)}
         await self._guard(self.client.hset(f"{self._tag}:policy", mapping=fields))  # type: ignore[arg-type]
 
+    def _fault_key(self, deployment: str) -> str:
+        return f"{self._tag}:fault:{deployment}"
+
+    async def _remember_fault(self, deployment: str, fault: str, ttl_s: float) -> None:
+        # One SET with its expiry: every worker sees the fault, none after the cooldown.
+        await self.client.set(self._fault_key(deployment), fault, px=max(1, int(ttl_s * 1000)))
+
+    async def _forget_fault(self, deployment: str) -> None:
+        await self.client.delete(self._fault_key(deployment))
+
+    async def _faults(self, deployments: list[str]) -> dict[str, str]:
+        # The keys share the prefix's hash tag: one MGET, on one node of a cluster too.
+        found = await self.client.mget([self._fault_key(d) for d in deployments])
+        return {
+            name: raw if isinstance(raw, str) else raw.decode()
+            for name, raw in zip(deployments, found, strict=True)
+            if raw is not None
+        }
+
     async def clear(self) -> None:
         """Delete every key of this prefix (tests, resets)."""
         async for key in self.client.scan_iter(match=f"{self._tag}:*", count=500):

@@ -34,6 +34,8 @@ class Behaviour(BaseModel):
     latency_ms: float = Field(default=0.0, ge=0)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     error_status: int = 500
+    denied_keys: list[str] = Field(default_factory=list)
+    """API keys answered with a 401 ``invalid_api_key`` (a wrong key in a deployment's config)."""
     hang: bool = False
     """Never answer (until the client gives up)."""
     malformed: bool = False
@@ -101,6 +103,13 @@ def create_app(seed: int = 0) -> FastAPI:
         model = str(body.get("model", ""))
         hits[model] += 1
         how = behaviours.get(model, Behaviour())
+        if request.headers.get("authorization", "").removeprefix("Bearer ") in how.denied_keys:
+            error = {
+                "message": "Incorrect API key provided.",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            return JSONResponse({"error": error}, 401)
         if how.hang:
             await asyncio.sleep(3600)
         if how.latency_ms:
