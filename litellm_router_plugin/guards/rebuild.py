@@ -42,7 +42,7 @@ from litellm_router_plugin.state import (
     SettleResult,
     Store,
 )
-from litellm_router_plugin.state.base import StoreReset
+from litellm_router_plugin.state.base import RestoredHold, StoreReset
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,11 @@ class Rebuild:
         self._inflight[request.request_id] = InFlight(
             request.request_id, result.window, scopes, estimate, self.epoch, now
         )
-        if (self._watcher is None or self._watcher.done()) and not isinstance(self.store, MemoryStore):
-            # A store in this process's memory cannot lose its data while the process lives.
-            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="lrp-hold-watch")
+        if isinstance(self.store, MemoryStore):
+            return  # a store in this process's memory cannot lose its data while the process lives
+        loop = asyncio.get_running_loop()
+        if self._watcher is None or self._watcher.done() or self._watcher.get_loop() is not loop:
+            self._watcher = loop.create_task(self._watch(), name="lrp-hold-watch")
 
     def _live(self) -> bool:
         cutoff = time.monotonic() - self.lease_ms / 1000
@@ -106,8 +108,10 @@ class Rebuild:
 
     async def _watch(self) -> None:
         """While holds are in flight here: re-create them if the store lost its data meanwhile."""
-        while self._live() and not self.store.closed:
+        while True:
             await asyncio.sleep(WATCH_SECONDS)
+            if self.store.closed or not self._live():
+                return
             known = self.epoch
             try:
                 current, _ = await self.store.epoch()
@@ -161,6 +165,14 @@ class Rebuild:
             lease_ms=self.lease_ms,
         )
 
+    def _restored(self, before: float) -> tuple[RestoredHold, ...]:
+        """This worker's holds in flight (admitted before ``before``), for ``restore`` to re-create."""
+        return tuple(
+            RestoredHold(h.request_id, h.window, h.scopes, h.estimate, self.lease_ms)
+            for h in self._inflight.values()
+            if h.since < before
+        )
+
     async def _rehold_all(self, before: float) -> None:
         holds = [h for h in self._inflight.values() if h.since < before]
         if not holds:
@@ -169,7 +181,8 @@ class Rebuild:
             *(self.store.admit(self.rehold_request(h)) for h in holds), return_exceptions=True
         )
         again = sum(isinstance(r, Admitted) for r in results)
-        logger.warning("store reset: %d of %d holds in flight here re-created", again, len(holds))
+        if again:  # the others exist already (re-created by this worker's restore) or were settled
+            logger.warning("store reset: %d of %d holds in flight here re-created", again, len(holds))
 
     # -- the reset -----------------------------------------------------------------------------
     async def recover(self, *windows: str) -> None:
@@ -177,20 +190,21 @@ class Rebuild:
         then hold again what this worker has in flight, and give the other workers time to do so."""
         detected = time.monotonic()
         event: dict[str, Any] = {"event": "store_reset", "store": self.store.name, "windows": list(windows)}
-        fresh = await self._restore(windows, event)
+        # This worker's holds in flight are re-created by the restore itself (if it is the one to restore).
+        fresh = await self._restore(windows, event, self._restored(detected))
         await self._rehold_all(detected)
         if not fresh and not isinstance(self.store, MemoryStore):
             await asyncio.sleep(REHOLD_GRACE_SECONDS)
 
-    async def _restore(self, windows: tuple[str, ...], event: dict[str, Any]) -> bool:
+    async def _restore(self, windows: tuple[str, ...], event: dict[str, Any], holds: tuple[RestoredHold, ...]) -> bool:
         """Restore the store (once across workers); ``True`` when it is new (nothing can be in flight)."""
         ledger = self.store.durable
         if ledger is None:
-            await self._without_ledger(event, "no durable ledger is configured to rebuild from", None)
+            await self._without_ledger(event, "no durable ledger is configured to rebuild from", None, holds)
             return False
         down = self._ledger_down
         if down is not None and time.monotonic() < down[0]:
-            await self._without_ledger(event, down[1], ledger.name)
+            await self._without_ledger(event, down[1], ledger.name, holds)
             return False
         epoch = uuid.uuid4().hex
         try:
@@ -199,10 +213,10 @@ class Rebuild:
         except ledger.unavailable_errors as exc:
             cause = f"the ledger {ledger.name} is unreachable ({type(exc).__name__}: {' '.join(str(exc).split())})"
             self._ledger_down = (time.monotonic() + LEDGER_RETRY_SECONDS, cause)
-            await self._without_ledger(event, cause, ledger.name)
+            await self._without_ledger(event, cause, ledger.name, holds)
             return False
         self._ledger_down = None
-        if await self.store.restore(totals, epoch):
+        if await self.store.restore(totals, epoch, holds=holds):
             self.epoch = epoch
             action = "fresh" if fresh else "rebuilt"
             metrics.STORE_RESETS.labels(action).inc()
@@ -214,7 +228,9 @@ class Rebuild:
                 logger.warning(json.dumps({**event, "action": "reconciled", "added_micros": added}))
         return fresh
 
-    async def _without_ledger(self, event: dict[str, Any], cause: str, ledger: str | None) -> None:
+    async def _without_ledger(
+        self, event: dict[str, Any], cause: str, ledger: str | None, holds: tuple[RestoredHold, ...]
+    ) -> None:
         if self.on_reset == "refuse":
             metrics.STORE_RESETS.labels("refuse" if ledger is None else "refused_ledger_unreachable").inc()
             logger.error(json.dumps({**event, "action": "refuse", "cause": cause}))
@@ -226,7 +242,7 @@ class Rebuild:
                 )
             raise StoreResetError(self.store.name, cause, fix)
         epoch = uuid.uuid4().hex
-        if await self.store.restore({}, epoch, provisional=ledger is not None):
+        if await self.store.restore({}, epoch, provisional=ledger is not None, holds=holds):
             self.epoch = epoch
             metrics.STORE_RESETS.labels("continue").inc()
             then = "reconciled from the ledger when it answers" if ledger is not None else "not rebuilt"

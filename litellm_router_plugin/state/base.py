@@ -166,6 +166,17 @@ class SettleResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoredHold:
+    """A hold in flight when the store lost its data, re-created by ``restore`` as its admit made it."""
+
+    request_id: str
+    window: str
+    scopes: tuple[str, ...]
+    amount: int
+    lease_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class BreakerStatus:
     """A breaker as stored: ``half_open`` is ``open`` whose recovery time has passed."""
 
@@ -251,12 +262,18 @@ class Store(abc.ABC):
         return result
 
     async def restore(
-        self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int = 3 * 86400, *, provisional: bool = False
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int = 3 * 86400,
+        *,
+        provisional: bool = False,
+        holds: tuple[RestoredHold, ...] = (),
     ) -> bool:
-        """Set the spent counters (and their ledger part) to ``totals`` ((scope, window) -> micros) and
-        the epoch marker, in one atomic step, unless the marker is already there (another worker
-        restored first). ``provisional``: the ledger could not be read; reconcile when it can."""
-        restored: bool = await self._guard(self._restore(totals, epoch, ttl_s, provisional))
+        """Set the spent counters (and their ledger part) to ``totals`` ((scope, window) -> micros),
+        re-create ``holds`` and set the epoch marker, in one atomic step, unless the marker is already
+        there (another worker restored first). ``provisional``: the ledger could not be read."""
+        restored: bool = await self._guard(self._restore(totals, epoch, ttl_s, provisional, holds))
         return restored
 
     async def forget_settle(self, request_id: str) -> None:
@@ -306,7 +323,14 @@ class Store(abc.ABC):
     async def _settle(self, request: SettleRequest) -> SettleResult: ...
 
     @abc.abstractmethod
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int, provisional: bool) -> bool: ...
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool: ...
 
     @abc.abstractmethod
     async def _forget_settle(self, request_id: str) -> None: ...

@@ -300,7 +300,7 @@ class PostgresLedger:
         cur = await conn.execute(
             f"SELECT s.scope, t.time_window, sum(t.cost_micros) FROM {self.schema}.spend t, "
             f"unnest(t.scopes) AS s(scope) WHERE t.time_window = ANY(%(windows)s) AND {_OWN} "
-            "AND t.store_epoch IS DISTINCT FROM %(epoch)s GROUP BY 1, 2",
+            "AND (%(epoch)s::text IS NULL OR t.store_epoch IS DISTINCT FROM %(epoch)s) GROUP BY 1, 2",
             {"windows": wanted, "prefix": self.prefix, "epoch": except_epoch},
         )
         found: dict[tuple[str, str], int] = {

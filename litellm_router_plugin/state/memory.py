@@ -17,6 +17,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    RestoredHold,
     SettleRequest,
     SettleResult,
     Store,
@@ -193,13 +194,26 @@ class MemoryStore(Store):
             else:
                 breaker.probe_until, breaker.probe_id = 0, None
 
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int, provisional: bool) -> bool:
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool:
         with self._lock:
             if self._epoch is not None:
                 return False
             for (scope, window), micros in totals.items():
                 self._counters[("spent", f"{scope}:{window}")] = micros
                 self._counters[("base", f"{scope}:{window}")] = micros
+            now = self._now()
+            for hold in holds:
+                keys = [(f"{scope}:{hold.window}", f"{scope}:{hold.window}") for scope in hold.scopes]
+                for _, held_key in keys:
+                    self._counters[("held", held_key)] += hold.amount
+                self._holds[hold.request_id] = _Hold(hold.amount, keys, now + hold.lease_ms, hold.window, hold.scopes)
             self._epoch, self._provisional = epoch, provisional
             return True
 

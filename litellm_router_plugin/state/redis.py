@@ -32,6 +32,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    RestoredHold,
     RoundTrips,
     SettleRequest,
     SettleResult,
@@ -339,10 +340,22 @@ class RedisStore(Store):
         ]
         return keys, [micros for _, micros in items]
 
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int, provisional: bool) -> bool:
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool:
         keys, amounts = self._counter_pairs(totals)
-        args: list[str | int] = [epoch, ttl_s, 1 if provisional else 0, *amounts]
-        return bool(int(await self._restore_script(keys=[self._epoch, self._provisional, *keys], args=args)))
+        keys = [self._epoch, self._provisional, self._holds, self._hold, *keys]
+        args: list[str | int] = [epoch, ttl_s, 1 if provisional else 0, len(amounts), *amounts]
+        for hold in holds:
+            for scope in hold.scopes:
+                keys += [self._counter("spent", scope, hold.window), self._counter("held", scope, hold.window)]
+            args += [hold.request_id, hold.amount, hold.lease_ms, hold.window, len(hold.scopes)]
+        return bool(int(await self._restore_script(keys=keys, args=args)))
 
     async def _forget_settle(self, request_id: str) -> None:
         await self.client.hdel(self._settled, request_id)  # its settled_at entry expires as usual
