@@ -231,10 +231,16 @@ def serve(
     """Serve /router/route (a decision, no call), /router/stats (the ledger) and /router/metrics, as the proxy does."""
     import uvicorn
 
+    from litellm_router_plugin.guards.dependencies import log_dependencies
     from litellm_router_plugin.integrations.server import create_app
     from litellm_router_plugin.pipeline.pipeline import Pipeline
 
     planner = _planner(config)
+    for dependency in log_dependencies(planner.config):  # also on stderr, whatever the logging setup
+        if dependency.reachable:
+            err_console.print(Text(dependency.message), soft_wrap=True)
+        else:
+            warn(dependency.message)
     uvicorn.run(create_app(Pipeline(planner=planner)), host=host, port=port, log_level="warning")
 
 
@@ -275,7 +281,8 @@ def ack_reset(config: ConfigOption = None) -> None:
     async def ack() -> bool:
         store = store_from_config(PluginConfig.load(config))
         try:
-            return await store.restore({}, uuid.uuid4().hex)
+            # With a ledger (unreachable when refused), what it holds is added once it answers.
+            return await store.restore({}, uuid.uuid4().hex, provisional=store.durable is not None)
         finally:
             await store.aclose()
 

@@ -178,9 +178,11 @@ class BudgetsConfig(_Strict):
     on_store_error: Literal["fail_closed", "fail_open"] = "fail_closed"
     on_reset: Literal["continue", "refuse"] = "continue"
     """When the store is found without its epoch marker (new, or restarted without its data) and no
-    durable ledger can rebuild today's spend: ``continue`` counts from zero (logged as a
-    ``store_reset`` event and counted in ``lrp_store_resets``), ``refuse`` refuses every request
-    until ``litellm-router ack-reset``. With a ledger the counters are rebuilt from it instead."""
+    durable ledger can rebuild today's spend (none configured, or it is unreachable): ``continue``
+    counts from zero (logged as a ``store_reset`` event naming the cause and counted in
+    ``lrp_store_resets``; with a ledger, reconciled from it once it answers), ``refuse`` refuses
+    every request until the ledger answers or ``litellm-router ack-reset``. With a reachable ledger
+    the counters are rebuilt from it instead (a new prefix, without rows, starts from zero)."""
     downgrade: bool = False
     """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
     trust_client_user: bool = False

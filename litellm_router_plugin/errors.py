@@ -128,19 +128,25 @@ class StoreUnavailableError(_Unavailable):
 
 
 class StoreResetError(_Unavailable):
-    """The store lost its data (no epoch marker) and today's spend cannot be rebuilt: refused."""
+    """The store has no epoch marker (new, or lost its data) and today's spend cannot be rebuilt: refused.
 
-    def __init__(self, store: str, reason: str) -> None:
+    ``reason`` says why it cannot be rebuilt (no ledger configured, the ledger unreachable and why);
+    ``fix`` what the operator can do. The defaults are those of a store without a ledger."""
+
+    def __init__(self, store: str, reason: str, fix: str | None = None) -> None:
         self.store = store
         self.reason = reason
-        super().__init__(
-            f"{store} lost its data ({reason}); request refused because budgets.on_reset='refuse'. "
+        self.fix = fix or (
             "Run `litellm-router ack-reset` to accept today's counters starting from zero, or configure "
             "a durable ledger (ledger: {kind: postgres, dsn: ...}) to rebuild them."
         )
+        super().__init__(
+            f"{store} has no epoch marker (new, or lost its data) and {reason}; request refused because "
+            f"budgets.on_reset='refuse'. {self.fix}"
+        )
 
-    def __reduce__(self) -> tuple[type[StoreResetError], tuple[str, str]]:
-        return type(self), (self.store, self.reason)
+    def __reduce__(self) -> tuple[type[StoreResetError], tuple[str, str, str]]:
+        return type(self), (self.store, self.reason, self.fix)
 
 
 class UnsupportedRequest(_Refusal, litellm.BadRequestError):  # type: ignore[misc]

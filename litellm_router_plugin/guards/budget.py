@@ -7,10 +7,8 @@ exactly once per request id. A worker that dies in between leaves a hold that ex
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -19,16 +17,15 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from litellm_router_plugin import metrics
 from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.errors import (
     BudgetExceededError,
     ConfigError,
-    StoreResetError,
     StoreUnavailableError,
     checked_amount,
     checked_positive,
 )
+from litellm_router_plugin.guards.rebuild import Rebuild
 from litellm_router_plugin.guards.settle_queue import queue_for
 from litellm_router_plugin.state import (
     AdmitCandidate,
@@ -155,6 +152,8 @@ class BudgetGuard:
         self.lease_ms = int(lease_seconds * 1000)
         self.on_store_error = on_store_error
         self.on_reset = on_reset
+        self.rebuild = Rebuild(self.store, on_reset, self.lease_ms)
+        """Restores a store found without its epoch marker; keeps this worker's holds in flight."""
         self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
         self._pending: list[str] = []
         # Per request, only the identity and the day change: what they decide is computed once.
@@ -306,7 +305,11 @@ class BudgetGuard:
                 await self.recover(*windows)
                 result = await self.store.admit(request)
                 if isinstance(result, StoreReset):  # emptied again between the restore and the admit
-                    raise StoreResetError(self.store.name, "reset again while restoring")
+                    raise StoreUnavailableError(self.store.name, RuntimeError("emptied again while being restored"))
+            if isinstance(result, Admitted) and request.scopes:
+                if self.rebuild.epoch is None:  # once per process: the epoch its holds are admitted in
+                    self.rebuild.seen((await self.store.epoch())[0])
+                self.rebuild.admitted(request, result)
             return result
         except StoreUnavailableError:
             if self.on_store_error == "fail_closed":
@@ -340,34 +343,9 @@ class BudgetGuard:
     async def recover(self, *windows: str) -> None:
         """The store has no epoch marker (new, restarted empty, failed over to an empty replica):
         rebuild the spent counters of ``windows`` from the durable ledger in one atomic step, or,
-        without one, report the reset and apply ``on_reset``. Concurrent workers restore once."""
-        ledger = self.store.durable
-        event: dict[str, Any] = {"event": "store_reset", "store": self.store.name, "windows": list(windows)}
-        if ledger is not None:
-            # Let rows settled just before the reset reach PostgreSQL (ours now, other workers' within
-            # one batch interval), then read the day's totals.
-            await ledger.flush(5.0)
-            await asyncio.sleep(ledger.flush_seconds)
-            try:
-                totals = await ledger.totals(windows)
-            except ledger.unavailable_errors as exc:
-                metrics.STORE_RESETS.labels("refused_ledger_unreachable").inc()
-                logger.error(json.dumps({**event, "action": "refuse", "error": f"ledger unreachable: {exc}"}))
-                raise StoreResetError(self.store.name, f"the ledger {ledger.name} is unreachable") from exc
-            if await self.store.restore(totals, uuid.uuid4().hex):
-                metrics.STORE_RESETS.labels("rebuilt").inc()
-                spent = sum(totals.values())
-                logger.warning(
-                    json.dumps({**event, "action": "rebuilt", "counters": len(totals), "spent_micros": spent})
-                )
-            return
-        if self.on_reset == "refuse":
-            metrics.STORE_RESETS.labels("refuse").inc()
-            logger.error(json.dumps({**event, "action": "refuse", "ledger": None}))
-            raise StoreResetError(self.store.name, "no epoch marker and no durable ledger to rebuild from")
-        if await self.store.restore({}, uuid.uuid4().hex):
-            metrics.STORE_RESETS.labels("continue").inc()
-            logger.error(json.dumps({**event, "action": "continue", "ledger": None, "counters_from": 0}))
+        without one (or with it unreachable), report the reset and apply ``on_reset``; re-create the
+        holds this worker has in flight. Concurrent workers restore once (see ``rebuild``)."""
+        await self.rebuild.recover(*windows)
 
     async def reserve(
         self,
@@ -401,12 +379,13 @@ class BudgetGuard:
         micros = to_micros(actual)
         row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
         request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=3 * 86400)
+        inflight = self.rebuild.settled(request_id)
         try:
-            result = await self.store.settle(request)
+            result = await self.rebuild.settle(request, inflight)
         except StoreUnavailableError:
             if not queue_on_outage:
                 raise
-            if not queue_for(self.store).put(request):
+            if not queue_for(self.store).put(request, functools.partial(self.rebuild.settle, hold=inflight)):
                 raise
             return SettleResult("queued")
         if result.overrun:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import weakref
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
@@ -44,6 +45,7 @@ class SettleQueue:
         self.max_queued = max_queued
         self.initial_wait, self.max_wait = initial_wait, max_wait
         self._pending: OrderedDict[str, SettleRequest] = OrderedDict()
+        self._settle: dict[str, Callable[[SettleRequest], Awaitable[SettleResult]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.results: dict[str, SettleResult] = {}
         """The last results of queued settles that landed, by request id (bounded; for tests and logs)."""
@@ -52,8 +54,11 @@ class SettleQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def put(self, request: SettleRequest) -> bool:
-        """Queue ``request`` for retry; ``False`` (and an error log with the amount) when full."""
+    def put(
+        self, request: SettleRequest, settle: Callable[[SettleRequest], Awaitable[SettleResult]] | None = None
+    ) -> bool:
+        """Queue ``request`` for retry (with ``settle``, default ``store.settle``: the guard's re-creates
+        a hold lost with the store's data); ``False`` (and an error log with the amount) when full."""
         if request.request_id in self._pending:
             return True  # the same settle twice: it lands once either way
         if len(self._pending) >= self.max_queued:
@@ -66,6 +71,8 @@ class SettleQueue:
             )
             return False
         self._pending[request.request_id] = request
+        if settle is not None:
+            self._settle[request.request_id] = settle
         metrics.SETTLE_QUEUE.inc()
         logger.warning(
             "store unreachable: settle of %s ($%.6f) queued for retry (%d queued)",
@@ -86,10 +93,12 @@ class SettleQueue:
                 wait=wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait),
                 reraise=True,
             )
+            settle = self._settle.get(request_id, self.store.settle)
             async for attempt in retrying:
                 with attempt:
-                    result = await self.store.settle(request)
+                    result = await settle(request)
             self._pending.pop(request_id, None)
+            self._settle.pop(request_id, None)
             metrics.SETTLE_QUEUE.dec()
             self.results[request_id] = result
             while len(self.results) > self.max_queued:

@@ -25,6 +25,7 @@ def build_store(config: PluginConfig) -> Store:
             PostgresLedger(
                 led.dsn or os.environ["LEDGER_DSN"],
                 schema=led.schema_name,
+                prefix=config.store.prefix,  # rows carry the deployment's prefix, whatever the store kind
                 batch_size=led.batch_size,
                 flush_seconds=led.flush_seconds,
                 max_queued=led.max_queued,

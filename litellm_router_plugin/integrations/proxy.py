@@ -30,9 +30,11 @@ from litellm_router_plugin.errors import (
     ConfigError,
     ModelNotAllowed,
     NoDeploymentAvailable,
+    StoreResetError,
     StoreUnavailableError,
     UnsupportedRequest,
 )
+from litellm_router_plugin.guards.dependencies import log_dependencies
 from litellm_router_plugin.integrations.cascade import (
     CLIENT_SETTINGS,
     cascade_entry,
@@ -81,6 +83,8 @@ def to_http_error(exc: BaseException) -> RouterHTTPError | None:
         return RouterHTTPError(
             503, "Routing state store unavailable; request refused (fail-closed).", "store_unavailable"
         )
+    if isinstance(exc, StoreResetError):  # the cause and the fix are in the message; logged once, in rebuild
+        return RouterHTTPError(503, str(exc), "store_reset", {"Retry-After": "5"})
     if isinstance(exc, NoDeploymentAvailable):
         return RouterHTTPError(503, str(exc), "no_deployment_available", {"Retry-After": "5"})
     if isinstance(exc, ConfigError):
@@ -101,6 +105,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
     ):
         super().__init__()
         self.pipeline = Pipeline(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
+        log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
         if mount_routes:

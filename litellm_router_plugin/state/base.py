@@ -154,6 +154,8 @@ class SettleResult:
     window: str | None = None
     """For ``settled``: the window charged (the one chosen at admit), and the scopes charged."""
     scopes: tuple[str, ...] = ()
+    epoch: str | None = None
+    """For ``settled``: the store's epoch marker when the counters were charged (the ledger row's tag)."""
 
     @property
     def overrun(self) -> int:
@@ -161,6 +163,17 @@ class SettleResult:
         if self.status != "settled":
             return 0
         return self.charged if self.lease_expired else max(0, self.charged - self.held)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredHold:
+    """A hold in flight when the store lost its data, re-created by ``restore`` as its admit made it."""
+
+    request_id: str
+    window: str
+    scopes: tuple[str, ...]
+    amount: int
+    lease_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +200,48 @@ class Store(abc.ABC):
     #: Exceptions of the driver that mean "the store cannot be reached".
     unavailable_errors: tuple[type[BaseException], ...] = ()
     name = "store"
+    closed = False
+    """``aclose`` was called (background tasks stop using the store)."""
     durable: PostgresLedger | None = None
     """The durable spend ledger every charged settle is also written to (off the hot path)."""
 
     def attach_ledger(self, ledger: PostgresLedger) -> None:
-        """Write every charged settle to ``ledger`` too; a reset store is rebuilt from it."""
+        """Write every charged settle to ``ledger`` too; a reset store is rebuilt from it. The ledger's
+        rows carry this store's prefix, and rows of an earlier epoch are added to the counters as they land."""
         self.durable = ledger
+        prefix = getattr(self, "prefix", None)
+        if isinstance(prefix, str):
+            ledger.prefix = prefix
+        ledger.landed = self._rows_landed
+
+    async def _rows_landed(self, rows: list[Any]) -> None:
+        """Rows just written to the ledger: those charged in an earlier epoch (settled before the store
+        lost its data, written after it was rebuilt) are added to the live counters; a provisional
+        store (restored without the ledger) is reconciled in full."""
+        ledger = self.durable
+        if ledger is None:
+            return
+        epoch, provisional = await self.epoch()
+        if epoch is None:
+            return  # not restored yet: the rebuild will read these rows
+        windows = {r.window for r in rows if r.epoch != epoch}
+        if provisional:
+            windows |= {r.window for r in rows}
+        if windows:
+            await self.reconcile(await ledger.totals(windows, except_epoch=epoch), epoch)
+
+    async def epoch(self) -> tuple[str | None, bool]:
+        """The epoch marker (``None``: new or emptied) and whether the counters are provisional
+        (restored without reading the ledger: it was unreachable)."""
+        found: tuple[str | None, bool] = await self._guard(self._epoch_state())
+        return found
+
+    async def reconcile(self, totals: dict[tuple[str, str], int], epoch: str) -> int:
+        """Raise each counter's ledger part to ``totals`` (rows of earlier epochs, read after ``epoch``
+        was set): the difference is added to spent; a smaller total changes nothing. Only while the
+        marker is still ``epoch``; clears the provisional flag. Returns the micro-dollars added."""
+        added: int = await self._guard(self._reconcile(totals, epoch))
+        return added
 
     async def _guard(self, coro: Any) -> Any:
         try:
@@ -212,11 +261,25 @@ class Store(abc.ABC):
             self.durable.record_settled(request, result)  # only queued: a background writer batches it
         return result
 
-    async def restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int = 3 * 86400) -> bool:
-        """Set the spent counters to ``totals`` ((scope, window) -> micros) and the epoch marker, in
-        one atomic step, unless the marker is already there (another worker restored first)."""
-        restored: bool = await self._guard(self._restore(totals, epoch, ttl_s))
+    async def restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int = 3 * 86400,
+        *,
+        provisional: bool = False,
+        holds: tuple[RestoredHold, ...] = (),
+    ) -> bool:
+        """Set the spent counters (and their ledger part) to ``totals`` ((scope, window) -> micros),
+        re-create ``holds`` and set the epoch marker, in one atomic step, unless the marker is already
+        there (another worker restored first). ``provisional``: the ledger could not be read."""
+        restored: bool = await self._guard(self._restore(totals, epoch, ttl_s, provisional, holds))
         return restored
+
+    async def forget_settle(self, request_id: str) -> None:
+        """Forget that ``request_id`` was settled (a settle that found no hold, because the hold went
+        with the store's data, is then settled again on the re-created hold)."""
+        await self._guard(self._forget_settle(request_id))
 
     async def spent(self, scope: str, window: str) -> tuple[int, int]:
         """``(spent, held)`` micro-dollars of a scope in a window."""
@@ -260,7 +323,23 @@ class Store(abc.ABC):
     async def _settle(self, request: SettleRequest) -> SettleResult: ...
 
     @abc.abstractmethod
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool: ...
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool: ...
+
+    @abc.abstractmethod
+    async def _forget_settle(self, request_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _epoch_state(self) -> tuple[str | None, bool]: ...
+
+    @abc.abstractmethod
+    async def _reconcile(self, totals: dict[tuple[str, str], int], epoch: str) -> int: ...
 
     @abc.abstractmethod
     async def _spent(self, scope: str, window: str) -> tuple[int, int]: ...

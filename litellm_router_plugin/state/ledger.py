@@ -7,6 +7,11 @@ is retried) and, while PostgreSQL is unreachable, keeps the rows and retries wit
 The ledger is what a Redis that lost its data is rebuilt from (``totals``), and what
 ``litellm-router stats`` reads. The schema is created on first use; migrations are numbered and
 applied once, under an advisory lock, by whichever worker comes first.
+
+Each row carries the store ``prefix`` it was charged under (deployments may share one schema: each
+reads only its own rows) and the store ``epoch`` it was charged in: a row of an earlier epoch is
+not in the live counters, so rows that land after a rebuild are added to them (``reconcile``, see
+``guards/rebuild.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import re
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +54,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX spend_window ON {schema}.spend (time_window)",
         "CREATE INDEX spend_settled_at ON {schema}.spend (settled_at DESC)",
     ),
+    # Rows are scoped by the store prefix they were charged under, and tagged with the store's epoch.
+    # Rows written before this version have no owner recorded (NULL): every prefix counts them when it
+    # rebuilds (an over-count at worst, as before the upgrade, and only for the upgrade day's windows).
+    2: (
+        "ALTER TABLE {schema}.spend ADD COLUMN store_prefix text",
+        "ALTER TABLE {schema}.spend ADD COLUMN store_epoch text",
+        "CREATE INDEX spend_prefix_window ON {schema}.spend (store_prefix, time_window)",
+    ),
 }
+
+_OWN = "(t.store_prefix = %(prefix)s OR t.store_prefix IS NULL)"
+"""This deployment's rows: its prefix, or written before rows carried one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +77,8 @@ class SpendRow:
     scopes: tuple[str, ...]
     cost_micros: int
     row: Mapping[str, Any]
+    epoch: str | None = None
+    """The store's epoch marker when the counters were charged (``None``: unknown)."""
 
 
 class PostgresLedger:
@@ -73,6 +91,7 @@ class PostgresLedger:
         dsn: str,
         *,
         schema: str = "lrp",
+        prefix: str = "lrp",
         batch_size: int = 500,
         flush_seconds: float = 0.2,
         max_queued: int = 100_000,
@@ -82,6 +101,8 @@ class PostgresLedger:
             raise ConfigError("ledger.schema", schema, "Use a lower-case SQL identifier, e.g. 'lrp'.")
         self.dsn = dsn
         self.schema = schema
+        self.prefix = prefix
+        """The store prefix this deployment's rows carry: rebuilds and stats read only those."""
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.max_queued = max_queued
@@ -94,6 +115,8 @@ class PostgresLedger:
         self._lock: asyncio.Lock | None = None
         self.written = 0
         """Rows this process wrote (inserted or already present)."""
+        self.landed: Callable[[list[SpendRow]], Awaitable[None]] | None = None
+        """Called with every batch just written (the store reconciles rows of an earlier epoch)."""
         _LIVE.add(self)
 
     @property
@@ -125,7 +148,8 @@ class PostgresLedger:
         """``record`` a settle the store charged (``settled``, with its window and scopes)."""
         assert result.window is not None
         data = row_data(request.ledger, request.request_id, result.charged)
-        return self.record(SpendRow(request.request_id, result.window, result.scopes, result.charged, data))
+        row = SpendRow(request.request_id, result.window, result.scopes, result.charged, data, result.epoch)
+        return self.record(row)
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -171,14 +195,27 @@ class PostgresLedger:
                 if self._pending.pop(row.request_id, None) is not None:
                     metrics.LEDGER_QUEUE.dec()
             self.written += len(batch)
+            await self._landed(batch)
+
+    async def _landed(self, batch: list[SpendRow]) -> None:
+        if self.landed is None:
+            return
+        try:
+            await self.landed(batch)
+        except Exception:  # the rows are written; a failed reconcile is retried by the next batch
+            logger.warning("ledger %s: reconciling the store after a batch failed", self.name, exc_info=True)
 
     async def _write(self, batch: list[SpendRow]) -> None:
         conn = await self._connection()
         async with conn.transaction(), conn.cursor() as cur:
             await cur.executemany(
-                f"INSERT INTO {self.schema}.spend (request_id, time_window, scopes, cost_micros, row_data) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING",
-                [(r.request_id, r.window, list(r.scopes), r.cost_micros, Jsonb(dict(r.row))) for r in batch],
+                f"INSERT INTO {self.schema}.spend "
+                "(request_id, time_window, scopes, cost_micros, row_data, store_prefix, store_epoch) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING",
+                [
+                    (r.request_id, r.window, list(r.scopes), r.cost_micros, Jsonb(dict(r.row)), self.prefix, r.epoch)
+                    for r in batch
+                ],
             )
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
@@ -254,24 +291,41 @@ class PostgresLedger:
         )
 
     # -- reads -------------------------------------------------------------------------------------
-    async def totals(self, windows: Iterable[str]) -> dict[tuple[str, str], int]:
-        """Micro-dollars charged per (scope, window), for rebuilding counters; includes rows still queued here."""
+    async def totals(self, windows: Iterable[str], *, except_epoch: str | None = None) -> dict[tuple[str, str], int]:
+        """Micro-dollars charged per (scope, window) under this prefix, for rebuilding counters;
+        includes rows still queued here. ``except_epoch``: leave out the rows charged in that epoch
+        (they are in the live counters already)."""
         wanted = list(windows)
         conn = await self._connection()
         cur = await conn.execute(
             f"SELECT s.scope, t.time_window, sum(t.cost_micros) FROM {self.schema}.spend t, "
-            "unnest(t.scopes) AS s(scope) WHERE t.time_window = ANY(%s) GROUP BY 1, 2",
-            (wanted,),
+            f"unnest(t.scopes) AS s(scope) WHERE t.time_window = ANY(%(windows)s) AND {_OWN} "
+            "AND (%(epoch)s::text IS NULL OR t.store_epoch IS DISTINCT FROM %(epoch)s) GROUP BY 1, 2",
+            {"windows": wanted, "prefix": self.prefix, "epoch": except_epoch},
         )
         found: dict[tuple[str, str], int] = {
             (scope, window): int(total) for scope, window, total in await cur.fetchall()
         }
-        written = await self._written_ids([r.request_id for r in self._pending.values() if r.window in wanted])
-        for row in self._pending.values():
-            if row.window in wanted and row.request_id not in written:
+        queued = [r for r in self._pending.values() if r.window in wanted and r.epoch != except_epoch]
+        written = await self._written_ids([r.request_id for r in queued])
+        for row in queued:
+            if row.request_id not in written:
                 for scope in row.scopes:
                     found[(scope, row.window)] = found.get((scope, row.window), 0) + row.cost_micros
         return found
+
+    async def has_rows(self) -> bool:
+        """Whether any row was ever charged under this prefix (a new deployment has none)."""
+        conn = await self._connection()
+        cur = await conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.schema}.spend WHERE store_prefix = %s)", (self.prefix,)
+        )
+        found = await cur.fetchone()
+        return bool(found and found[0])
+
+    async def check(self) -> None:
+        """Connect (and migrate) now; raises one of ``unavailable_errors`` when PostgreSQL is unreachable."""
+        await self._connection()
 
     async def _written_ids(self, ids: list[str]) -> set[str]:
         if not ids:
@@ -284,9 +338,9 @@ class PostgresLedger:
         """Ledger lines, newest first (the shape ``Store.ledger`` returns)."""
         conn = await self._connection()
         cur = await conn.execute(
-            f"SELECT row_data, request_id, cost_micros FROM {self.schema}.spend "
-            "ORDER BY settled_at DESC, request_id LIMIT %s",
-            (limit,),
+            f"SELECT row_data, request_id, cost_micros FROM {self.schema}.spend t WHERE {_OWN} "
+            "ORDER BY settled_at DESC, request_id LIMIT %(limit)s",
+            {"prefix": self.prefix, "limit": limit},
         )
         return [{**data, "request_id": rid, "cost_micros": int(cost)} for data, rid, cost in await cur.fetchall()]
 

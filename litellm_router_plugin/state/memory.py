@@ -17,6 +17,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    RestoredHold,
     SettleRequest,
     SettleResult,
     Store,
@@ -61,6 +62,7 @@ class MemoryStore(Store):
         self._fault_until: dict[str, tuple[str, int]] = {}  # deployment -> (fault, until ms)
         # A new process's memory is not a lost shared state; with a durable ledger it is rebuilt from it.
         self._epoch: str | None = "memory"
+        self._provisional = False
 
     def attach_ledger(self, ledger: Any) -> None:
         """Write charged settles to ``ledger``; the first admit rebuilds today's counters from it."""
@@ -158,7 +160,9 @@ class MemoryStore(Store):
                 self._rows.appendleft(dict(request.ledger))
                 while len(self._rows) > request.ledger_max:
                     self._rows.pop()
-            result = SettleResult("settled", request.actual, hold.amount, lease_expired, hold.window, hold.scopes)
+            result = SettleResult(
+                "settled", request.actual, hold.amount, lease_expired, hold.window, hold.scopes, self._epoch
+            )
         else:
             result = SettleResult("unknown")
         self._settled[request.request_id] = (request.actual, now)
@@ -190,14 +194,50 @@ class MemoryStore(Store):
             else:
                 breaker.probe_until, breaker.probe_id = 0, None
 
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool:
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool:
         with self._lock:
             if self._epoch is not None:
                 return False
             for (scope, window), micros in totals.items():
                 self._counters[("spent", f"{scope}:{window}")] = micros
-            self._epoch = epoch
+                self._counters[("base", f"{scope}:{window}")] = micros
+            now = self._now()
+            for hold in holds:
+                keys = [(f"{scope}:{hold.window}", f"{scope}:{hold.window}") for scope in hold.scopes]
+                for _, held_key in keys:
+                    self._counters[("held", held_key)] += hold.amount
+                self._holds[hold.request_id] = _Hold(hold.amount, keys, now + hold.lease_ms, hold.window, hold.scopes)
+            self._epoch, self._provisional = epoch, provisional
             return True
+
+    async def _forget_settle(self, request_id: str) -> None:
+        with self._lock:
+            self._settled.pop(request_id, None)
+
+    async def _epoch_state(self) -> tuple[str | None, bool]:
+        return self._epoch, self._provisional
+
+    async def _reconcile(self, totals: dict[tuple[str, str], int], epoch: str) -> int:
+        with self._lock:
+            if self._epoch != epoch:
+                return 0
+            added = 0
+            for (scope, window), total in totals.items():
+                key = f"{scope}:{window}"
+                base = self._counters[("base", key)]
+                if total > base:
+                    self._counters[("spent", key)] += total - base
+                    self._counters[("base", key)] = total
+                    added += total - base
+            self._provisional = False
+            return added
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
         self._expire(self._now())

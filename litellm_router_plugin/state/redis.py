@@ -32,6 +32,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    RestoredHold,
     RoundTrips,
     SettleRequest,
     SettleResult,
@@ -159,11 +160,13 @@ class RedisStore(Store):
         self._settle_script = self.client.register_script(_script("settle.lua"))
         self._status_script = self.client.register_script(_script("breaker_status.lua"))
         self._restore_script = self.client.register_script(_script("restore.lua"))
+        self._reconcile_script = self.client.register_script(_script("reconcile.lua"))
         tag = "{" + prefix + "}"
         self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
         self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
         self._tag = tag
         self._epoch = f"{tag}:epoch"
+        self._provisional = f"{tag}:provisional"
 
     def _single_client(self, socket_timeout: float, max_connections: int) -> _CountingRedis:
         try:
@@ -301,6 +304,7 @@ class RedisStore(Store):
                 self._ledger_key,
                 bkey,
                 fkey,
+                self._epoch,
             ],
             args=[
                 self._now_arg(),
@@ -319,17 +323,52 @@ class RedisStore(Store):
         if reply[0] == "settled":
             window = reply[4] or None
             start = len(self._tag) + len(":spent:")
-            scopes = tuple(key[start : -len(window) - 1] for key in reply[5:]) if window else ()
-            return SettleResult("settled", int(reply[1]), int(reply[2]), bool(int(reply[3])), window, scopes)
+            scopes = tuple(key[start : -len(window) - 1] for key in reply[6:]) if window else ()
+            charged, held, expired = int(reply[1]), int(reply[2]), bool(int(reply[3]))
+            return SettleResult("settled", charged, held, expired, window, scopes, reply[5] or None)
         if reply[0] == "already":
             return SettleResult("already", int(reply[1]))
         return SettleResult("unknown")
 
-    async def _restore(self, totals: dict[tuple[str, str], int], epoch: str, ttl_s: int) -> bool:
+    def _counter_pairs(self, totals: dict[tuple[str, str], int]) -> tuple[list[str], list[int]]:
+        """(spent, base) keys and the amounts of ``totals``, in a stable order."""
         items = sorted(totals.items())
-        keys = [self._epoch, *(self._counter("spent", scope, window) for (scope, window), _ in items)]
-        args: list[str | int] = [epoch, ttl_s, *(micros for _, micros in items)]
+        keys = [
+            k
+            for (scope, window), _ in items
+            for k in (self._counter("spent", scope, window), self._counter("base", scope, window))
+        ]
+        return keys, [micros for _, micros in items]
+
+    async def _restore(
+        self,
+        totals: dict[tuple[str, str], int],
+        epoch: str,
+        ttl_s: int,
+        provisional: bool,
+        holds: tuple[RestoredHold, ...],
+    ) -> bool:
+        keys, amounts = self._counter_pairs(totals)
+        keys = [self._epoch, self._provisional, self._holds, self._hold, *keys]
+        args: list[str | int] = [epoch, ttl_s, 1 if provisional else 0, len(amounts), *amounts]
+        for hold in holds:
+            for scope in hold.scopes:
+                keys += [self._counter("spent", scope, hold.window), self._counter("held", scope, hold.window)]
+            args += [hold.request_id, hold.amount, hold.lease_ms, hold.window, len(hold.scopes)]
         return bool(int(await self._restore_script(keys=keys, args=args)))
+
+    async def _forget_settle(self, request_id: str) -> None:
+        await self.client.hdel(self._settled, request_id)  # its settled_at entry expires as usual
+
+    async def _epoch_state(self) -> tuple[str | None, bool]:
+        epoch, provisional = await self.client.mget(self._epoch, self._provisional)
+        return (None if epoch is None else str(epoch)), provisional is not None
+
+    async def _reconcile(self, totals: dict[tuple[str, str], int], epoch: str) -> int:
+        keys, amounts = self._counter_pairs(totals)
+        args: list[str | int] = [epoch, 3 * 86400, *amounts]
+        added = int(await self._reconcile_script(keys=[self._epoch, self._provisional, *keys], args=args))
+        return max(added, 0)
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
         # Expired holds are purged by the next admit; count only live ones here.
@@ -360,6 +399,7 @@ class RedisStore(Store):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
+        self.closed = True
         await self.client.aclose()
 
     async def policy(self) -> tuple[str | None, str | None, float]:

@@ -2,11 +2,11 @@
 -- against, append the ledger line, and feed the outcome to the deployment's circuit breaker.
 --
 -- KEYS: holds, hold, expired, settled (hash id -> charged), settled_at (zset id -> ms), ledger (list),
---       breaker hash, breaker failures (zset)
+--       breaker hash, breaker failures (zset), epoch marker
 -- ARGV: now_ms (0: Redis TIME), id, actual, ledger_json ('' for none), ledger_max, keep_settled_ms,
 --       outcome ('success' | 'failure' | 'neutral' | ''), failure_threshold, window_ms, probe (0/1),
 --       spent_ttl_s
--- Returns {'settled', charged, held, lease_expired, window, spent keys...} | {'already', charged}
+-- Returns {'settled', charged, held, lease_expired, window, epoch, spent keys...} | {'already', charged}
 --       | {'unknown'}
 local now = tonumber(ARGV[1])
 if now <= 0 then
@@ -41,7 +41,8 @@ if raw then
     redis.call('LPUSH', ledger, ARGV[4])
     redis.call('LTRIM', ledger, 0, tonumber(ARGV[5]) - 1)
   end
-  result = {'settled', actual, d.a, lease_expired and 1 or 0, d.w or ''}
+  -- the epoch charged: a ledger row of an earlier epoch than the marker's is not in the counters
+  result = {'settled', actual, d.a, lease_expired and 1 or 0, d.w or '', redis.call('GET', KEYS[9]) or ''}
   for i = 1, #d.k, 2 do result[#result + 1] = d.k[i] end
 else
   result = {'unknown'}
