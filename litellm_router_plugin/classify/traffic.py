@@ -1,6 +1,6 @@
-"""The traffic model: a linear model over a prompt's hashed word and character n-grams and its shape.
+"""The traffic model: a linear model over a prompt's hashed words and word pairs, and its shape.
 
-Serving is pure Python: ``featurise`` turns a prompt into ``PromptFeatures`` (hashed n-gram counts and
+Serving is pure Python: ``featurise`` turns a prompt into ``PromptFeatures`` (hashed word and word-pair counts and
 a few dense cues, no text), and a ``TrafficModel`` scores them with one dot product over TF-IDF
 weights. Training (numpy) is in ``learning/fit.py``. The model ranks prompts by the quality the
 stronger model is expected to add; ``strength`` maps that rank through the training prompts'
@@ -10,13 +10,13 @@ quantiles onto 1-10, so tier thresholds keep meaning a share of traffic.
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import json
 import math
 import re
 import time
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,23 +45,26 @@ TIE_BREAK = 1e-9
 
 _HEURISTIC = HeuristicClassifier()
 _TOKEN = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
-_CHAR_N = (3, 4, 5)
-_WORD_TAG, _CHAR_TAG, _PAIR_TAG = b"w", b"c", 0x9E3779B1
+_WORD_TAG, _PAIR_TAG = b"w", 0x9E3779B1
+_MASK = BUCKETS - 1
 
 
 def _bucket(data: bytes) -> int:
     return zlib.crc32(data) & (BUCKETS - 1)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _token_ids(token: str) -> tuple[int, tuple[int, ...]]:
-    """A token's unigram bucket and its character n-gram buckets (cached: tokens repeat across prompts)."""
-    word = _bucket(_WORD_TAG + token.encode())
-    if not token.isalpha() or len(token) < 3:
-        return word, ()
-    padded = f" {token} ".encode()
-    chars = tuple(_bucket(_CHAR_TAG + padded[i : i + n]) for n in _CHAR_N for i in range(len(padded) - n + 1))
-    return word, chars
+class _TokenIds(dict[str, int]):
+    """Token -> bucket, filled on first sight (tokens repeat across prompts; bounded below)."""
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        bucket = self[token] = _bucket(_WORD_TAG + token.encode())
+        return bucket
+
+
+_CACHE_SIZE = 1 << 17
+_TOKEN_IDS = _TokenIds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ class PromptFeatures:
 
     version: str
     hashed: tuple[tuple[int, int], ...]
-    """(bucket, count) pairs, sorted by bucket."""
+    """(bucket, count) pairs, each bucket once, in the order first seen in the prompt."""
     dense: tuple[float, ...]
     """The ``DENSE`` features, in order."""
 
@@ -89,19 +92,12 @@ class PromptFeatures:
 
 
 def _shaped_features(text: str, heuristic_strength: float, shape: PromptShape) -> PromptFeatures:
-    counts: dict[int, int] = {}
-    previous = -1
-    for token in _TOKEN.findall(text.lower()):
-        word, chars = _token_ids(token)
-        counts[word] = counts.get(word, 0) + 1
-        for c in chars:
-            counts[c] = counts.get(c, 0) + 1
-        if previous >= 0:
-            pair = ((previous * _PAIR_TAG) ^ word) & (BUCKETS - 1)
-            counts[pair] = counts.get(pair, 0) + 1
-        previous = word
+    words = list(map(_TOKEN_IDS.__getitem__, _TOKEN.findall(text.lower())))
+    counts = Counter(words)  # counted in C
+    # Word pairs: the two words' buckets mixed (no second hash of text).
+    counts.update([((a * _PAIR_TAG) ^ b) & _MASK for a, b in itertools.pairwise(words)])
     dense = (heuristic_strength, *shape.cues, math.log1p(len(text)))
-    return PromptFeatures(FEATURISER, tuple(sorted(counts.items())), dense)
+    return PromptFeatures(FEATURISER, tuple(counts.items()), dense)
 
 
 def featurise(prompt: str) -> PromptFeatures:
@@ -143,6 +139,14 @@ class TrafficModel:
     quantiles: tuple[float, ...]
     featuriser: str = FEATURISER
     meta: Mapping[str, Any] = field(default_factory=dict)
+    _fast: dict[int, tuple[float, float]] = field(init=False, repr=False, compare=False)
+    """bucket -> (idf squared, idf * weight): what scoring reads."""
+    _unseen2: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fast = {b: (idf * idf, idf * w) for b, (idf, w) in self.terms.items()}
+        object.__setattr__(self, "_fast", fast)
+        object.__setattr__(self, "_unseen2", self.unseen_idf * self.unseen_idf)
 
     @property
     def name(self) -> str:
@@ -156,21 +160,28 @@ class TrafficModel:
         total = self.bias
         for w, x in zip(self.dense_weights, features.dense, strict=True):
             total += w * x
-        terms, unseen = self.terms, self.unseen_idf
+        get, unseen = self._fast.get, self._unseen2
         dot = norm = 0.0
         for bucket, count in features.hashed:
-            tf = 1.0 + math.log(count) if count > 1 else 1.0
-            term = terms.get(bucket)
+            term = get(bucket)
+            if count == 1:  # most n-grams: tf 1
+                if term is None:
+                    norm += unseen
+                else:
+                    norm += term[0]
+                    dot += term[1]
+                continue
+            tf = 1.0 + math.log(count)
             if term is None:
-                norm += (tf * unseen) ** 2
+                norm += tf * tf * unseen
             else:
-                v = tf * term[0]
-                norm += v * v
-                dot += v * term[1]
+                norm += tf * tf * term[0]
+                dot += tf * term[1]
         if norm > 0:
             total += dot / math.sqrt(norm)
-        # Prompts with identical features would tie: a fixed, far smaller nudge orders them alike everywhere.
-        return total + TIE_BREAK * (zlib.crc32(repr(features.hashed).encode()) / 0xFFFFFFFF)
+        # Prompts with identical features would tie: a fixed, far smaller nudge orders them alike everywhere
+        # (hashes of ints are the same in every process).
+        return total + TIE_BREAK * (hash(features.hashed) % 1_000_003) / 1_000_003
 
     def strength_of(self, features: PromptFeatures) -> float:
         """1-10: how much the prompt of these features needs a stronger model."""

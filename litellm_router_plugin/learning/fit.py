@@ -1,7 +1,7 @@
 """Training of a ``TrafficModel`` from outcomes (numpy, deterministic, seconds), and APGR to compare models.
 
 Recipe: target the quality the stronger answer adds, ``strong - weak`` (a missing side: that side's
-mean). Features: the prompt's TF-IDF over hashed word, word-pair and character n-grams (each row of
+mean). Features: the prompt's TF-IDF over hashed words and word pairs (each row of
 unit length), the dense cues standardised, and the base model's score (the prior: with few labels
 the base carries the ranking, with many the n-grams take over). One ridge regression, solved by
 preconditioned conjugate gradients on the sparse rows; the penalty is chosen by internal
@@ -23,7 +23,7 @@ from litellm_router_plugin.classify.traffic import DENSE, FEATURISER, TrafficMod
 from litellm_router_plugin.learning.metric import apgr_of
 from litellm_router_plugin.learning.outcomes import Outcome
 
-PENALTIES = (0.3, 1.0, 3.0, 10.0)
+PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Ridge penalties tried by internal cross-validation (the n-gram rows have unit length)."""
 INNER_FOLDS = 3
 QUANTILES = 101
