@@ -119,6 +119,8 @@ class ClassifierConfig(_Strict):
     package, well under a millisecond) or ``agent`` (a Pydantic AI agent, cached)."""
     model_path: str | None = None
     """The learned classifier's model file; default: the one shipped in the package."""
+    model: str | None = None
+    """The same as ``model_path`` (``classifier: {kind: learned, model: PATH}``, e.g. from ``litellm-router learn``)."""
     agent_model: str = "openai:gpt-4o-mini"
     """Pydantic AI model name of the agent; priced from LiteLLM's table."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
@@ -144,6 +146,17 @@ class ClassifierConfig(_Strict):
         ):
             raise ValueError("thresholds must be finite numbers in ascending order, one per tier boundary")
         return values
+
+    @model_validator(mode="after")
+    def _one_model_file(self) -> ClassifierConfig:
+        if self.model is not None and self.model_path is not None and self.model != self.model_path:
+            raise ValueError("classifier.model and classifier.model_path name different files: give one of them")
+        return self
+
+    @property
+    def model_file(self) -> str | None:
+        """The learned model file given (``model`` or ``model_path``); None for the shipped one."""
+        return self.model if self.model is not None else self.model_path
 
 
 class LimitConfig(_Strict):
