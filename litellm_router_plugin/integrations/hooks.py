@@ -41,6 +41,21 @@ async def settle_from_metadata(metadata: Any, *, usage: Any = None, error: BaseE
         await pipeline.settle(ticket, usage=usage, error=error)
 
 
+REQUEST_ID_KEY = "router_request_id"
+"""Key of the request id (the one feedback names) in ``response._hidden_params``."""
+
+
+def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket | None, decision: Any) -> None:
+    """Hand a settled response to its pipeline's learning loop, if one is attached (it works in the background)."""
+    pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
+    if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
+        return
+    from litellm_router_plugin.learning.loop import Learner  # only when learning is on
+
+    if isinstance(pipeline.learner, Learner):
+        pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
+
+
 def _metadata_of(kwargs: Mapping[str, Any]) -> Any:
     return (kwargs.get("litellm_params") or {}).get("metadata")
 
@@ -54,9 +69,13 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
         metadata: Any = request_data.get("metadata")
         if _decided_here(metadata):
             hidden = getattr(response, "_hidden_params", None)
+            ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
             if isinstance(hidden, dict):
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
+                if ticket is not None:
+                    hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
             await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
+            _learn(request_data, response, ticket, metadata[METADATA_KEY])
         return response
 
     async def async_post_call_failure_deployment_hook(
@@ -88,3 +107,12 @@ def ensure_decision_hook() -> None:
     """Register the process-wide decision hook once."""
     if not any(isinstance(cb, DecisionHook) for cb in litellm.callbacks):
         litellm.callbacks.append(_HOOK)
+
+
+def attach_learner(pipeline: Pipeline) -> None:
+    """Attach the learning loop to ``pipeline`` when its config turns learning or shadowing on."""
+    settings = pipeline.config.learning
+    if settings.enabled or settings.shadow.share > 0:
+        from litellm_router_plugin.learning.loop import Learner  # numpy and pydantic_ai: only when on
+
+        Learner.attach(pipeline)
