@@ -70,7 +70,7 @@ class Comparison:
         return {
             "candidate_apgr": round(self.candidate_apgr, 4),
             "current_apgr": round(self.current_apgr, 4),
-            "current": self.current,
+            "compared_with": self.current,
             "margin": self.margin,
             "outcomes": self.outcomes,
             "promote": self.promote,
