@@ -45,15 +45,15 @@ REQUEST_ID_KEY = "router_request_id"
 """Key of the request id (the one feedback names) in ``response._hidden_params``."""
 
 
-def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket | None, decision: Any) -> None:
-    """Hand a settled response to its pipeline's learning loop, if one is attached (it works in the background)."""
+async def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket | None, decision: Any) -> None:
+    """Hand a settled response to its pipeline's learning loop, if one is attached (shadows run in the background)."""
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
         return
     from litellm_router_plugin.learning.loop import Learner  # only when learning is on
 
     if isinstance(pipeline.learner, Learner):
-        pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
+        await pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
 
 
 def _metadata_of(kwargs: Mapping[str, Any]) -> Any:
@@ -75,7 +75,7 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
             await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
-            _learn(request_data, response, ticket, metadata[METADATA_KEY])
+            await _learn(request_data, response, ticket, metadata[METADATA_KEY])
         return response
 
     async def async_post_call_failure_deployment_hook(

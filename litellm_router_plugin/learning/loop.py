@@ -168,45 +168,29 @@ class Learner:
         self.adopted = name
 
     # -- outcome sources ------------------------------------------------------------------------
-    def after_response(
+    async def after_response(
         self, request: Mapping[str, Any], response: Any, request_id: str, decision: Mapping[str, Any]
     ) -> None:
-        """Called by LiteLLM's success hook for each admitted call: keep it open to feedback and,
-        for the configured share of routed requests, shadow it (both in the background)."""
+        """Called by LiteLLM's success hook for each admitted call: keep the routed response open to
+        feedback (its decision and hashed features: one store write, awaited so that feedback sent
+        right after the response finds it) and, for the configured share, shadow it in the background."""
         if decision.get("requested_model") != self.pipeline.alias:
             return  # named tiers and models, and cascade steps: not routed by the classifier
         self.stats["routed"] += 1
         messages = [dict(m) for m in request.get("messages") or [] if isinstance(m, Mapping)]
-        settings = {k: request[k] for k in _PASSED if k in request}
-        shadow = sampled(request_id, self.config.shadow.share)
-        self.stats["sampled"] += shadow
-        self._spawn(
-            self._after(
-                messages, settings, answer_text(response), request_id, dict(decision), reference_of(request), shadow
-            )
-        )
-
-    async def _after(
-        self,
-        messages: list[dict[str, Any]],
-        settings: dict[str, Any],
-        answer: str,
-        request_id: str,
-        decision: dict[str, Any],
-        reference: str | None,
-        shadow: bool,
-    ) -> None:
         prompt = prompt_text(messages)
         join = {"tier": decision["tier"], "model": decision["model"], "features": featurise(prompt).to_json()}
         if self.config.store_prompts:
             join["prompt"] = prompt
-        ttl = int(self.config.feedback_ttl_seconds * 1000)
         try:
-            await self.state.put_join(request_id, json.dumps(join), ttl)
+            await self.state.put_join(request_id, json.dumps(join), int(self.config.feedback_ttl_seconds * 1000))
         except StoreUnavailableError as exc:
             logger.warning("request %s not kept for feedback: %s", request_id, exc)
-        if shadow:
-            await self._shadow(messages, settings, prompt, answer, request_id, decision, reference)
+        if sampled(request_id, self.config.shadow.share):
+            self.stats["sampled"] += 1
+            settings = {k: request[k] for k in _PASSED if k in request}
+            answer, reference = answer_text(response), reference_of(request)
+            self._spawn(self._shadow(messages, settings, prompt, answer, request_id, dict(decision), reference))
 
     async def _shadow(
         self,
@@ -357,4 +341,3 @@ class Learner:
             return None
         finally:
             await self.state.release_retrain(self.owner)
-
