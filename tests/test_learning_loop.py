@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from litellm_router_plugin import acompletion, configure
 from litellm_router_plugin.cli import app
-from litellm_router_plugin.learning.loop import Learner
-from litellm_router_plugin.learning.shadow import SHADOW_SCOPE
+from litellm_router_plugin.online.learner import Learner
+from litellm_router_plugin.online.shadow import SHADOW_SCOPE
 from litellm_router_plugin.state import RedisStore
 from tests import workers
 from tests.servers import LEDGER_DSN

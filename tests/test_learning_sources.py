@@ -15,8 +15,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from litellm_router_plugin import ConfigError, PluginConfig, acompletion, configure, feedback
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
-from litellm_router_plugin.learning.loop import Learner, UnknownRequest
-from litellm_router_plugin.learning.shadow import SHADOW_SCOPE, sampled
+from litellm_router_plugin.online.learner import Learner, UnknownRequest
+from litellm_router_plugin.online.shadow import SHADOW_SCOPE, sampled
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state import MemoryStore, RedisStore, Store
 from litellm_router_plugin.state.learning import LearningState, learning_state

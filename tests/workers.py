@@ -145,7 +145,7 @@ def learning_worker(path: str, conn: Any) -> None:
     """A second worker: route the prompts received on ``conn`` with a pipeline (and its learner) of the
     config at ``path``; answer each with ``(tier, adopted model version)``; stop on ``None``."""
     from litellm_router_plugin import Pipeline
-    from litellm_router_plugin.learning.loop import Learner
+    from litellm_router_plugin.online.learner import Learner
 
     loop = asyncio.new_event_loop()
     pipeline = Pipeline(path)

@@ -45,7 +45,7 @@ async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: A
 async def feedback(request_id: str, score: float, *, pipeline: Pipeline | None = None) -> Any:
     """Rate a routed response (0 bad - 1 good) by its request id (``response._hidden_params["router_request_id"]``,
     the proxy's ``x-router-request-id``): a learning outcome joined to its decision; returns the ``Outcome``."""
-    from litellm_router_plugin.learning.loop import Learner
+    from litellm_router_plugin.online.learner import Learner
 
     chosen = pipeline or default_pipeline()
     learner = Learner.attach(chosen)

@@ -50,7 +50,7 @@ async def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket 
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
         return
-    from litellm_router_plugin.learning.loop import Learner  # only when learning is on
+    from litellm_router_plugin.online.learner import Learner  # only when learning is on
 
     if isinstance(pipeline.learner, Learner):
         await pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
@@ -113,6 +113,6 @@ def attach_learner(pipeline: Pipeline) -> None:
     """Attach the learning loop to ``pipeline`` when its config turns learning or shadowing on."""
     settings = pipeline.config.learning
     if settings.enabled or settings.shadow.share > 0:
-        from litellm_router_plugin.learning.loop import Learner  # numpy and pydantic_ai: only when on
+        from litellm_router_plugin.online.learner import Learner  # numpy and pydantic_ai: only when on
 
         Learner.attach(pipeline)

@@ -91,7 +91,7 @@ def routes(pipeline: Pipeline) -> APIRouter:
     @api.post("/feedback", response_model=None)
     async def feedback(request: Request) -> dict[str, Any] | JSONResponse:
         """Record a rating (0-1) of a routed response, joined to its decision, as a learning outcome."""
-        from litellm_router_plugin.learning.loop import Learner, UnknownRequest  # numpy-free, but only when used
+        from litellm_router_plugin.online.learner import Learner, UnknownRequest  # numpy-free, but only when used
 
         try:
             body = FeedbackRequest.model_validate(await request.json())

@@ -41,7 +41,7 @@ _PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictio
 
 
 class LearnerHook(Protocol):
-    """What the pipeline asks of the learning loop (``learning.loop.Learner``), when one is attached."""
+    """What the pipeline asks of the learning loop (``online.learner.Learner``), when one is attached."""
 
     async def refresh(self) -> None:
         """Adopt the published model version, if it changed (before a request)."""
@@ -102,7 +102,7 @@ class Pipeline:
         self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
         self.policy = PolicyWatcher.watch(self, config) if planner is None else None
         self.learner: LearnerHook | None = None
-        """The learning loop, attached by ``learning.loop.Learner.attach`` (``learning`` settings)."""
+        """The learning loop, attached by ``online.learner.Learner.attach`` (``learning`` settings)."""
         _PIPELINES[self.id] = self
 
     def _default_admission(self) -> Admission | None:

@@ -31,8 +31,8 @@ from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUn
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.learning.ledger import OutcomeLedger
 from litellm_router_plugin.learning.outcomes import Outcome, Source
-from litellm_router_plugin.learning.shadow import Shadow, ShadowSkipped, reference_of, sampled
 from litellm_router_plugin.learning.versions import Comparison, Registry, Version, labelled, train
+from litellm_router_plugin.online.shadow import Shadow, ShadowSkipped, reference_of, sampled
 from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.planner import Planner, prompt_text
