@@ -225,3 +225,29 @@ async def test_a_feedback_join_is_taken_once_and_expires(state: LearningState) -
 
     await asyncio.sleep(0.05)
     assert await state.take_join("r2") is None
+
+
+def test_recalibrated_thresholds_keep_each_tiers_share() -> None:
+    from litellm_router_plugin.learning.fit import fit
+    from litellm_router_plugin.learning.outcomes import Outcome
+    from litellm_router_plugin.learning.versions import Version, recalibrate, shares_of
+
+    outcomes = [
+        Outcome.of(f"What is {i} + {2 * i}?" if i % 4 == 0 else f"Tell me a story about a cat called {i}", **q)
+        for i in range(120)
+        for q in [{"weak": 0.0 if i % 4 == 0 else 1.0, "strong": 1.0, "source": "file"}]
+    ]
+    model = fit(outcomes)
+    strengths = [model.strength_of(o.features) for o in outcomes]
+    cut = recalibrate(model, outcomes, shares=[0.5, 0.3, 0.2], current=None, thresholds=None)
+    assert cut is not None
+    assert shares_of(strengths, cut) == pytest.approx([0.5, 0.3, 0.2], abs=0.01)
+    # No shares configured: the ones the current version gives are kept for the candidate.
+    current = Version(model, [cut[0], cut[0]])  # 50% cheapest, 0% middle, 50% strongest
+    candidate = fit(outcomes[:90])
+    again = recalibrate(candidate, outcomes, shares=None, current=current, thresholds=None)
+    assert again is not None
+    assert shares_of([candidate.strength_of(o.features) for o in outcomes], again) == pytest.approx(
+        [0.5, 0.0, 0.5], abs=0.01
+    )
+    assert recalibrate(model, outcomes, shares=None, current=None, thresholds=None) is None
