@@ -202,6 +202,13 @@ async def test_shadow_outcomes_retrain_promote_adopt_in_another_worker_and_roll_
             "stats:", dict(stats), "observed share:", observed, "shadow spent:", shadow_spent, "ledger:", shadow_total
         )
 
+        # This worker routes with it: the sums to the strong tier, and its decisions name the model.
+        sum_routed = await pipeline.route({}, [{"role": "user", "content": "What is 3 + 4?"}])
+        assert sum_routed.decision.tier == "strong"
+        assert str(sum_routed.decision.policy_version).endswith(f"+{current}")
+        assert sum_routed.ticket is not None
+        await pipeline.settle(sum_routed.ticket)
+
         # A second worker process adopts the promoted model through Redis at its next request...
         conn, proc = await started
         assert ask(conn, "What is 3 + 4?") == ("strong", current)

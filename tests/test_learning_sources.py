@@ -251,3 +251,15 @@ def test_recalibrated_thresholds_keep_each_tiers_share() -> None:
         [0.5, 0.0, 0.5], abs=0.01
     )
     assert recalibrate(model, outcomes, shares=None, current=None, thresholds=None) is None
+
+
+async def test_a_streamed_answer_is_not_shadowed(fake: Upstream) -> None:
+    pipeline = configure(config(fake, shadow={"share": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    stream = await acompletion("auto", [{"role": "user", "content": PROMPT}], max_tokens=20, stream=True)
+    chunks = [chunk async for chunk in stream]
+    await learner.drain()
+    assert chunks
+    assert fake.hits() == {"cheap": 1}
+    assert await learner.outcomes() == []

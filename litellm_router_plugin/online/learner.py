@@ -76,6 +76,7 @@ class Learner:
         self._planner: Planner | None = None
         self._original: tuple[Classifier, PluginConfig] | None = None
         self._due = 0.0
+        self._policy_version = pipeline.policy_version
         self._store: Store | None = None
         self._ledger: OutcomeLedger | None = None
         pipeline.learner = self
@@ -153,8 +154,9 @@ class Learner:
     def apply(self, version: Version | None) -> None:
         """Route with ``version``'s model and thresholds (``None``: the configured classifier)."""
         planner = self.pipeline.planner
-        if planner is not self._planner or self._original is None:
+        if planner is not self._planner or self._original is None:  # first use, or the policy was reloaded
             self._planner, self._original = planner, (planner.classifier, planner.config)
+            self._policy_version = self.pipeline.policy_version
         classifier, config = self._original
         if version is not None:
             classifier = version.model
@@ -163,6 +165,8 @@ class Learner:
                 config = config.model_copy(update={"classifier": settings})
         planner.classifier, planner.config, self.pipeline.config = classifier, config, config
         name = version.version if version is not None else None
+        # Decisions (logs, ledger) name the model with the policy: "<policy>+<model version>".
+        self.pipeline.policy_version = f"{self._policy_version}+{name}" if name else self._policy_version
         if name != self.adopted:
             logger.warning("learned model: %s -> %s", self.adopted or "configured", name or "configured")
         self.adopted = name
@@ -188,8 +192,12 @@ class Learner:
             logger.warning("request %s not kept for feedback: %s", request_id, exc)
         if sampled(request_id, self.config.shadow.share):
             self.stats["sampled"] += 1
+            answer = answer_text(response)
+            if request.get("stream") or request.get("tools") or not answer.strip():
+                self.stats["skipped:not_text"] += 1  # a stream, tool calls: no answer text to compare
+                return
             settings = {k: request[k] for k in _PASSED if k in request}
-            answer, reference = answer_text(response), reference_of(request)
+            reference = reference_of(request)
             self._spawn(self._shadow(messages, settings, prompt, answer, request_id, dict(decision), reference))
 
     async def _shadow(
