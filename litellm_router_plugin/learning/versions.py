@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from litellm_router_plugin.classify.traffic import TrafficModel
+from litellm_router_plugin.classify.traffic import DENSE, TrafficModel
 from litellm_router_plugin.learning.fit import apgr, cross_validated_apgr, fit
 from litellm_router_plugin.learning.outcomes import Outcome
 from litellm_router_plugin.routing.thresholds import thresholds_for_shares, tier_index
 from litellm_router_plugin.state.learning import LearningState
 
-HEURISTIC = 0
+HEURISTIC = DENSE.index("heuristic_strength")
 """Index of the heuristic's strength among the features' dense values: the baseline's score when no
 learned model is current (the configured classifier cannot be re-run on hashed features)."""
 
