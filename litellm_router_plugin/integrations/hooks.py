@@ -7,6 +7,7 @@ when LiteLLM logs its completion. Calls without a ticket pass through untouched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.routing.decision import METADATA_KEY
+
+logger = logging.getLogger(__name__)
 
 
 def _decided_here(metadata: Any) -> bool:
@@ -75,7 +78,10 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
             await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
-            await _learn(request_data, response, ticket, metadata[METADATA_KEY])
+            try:
+                await _learn(request_data, response, ticket, metadata[METADATA_KEY])
+            except Exception:  # learning must never fail a call that succeeded
+                logger.exception("learning from request %s failed", ticket.request_id if ticket else "?")
         return response
 
     async def async_post_call_failure_deployment_hook(
