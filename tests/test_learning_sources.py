@@ -164,11 +164,14 @@ def test_the_shadow_sample_is_the_configured_share_and_the_same_everywhere() -> 
     assert not any(sampled(i, 0.0) for i in ids)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def state(request: pytest.FixtureRequest) -> AsyncIterator[LearningState]:
-    store: Store = (
-        MemoryStore() if request.param == "memory" else RedisStore(REDIS_URL, prefix=f"t-{uuid.uuid4().hex[:10]}")
-    )
+    prefix = f"t-{uuid.uuid4().hex[:10]}"
+    store: Store = MemoryStore()
+    if request.param == "redis":
+        store = RedisStore(REDIS_URL, prefix=prefix)
+    elif request.param == "cluster":  # every key shares the prefix's hash tag: one slot, so the scripts run
+        store = RedisStore(request.getfixturevalue("redis_cluster_url"), prefix=prefix, cluster=True)
     try:
         yield learning_state(store)
     finally:
