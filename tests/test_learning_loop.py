@@ -97,6 +97,11 @@ async def ledger_sums(schema: str) -> tuple[int, int, list[dict[str, Any]]]:
         assert row is not None
         cur = await conn.execute(f"SELECT data::text FROM {schema}.outcomes")
         outcomes = [r[0] for r in await cur.fetchall()]
+        # Each outcome joins the charged decision it labels (the routed call's spend row).
+        cur = await conn.execute(f"SELECT count(*) FROM {schema}.outcomes JOIN {schema}.spend USING (request_id)")
+        joined = await cur.fetchone()
+        assert joined is not None
+        assert joined[0] == len(outcomes)
         return int(row[0]), int(row[1]), outcomes
 
 

@@ -266,3 +266,26 @@ async def test_a_streamed_answer_is_not_shadowed(fake: Upstream) -> None:
     assert chunks
     assert fake.hits() == {"cheap": 1}
     assert await learner.outcomes() == []
+
+
+async def test_a_candidate_no_better_than_the_current_model_is_published_not_promoted(fake: Upstream) -> None:
+    import random
+
+    from litellm_router_plugin.learning.outcomes import Outcome
+
+    pipeline = configure(config(fake, enabled=True, retrain_every=10_000, min_outcomes=40, margin=0.2))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    coin = random.Random(7)
+    for i in range(60):  # labels unrelated to the prompts: nothing to learn
+        weak = float(coin.random() < 0.5)
+        await learner.record(Outcome.of(f"Tell me about topic number {i}", weak=weak, strong=1.0, source="file"))
+    comparison = await learner.retrain()
+    assert comparison is not None
+    assert not comparison.promote
+    assert comparison.candidate_apgr < comparison.current_apgr + 0.2
+    listing = await learner.registry.listing()
+    assert [(v["promote"], v["current"]) for v in listing] == [(False, False)]
+    assert await learner.state.current() is None
+    await learner.refresh()
+    assert learner.adopted is None
