@@ -151,7 +151,7 @@ class Shadow:
             self._judge = Judge(model)
             try:
                 # Priced as the configured judge (a test's FunctionModel stands in for it).
-                self._judge_price = price_for(pricing_name(name or model), field="learning.shadow.judge")
+                self._judge_price = price_for(pricing_name(name or model), field="learning.shadow.judge", free_ok=True)
             except UnknownModelError:
                 logger.warning("judge %s has no price in LiteLLM's table; its calls are charged $0", name or model)
                 self._judge_price = Price(0.0, 0.0, "custom_prices")
