@@ -439,7 +439,8 @@ def _bench_validation(samples: list[Any], split: str, draws: int, stem: Path) ->
 
     if len({s.group for s in samples}) <= 2 * 12:
         raise ConfigError("--split", split, "Folds and subject draws need a dataset with many subjects (a `group`).")
-    scorers = {name: f for name, f in _bench_scorers().items() if name != "learned (ours)"}
+    # Both shipped models trained on the development subjects: not comparable on folds of them.
+    scorers = {name: f for name, f in _bench_scorers().items() if not name.startswith(("learned (ours)", "traffic"))}
     if split == "folds":
         figures = validation.fold_figures(samples, scorers)
         detail = (
@@ -507,6 +508,10 @@ def _bench_scorers() -> dict[str, Any]:
     learned = LearnedClassifier()
     learned.load()  # a missing model file is an error here, not a silent heuristic
     scorers["learned (ours)"] = learned.strength
+    from litellm_router_plugin.classify.traffic import SHIPPED_PATH, TrafficModel
+
+    if SHIPPED_PATH.exists():  # the n-gram traffic model (issue 22): the prior of `learn`
+        scorers["traffic model (ours, traffic.json)"] = TrafficModel.load(SHIPPED_PATH).strength
     scorers["LiteLLM complexity_router (default heuristic)"] = litellm_complexity_scorer("heuristic")
     scorers["LiteLLM complexity_router (heuristic_v2)"] = litellm_complexity_scorer("heuristic_v2")
     scorers["prompt length"] = prompt_length
@@ -671,7 +676,7 @@ def learn(
     ],
     out: Annotated[Path, typer.Option(help="Model file to write (never the shipped one unless named).")],
     base: Annotated[
-        Path | None, typer.Option(help="A traffic model to start from (the prior); default: the shipped model.")
+        Path | None, typer.Option(help="A traffic model to start from (the prior); default: the shipped traffic.json.")
     ] = None,
     no_base: Annotated[bool, typer.Option("--no-base", help="Start from nothing: no prior model.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the internal cross-validation split.")] = 0,
@@ -696,11 +701,11 @@ def learn(
 
 
 def _base_model(path: Path | None) -> Any:
-    """The prior for `learn`: the given traffic model, or the shipped model when it is one (else none)."""
-    from litellm_router_plugin.classify.learned import MODEL_PATH, load_model
-    from litellm_router_plugin.classify.traffic import TrafficModel
+    """The prior for `learn`: the given traffic model, or the shipped one (classify/models/traffic.json)."""
+    from litellm_router_plugin.classify.learned import load_model
+    from litellm_router_plugin.classify.traffic import SHIPPED_PATH, TrafficModel
 
-    model = load_model(path or MODEL_PATH)
+    model = load_model(path or SHIPPED_PATH)
     if isinstance(model, TrafficModel):
         return model
     if path is not None:

@@ -10,6 +10,9 @@ The model ranks prompts by the expected accuracy gained by sending them to the s
 on it means the same share of traffic whatever the scale of the raw score. ``score`` and
 ``category`` (the tier family used when no strength thresholds are configured) come from the
 heuristic, which knows everyday requests (a greeting, a proof) that routing outcome data lacks.
+
+A model file written by ``litellm-router learn`` (a ``TrafficModel``, ``classify/traffic.py``) is
+served the same way: ``classifier: {kind: learned, model: PATH}``.
 """
 
 from __future__ import annotations

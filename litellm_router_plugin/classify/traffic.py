@@ -26,9 +26,12 @@ from litellm_router_plugin.classify.base import ComplexityAnalysis
 from litellm_router_plugin.classify.features import PromptShape
 from litellm_router_plugin.classify.heuristic import HeuristicClassifier
 
-FEATURISER = "ngram-hash/1"
+FEATURISER = "words-pairs-hash/2"
 """Version of ``featurise``: features of another version are skipped, never misread."""
 FORMAT = "litellm-router-plugin/traffic-linear/1"
+SHIPPED_PATH = Path(__file__).parent / "models" / "traffic.json"
+"""The shipped traffic model (trained on the shipped MMLU outcomes' development subjects): the default
+prior of ``litellm-router learn``; serve it with ``classifier: {kind: learned, model: PATH}``."""
 BUCKETS = 1 << 20
 """Hash space of the n-grams (crc32, the same in every process)."""
 DENSE: tuple[str, ...] = (

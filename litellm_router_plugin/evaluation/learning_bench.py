@@ -60,7 +60,11 @@ def plain_tfidf_ridge(train: Sequence[tuple[str, float]], test: Sequence[str]) -
     # Dual form: n x n, cheaper than the vocabulary's size squared.
     alpha = np.linalg.solve(centred @ centred.T + np.eye(len(train)), y - y.mean())
     weights = centred.T @ alpha
-    return [float(v) for v in (matrix([_WORDS.findall(p.lower()) for p in test]) - mean) @ weights]
+    scores: list[float] = []
+    for start in range(0, len(test), 2000):  # bounded memory: the vocabulary can be tens of thousands wide
+        docs = [_WORDS.findall(p.lower()) for p in test[start : start + 2000]]
+        scores.extend(float(v) for v in (matrix(docs) - mean) @ weights)
+    return scores
 
 
 @dataclass
