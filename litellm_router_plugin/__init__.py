@@ -41,7 +41,7 @@ if _typing.TYPE_CHECKING:
     from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
     from litellm_router_plugin.guards.costs import CostRecord, CostSummary, CostTracker, LedgerSummary, summarise_ledger
     from litellm_router_plugin.guards.identity import Identity
-    from litellm_router_plugin.integrations.completion import acompletion, configure
+    from litellm_router_plugin.integrations.completion import acompletion, configure, feedback
     from litellm_router_plugin.integrations.provider import register
     from litellm_router_plugin.integrations.proxy import ProxyRouterPlugin
     from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, build_router
@@ -76,7 +76,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "guards.budget": ("BudgetGuard", "BudgetLimit", "Hold"),
     "guards.costs": ("CostRecord", "CostSummary", "CostTracker", "LedgerSummary", "summarise_ledger"),
     "guards.identity": ("Identity",),
-    "integrations.completion": ("acompletion", "configure"),
+    "integrations.completion": ("acompletion", "configure", "feedback"),
     "integrations.provider": ("register",),
     "integrations.proxy": ("ProxyRouterPlugin",),
     "integrations.router": ("CostAwareRoutingStrategy", "build_router"),
@@ -152,6 +152,7 @@ __all__ = [
     "build_router",
     "configure",
     "eval_case",
+    "feedback",
     "price_for",
     "register",
     "summarise_ledger",

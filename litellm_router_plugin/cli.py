@@ -291,6 +291,84 @@ def ack_reset(config: ConfigOption = None) -> None:
     console.print("reset acknowledged: counters start from zero" if done else "nothing to acknowledge")
 
 
+models_app = typer.Typer(help="Learned model versions in the shared store (learning.enabled).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def _models(config: Path | None, action: str, version: str | None = None) -> Any:
+    """Run one registry action on the store the config names (see ``learning/versions.py``)."""
+    from litellm_router_plugin.learning.versions import Registry
+    from litellm_router_plugin.state.learning import learning_state
+
+    async def run() -> Any:
+        store = store_from_config(PluginConfig.load(config))
+        try:
+            registry = Registry(learning_state(store))
+            if action == "promote":
+                assert version is not None
+                return await registry.promote(version)
+            return await (registry.rollback() if action == "rollback" else registry.listing())
+        finally:
+            if store.durable is not None:
+                await store.durable.aclose()
+            await store.aclose()
+
+    with user_errors():
+        return asyncio.run(run())
+
+
+@models_app.command("list")
+def models_list(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every stored version, newest first, with the figures that decided it; * marks the current one."""
+    rows = _models(config, "list")
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    if not rows:
+        console.print("no learned model yet: the configured classifier routes")
+        return
+    table = Table(title="learned models")
+    for column in ("", "version", "outcomes", "candidate APGR", "compared with", "its APGR", "promoted"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            "*" if r["current"] else "",
+            r["version"],
+            str(r.get("outcomes", "")),
+            f"{r.get('candidate_apgr', float('nan')):.4f}",
+            str(r.get("compared_with", "")),
+            f"{r.get('current_apgr', float('nan')):.4f}",
+            "yes" if r.get("promote") else "no",
+        )
+    console.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="A version from `models list`.")], config: ConfigOption = None
+) -> None:
+    """Make VERSION current: every worker routes with it from its next request."""
+    status, previous = _models(config, "promote", version)
+    if status == "unknown":
+        fail(f"no stored model version {version!r}; see `litellm-router models list`")
+    console.print(
+        f"{version} is current" + (f" (was {previous or 'the configured classifier'})" if status == "ok" else "")
+    )
+
+
+@models_app.command("rollback")
+def models_rollback(config: ConfigOption = None) -> None:
+    """Back to the version promoted before the current one (or the configured classifier)."""
+    dropped, now = _models(config, "rollback")
+    if dropped is None:
+        console.print("nothing to roll back: the configured classifier routes")
+        return
+    console.print(f"rolled back {dropped}; now current: {now or 'the configured classifier'}")
+
+
 bench_app = typer.Typer(help="Benchmarks on real data.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -368,7 +446,8 @@ def _bench_validation(samples: list[Any], split: str, draws: int, stem: Path) ->
 
     if len({s.group for s in samples}) <= 2 * 12:
         raise ConfigError("--split", split, "Folds and subject draws need a dataset with many subjects (a `group`).")
-    scorers = {name: f for name, f in _bench_scorers().items() if name != "learned (ours)"}
+    # Both shipped models trained on the development subjects: not comparable on folds of them.
+    scorers = {name: f for name, f in _bench_scorers().items() if not name.startswith(("learned (ours)", "traffic"))}
     if split == "folds":
         figures = validation.fold_figures(samples, scorers)
         detail = (
@@ -436,6 +515,10 @@ def _bench_scorers() -> dict[str, Any]:
     learned = LearnedClassifier()
     learned.load()  # a missing model file is an error here, not a silent heuristic
     scorers["learned (ours)"] = learned.strength
+    from litellm_router_plugin.classify.traffic import SHIPPED_PATH, TrafficModel
+
+    if SHIPPED_PATH.exists():  # the n-gram traffic model (issue 22): the prior of `learn`
+        scorers["traffic model (ours, traffic.json)"] = TrafficModel.load(SHIPPED_PATH).strength
     scorers["LiteLLM complexity_router (default heuristic)"] = litellm_complexity_scorer("heuristic")
     scorers["LiteLLM complexity_router (heuristic_v2)"] = litellm_complexity_scorer("heuristic_v2")
     scorers["prompt length"] = prompt_length
@@ -443,10 +526,22 @@ def _bench_scorers() -> dict[str, Any]:
 
 
 @app.command()
-def score(config: ConfigOption = None) -> None:
+def score(
+    config: ConfigOption = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Score with this model file (from `learn` or `train`) instead of the config's.")
+    ] = None,
+) -> None:
     """Read JSON lines {"prompt": ...} on stdin; write one float per line (higher: needs the strong model)."""
-    planner = _planner(config)
-    classifier = planner.local
+    classifier: Any
+    if model is not None:
+        from litellm_router_plugin.classify.learned import LearnedClassifier
+
+        classifier = LearnedClassifier(model)
+        with user_errors():
+            classifier.load()  # a missing or corrupt file is an error here, not a silent heuristic
+    else:
+        classifier = _planner(config).local
     for number, raw in enumerate(sys.stdin.buffer, 1):
         line = _decode(raw, f"line {number}")
         if not line.strip():
@@ -459,7 +554,7 @@ def score(config: ConfigOption = None) -> None:
         if not isinstance(prompt, str):
             got = type(prompt).__name__ if isinstance(row, dict) and "prompt" in row else "no prompt"
             fail(f'line {number}: expected a JSON object with a "prompt" string, got {got}')
-        typer.echo(f"{classifier.strength(prompt):.4f}")
+        typer.echo(f"{classifier.strength(prompt):.{6 if model is not None else 4}f}")
 
 
 @app.command()
@@ -538,19 +633,26 @@ def train(
     dataset: Annotated[Path, typer.Option(help="Routing outcomes to train on (as for bench routing).")] = (
         DEFAULT_DATASET
     ),
-    out: Annotated[Path | None, typer.Option(help="Model file to write; default: the one shipped in the package.")] = (
-        None
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Model file to write; required: name the shipped file to overwrite it (never by default)."),
+    ] = None,
     split: Annotated[
         str, typer.Option(help="development: leave the benchmark's held-out subjects out (default); all: every sample.")
     ] = "development",
+    kind: Annotated[
+        str,
+        typer.Option(help="shape: the shipped learned.json recipe; traffic: the n-gram traffic model (traffic.json)."),
+    ] = "shape",
 ) -> None:
     """Train the learned classifier (deterministic: the same data gives the same file, byte for byte)."""
     from litellm_router_plugin.classify.learned import MODEL_PATH
     from litellm_router_plugin.evaluation.baselines import subject_split
     from litellm_router_plugin.evaluation.routing_bench import load_dataset
-    from litellm_router_plugin.evaluation.train import fit, write_model
+    from litellm_router_plugin.evaluation.train import DATA_FAULTS, fit, write_model
 
+    if out is None:
+        fail(f"give --out FILE (the shipped models are in {display_path(MODEL_PATH.parent)}: name one to overwrite it)")
     with user_errors():
         samples = load_dataset(dataset)
         if split == "development":
@@ -558,8 +660,120 @@ def train(
                 samples, _ = subject_split(samples, lambda s: s.group)
         elif split != "all":
             raise ConfigError("--split", split, "Use development or all.")
-        path = write_model(fit(samples), out or MODEL_PATH)
+        if kind == "traffic":
+            from litellm_router_plugin.learning.fit import fit as fit_traffic
+            from litellm_router_plugin.learning.outcomes import Outcome
+
+            samples = [s for s in samples if s.group not in DATA_FAULTS]
+            records = [
+                Outcome.of(s.prompt, weak=float(s.weak), strong=float(s.strong), source="file", at=0.0) for s in samples
+            ]
+            path = fit_traffic(records).save(out)
+        elif kind == "shape":
+            path = write_model(fit(samples), out)
+        else:
+            raise ConfigError("--kind", kind, "Use shape or traffic.")
     typer.echo(f"trained on {len(samples)} samples; model written to {display_path(path)}")
+
+
+@app.command()
+def learn(
+    outcomes: Annotated[
+        Path, typer.Option(help='JSON lines {"prompt": str, "weak": 0-1, "strong": 0-1} (quality of each answer).')
+    ],
+    out: Annotated[Path, typer.Option(help="Model file to write (never the shipped one unless named).")],
+    base: Annotated[
+        Path | None, typer.Option(help="A traffic model to start from (the prior); default: the shipped traffic.json.")
+    ] = None,
+    no_base: Annotated[bool, typer.Option("--no-base", help="Start from nothing: no prior model.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the internal cross-validation split.")] = 0,
+) -> None:
+    """Train a traffic model on labelled outcomes; use it with `score --model` or `classifier: {model: PATH}`."""
+    from litellm_router_plugin.learning.fit import fit
+    from litellm_router_plugin.learning.outcomes import read_jsonl
+
+    with user_errors():
+        records = read_jsonl(outcomes)
+        prior = None if no_base else _base_model(base)
+        try:
+            model = fit(records, base=prior, seed=seed)
+        except ValueError as exc:
+            raise ConfigError("outcomes", str(outcomes), f"{exc}.") from None
+        path = model.save(out)
+    meta = model.meta
+    typer.echo(
+        f"learned {model.version} from {plural(len(records), 'outcome')} (penalty {meta['penalty']}, "
+        f"prior {meta['base'] or 'none'} x {meta['prior_weight']}); model written to {display_path(path)}"
+    )
+
+
+def _base_model(path: Path | None) -> Any:
+    """The prior for `learn`: the given traffic model, or the shipped one (classify/models/traffic.json)."""
+    from litellm_router_plugin.classify.learned import load_model
+    from litellm_router_plugin.classify.traffic import SHIPPED_PATH, TrafficModel
+
+    model = load_model(path or SHIPPED_PATH)
+    if isinstance(model, TrafficModel):
+        return model
+    if path is not None:
+        raise ConfigError("--base", str(path), "Give a model written by `litellm-router learn` (a traffic model).")
+    return None
+
+
+@bench_app.command("learning")
+def bench_learning(
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(help="A labelled stream (JSON lines as for `learn`); default: the shipped MMLU outcomes."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the PNG plot and the Markdown table.")] = Path("bench/results"),
+    labels: Annotated[str, typer.Option(help="Label counts to stop at, comma-separated.")] = "100,250,500,1000,2000",
+    seeds: Annotated[int, typer.Option(help="Stream orders (seeds 0..N-1); figures are their mean.")] = 1,
+) -> None:
+    """Replay a labelled stream through learning: APGR on the unseen rest against the number of labels."""
+    from litellm_router_plugin.evaluation import learning_bench
+    from litellm_router_plugin.learning.outcomes import read_jsonl
+
+    with user_errors():
+        try:
+            counts = [int(x) for x in labels.split(",")]
+        except ValueError:
+            raise ConfigError("--labels", labels, "Give whole numbers separated by commas.") from None
+        if outcomes is None:
+            records, prompts, title = _mmlu_stream()
+        else:
+            records = read_jsonl(outcomes, keep_prompts=True)
+            prompts = [r.prompt or "" for r in records]
+            title = f"Replay of {display_path(outcomes)} ({len(records)} outcomes)"
+        scorers = {k: v for k, v in _bench_scorers().items() if k != "LiteLLM complexity_router (heuristic_v2)"}
+        rows = learning_bench.replay(
+            records, prompts, base=_base_model(None), static=scorers, label_counts=counts, seeds=seeds
+        )
+    stem = "learning-" + (outcomes.stem if outcomes else "routellm-mmlu")
+    table = learning_bench.markdown(
+        rows, title + f"; APGR on the unseen rest, mean of {plural(seeds, 'stream order')}."
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
+    png = learning_bench.plot(rows, title, out / f"{stem}.png")
+    typer.echo(table)
+    typer.echo(f"\nplot: {display_path(png)}")
+
+
+def _mmlu_stream() -> tuple[list[Any], list[str], str]:
+    """The shipped MMLU outcomes of the 12 held-out subjects: the shipped model never trained on them."""
+    from litellm_router_plugin.learning.outcomes import Outcome
+
+    samples, note = _bench_split(load_dataset_default(), "held-out")
+    records = [Outcome.of(s.prompt, weak=float(s.weak), strong=float(s.strong), source="file", at=0.0) for s in samples]
+    return records, [s.prompt for s in samples], f"Replay of the shipped MMLU outcomes: {note}"
+
+
+def load_dataset_default() -> list[Any]:
+    """The shipped MMLU outcomes."""
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset
+
+    return load_dataset(DEFAULT_DATASET)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,6 +119,8 @@ class ClassifierConfig(_Strict):
     package, well under a millisecond) or ``agent`` (a Pydantic AI agent, cached)."""
     model_path: str | None = None
     """The learned classifier's model file; default: the one shipped in the package."""
+    model: str | None = None
+    """The same as ``model_path`` (``classifier: {kind: learned, model: PATH}``, e.g. from ``litellm-router learn``)."""
     agent_model: str = "openai:gpt-4o-mini"
     """Pydantic AI model name of the agent; priced from LiteLLM's table."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=60)
@@ -144,6 +146,17 @@ class ClassifierConfig(_Strict):
         ):
             raise ValueError("thresholds must be finite numbers in ascending order, one per tier boundary")
         return values
+
+    @model_validator(mode="after")
+    def _one_model_file(self) -> ClassifierConfig:
+        if self.model is not None and self.model_path is not None and self.model != self.model_path:
+            raise ValueError("classifier.model and classifier.model_path name different files: give one of them")
+        return self
+
+    @property
+    def model_file(self) -> str | None:
+        """The learned model file given (``model`` or ``model_path``); None for the shipped one."""
+        return self.model if self.model is not None else self.model_path
 
 
 class LimitConfig(_Strict):
@@ -361,6 +374,68 @@ class PolicyConfig(_Strict):
     with a Redis store, where the version key makes every worker switch at the same request)."""
 
 
+class ShadowConfig(_Strict):
+    """Shadow comparisons: a share of routed requests is also sent, off the caller's path, to the next
+    stronger tier, and a judge compares the two answers (an outcome for the learning loop)."""
+
+    share: float = Field(default=0.0, ge=0, le=1)
+    """Share of routed requests shadowed (0: none, the default; 0.05: one in twenty)."""
+    daily_usd: float = Field(default=1.0, ge=0)
+    """Most the shadow and judge calls may cost per day (budget window), on top of the other budgets."""
+    judge: str | None = None
+    """Pydantic AI model name of the judge, e.g. ``openai:gpt-4o-mini`` (priced from LiteLLM's table).
+    ``None``: only requests carrying a reference (``metadata.router.reference``) are compared."""
+    judge_max_tokens: int = Field(default=256, ge=1, le=8192)
+    """Output tokens a judge call's estimate assumes."""
+
+    @field_validator("daily_usd")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite amount in USD, e.g. 1.0")
+        return value
+
+
+class LearningConfig(_Strict):
+    """The learning loop: outcomes of this deployment's own traffic train a routing model that every
+    worker adopts once it beats the current one."""
+
+    enabled: bool = False
+    """Retrain after ``retrain_every`` new outcomes, promote a better model, adopt the published one."""
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
+    store_prompts: bool = False
+    """Keep the raw prompt text with each outcome; by default only its hashed features are stored."""
+    max_outcomes: int = Field(default=20_000, ge=1)
+    """Outcomes kept in the store (newest); older ones are dropped."""
+    retrain_every: int = Field(default=200, ge=1)
+    """New outcomes (across every worker) between two retrainings."""
+    min_outcomes: int = Field(default=50, ge=2)
+    """Labelled outcomes (both answers rated) needed before a model is trained at all."""
+    margin: float = Field(default=0.01, ge=0, le=1)
+    """A candidate is promoted only when its cross-validated APGR beats the current model's by this much."""
+    folds: int = Field(default=5, ge=2, le=20)
+    """Folds of the cross-validation that compares candidate and current model."""
+    tier_shares: list[float] | None = None
+    """Share of traffic per tier (cheapest first) the re-calibrated thresholds keep; default: the
+    shares the current thresholds give on the stored outcomes."""
+    feedback_ttl_seconds: float = 86_400.0
+    """How long a response stays open to feedback (``POST /router/feedback``), at most a day."""
+    poll_seconds: float = Field(default=0.0, ge=0, le=3600)
+    """How often a worker looks for a newly published model (0: before every request, one Redis read)."""
+
+    @field_validator("feedback_ttl_seconds")
+    @classmethod
+    def _duration(cls, value: float) -> float:
+        return _seconds(value) or value
+
+    @field_validator("tier_shares")
+    @classmethod
+    def _shares(cls, values: list[float] | None) -> list[float] | None:
+        if values is not None and (any(not 0 <= v <= 1 for v in values) or abs(sum(values) - 1) > 1e-6):
+            raise ValueError("give one share per tier, each 0-1, summing to 1, e.g. [0.6, 0.3, 0.1]")
+        return values
+
+
 def _default_tiers() -> list[TierConfig]:
     # Models in LiteLLM's bundled price table, ordered cheapest to strongest.
     table = {
@@ -405,6 +480,8 @@ class PluginConfig(_Strict):
     cascade: CascadeConfig = Field(default_factory=CascadeConfig)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+    """Outcomes from shadow comparisons, feedback and cascades, and the model learned from them."""
 
     @model_validator(mode="before")
     @classmethod
@@ -434,6 +511,11 @@ class PluginConfig(_Strict):
                 thresholds,
                 f"Give one threshold per boundary between consecutive tiers: {len(names) - 1} for {len(names)} tiers "
                 "(litellm-router calibrate --tier-shares writes them).",
+            )
+        shares = self.learning.tier_shares
+        if shares is not None and len(shares) != len(names):
+            raise ConfigError(
+                "learning.tier_shares", shares, f"Give one share per tier: {len(names)} for {len(names)} tiers."
             )
         for tier in self.resilience.tier_timeouts:
             if tier not in seen:

@@ -42,6 +42,7 @@ TEST_KEYS = (
     "sk-schema",
     "sk-denied",
     "sk-cascade-t10",
+    "sk-learn-t11",
 )
 
 

@@ -139,3 +139,27 @@ def policy_admits(path: str, conn: Any) -> None:
     if pipeline.admission is not None:
         loop.run_until_complete(pipeline.admission.store.aclose())
     loop.close()
+
+
+def learning_worker(path: str, conn: Any) -> None:
+    """A second worker: route the prompts received on ``conn`` with a pipeline (and its learner) of the
+    config at ``path``; answer each with ``(tier, adopted model version)``; stop on ``None``."""
+    from litellm_router_plugin import Pipeline
+    from litellm_router_plugin.online.learner import Learner
+
+    loop = asyncio.new_event_loop()
+    pipeline = Pipeline(path)
+    learner = Learner.attach(pipeline)
+    assert learner is not None
+    conn.send("ready")
+    while (prompt := conn.recv()) is not None:
+        routed = loop.run_until_complete(pipeline.route({}, [{"role": "user", "content": prompt}]))
+        if routed.ticket is not None:
+            loop.run_until_complete(pipeline.settle(routed.ticket))
+        conn.send((routed.decision.tier, learner.adopted))
+    if pipeline.admission is not None:
+        durable = pipeline.admission.store.durable
+        if durable is not None:
+            loop.run_until_complete(durable.aclose())
+        loop.run_until_complete(pipeline.admission.store.aclose())
+    loop.close()

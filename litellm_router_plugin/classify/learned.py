@@ -10,6 +10,9 @@ The model ranks prompts by the expected accuracy gained by sending them to the s
 on it means the same share of traffic whatever the scale of the raw score. ``score`` and
 ``category`` (the tier family used when no strength thresholds are configured) come from the
 heuristic, which knows everyday requests (a greeting, a proof) that routing outcome data lacks.
+
+A model file written by ``litellm-router learn`` (a ``TrafficModel``, ``classify/traffic.py``) is
+served the same way: ``classifier: {kind: learned, model: PATH}``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from typing import Any
 from litellm_router_plugin.classify.base import ComplexityAnalysis
 from litellm_router_plugin.classify.features import PromptShape
 from litellm_router_plugin.classify.heuristic import HeuristicClassifier
+from litellm_router_plugin.classify.traffic import FORMAT as TRAFFIC_FORMAT
+from litellm_router_plugin.classify.traffic import TrafficModel
 from litellm_router_plugin.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -143,8 +148,8 @@ class LearnedModel:
         return 1.0 + 9.0 * (0.5 / last + position * (1 - 1.0 / last))
 
 
-def load_model(path: str | Path = MODEL_PATH) -> LearnedModel:
-    """Read and check a model file; ``ModelFileError`` naming the file if it is missing or corrupt."""
+def load_model(path: str | Path = MODEL_PATH) -> LearnedModel | TrafficModel:
+    """Read and check a model file (either format); ``ModelFileError`` naming the file if it is missing or corrupt."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -153,7 +158,10 @@ def load_model(path: str | Path = MODEL_PATH) -> LearnedModel:
     except OSError as exc:
         raise ModelFileError(file, f"The learned model file cannot be read ({exc.strerror}).") from None
     try:
-        return LearnedModel.from_dict(json.loads(text))
+        data = json.loads(text)
+        if isinstance(data, dict) and data.get("format") == TRAFFIC_FORMAT:
+            return TrafficModel.from_json(data)
+        return LearnedModel.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(file, f"The learned model file is corrupt: {exc}.") from None
 
@@ -169,7 +177,7 @@ class LearnedClassifier:
     def __init__(self, model_path: str | Path | None = None, *, fallback: HeuristicClassifier | None = None) -> None:
         self.model_path = Path(model_path) if model_path is not None else MODEL_PATH
         self.fallback = fallback or _HEURISTIC
-        self._model: LearnedModel | None = None
+        self._model: LearnedModel | TrafficModel | None = None
         self._error: ModelFileError | None = None
         self._lock = threading.Lock()
 
@@ -178,7 +186,7 @@ class LearnedClassifier:
         """Shown in ``ComplexityAnalysis.classifier``."""
         return "learned"
 
-    def load(self) -> LearnedModel:
+    def load(self) -> LearnedModel | TrafficModel:
         """The model, read on first use; raises ``ModelFileError`` if the file is missing or corrupt."""
         model = self._model
         if model is not None:
@@ -188,7 +196,7 @@ class LearnedClassifier:
                 self._model = load_model(self.model_path)
             return self._model
 
-    def _loaded(self) -> LearnedModel | None:
+    def _loaded(self) -> LearnedModel | TrafficModel | None:
         if self._model is not None:
             return self._model
         if self._error is not None:
@@ -207,9 +215,11 @@ class LearnedClassifier:
 
     def classify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt`` synchronously."""
+        model = self._loaded()
+        if isinstance(model, TrafficModel):
+            return model.classify(prompt)
         start = time.perf_counter()
         base, shape = self.fallback.classify_shaped(prompt)
-        model = self._loaded()
         if model is None:
             return base.model_copy(update={"fallback_reason": f"learned model unavailable: {self._error}"})
         heuristic = base.strength if base.strength is not None else self.fallback.strength(prompt)

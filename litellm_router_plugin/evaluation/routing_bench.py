@@ -5,24 +5,30 @@ each prompt (higher: needs the strong model); sweeping its threshold traces accu
 share of strong calls. PGR = (accuracy - weak) / (strong - weak); APGR is the area under PGR over
 the strong share (random routing scores 0.5); CPT(x) is the strong share needed to reach PGR x.
 Ties between scores are interpolated linearly, which is what random tie-breaking gives on average.
+The metric itself lives in ``learning/metric.py`` (training code uses it too) and is re-exported here.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import itertools
 import json
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.evaluation import MMLU_DATASET as MMLU_DATASET
+from litellm_router_plugin.learning.metric import Point as Point
+from litellm_router_plugin.learning.metric import accuracy as accuracy
+from litellm_router_plugin.learning.metric import apgr as apgr
+from litellm_router_plugin.learning.metric import cpt as cpt
+from litellm_router_plugin.learning.metric import curve as curve
+from litellm_router_plugin.learning.metric import pgr as pgr
 from litellm_router_plugin.pricing import count_prompt_tokens, price_for
 
 ROUTELLM_WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -38,14 +44,6 @@ class Sample:
     strong: bool
     group: str = ""
     """Where it came from (the MMLU subject), for splits."""
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    """A point of the curve: share of strong calls and the accuracy it buys."""
-
-    strong_share: float
-    accuracy: float
 
 
 def _truth(value: str, where: str) -> bool:
@@ -111,55 +109,6 @@ def load_dataset(path: str | Path, *, weak_column: str | None = None, strong_col
     if not samples:
         raise ConfigError("dataset", str(root), "No samples found.")
     return samples
-
-
-def accuracy(samples: Sequence[Sample], strong: Iterable[bool]) -> float:
-    """Accuracy when ``strong[i]`` says which prompts go to the strong model."""
-    return sum(s.strong if go else s.weak for s, go in zip(samples, strong, strict=True)) / len(samples)
-
-
-def curve(samples: Sequence[Sample], scores: Sequence[float]) -> list[Point]:
-    """Accuracy against strong share as the threshold sweeps from above every score to below every one."""
-    n = len(samples)
-    order = sorted(range(n), key=lambda i: -scores[i])
-    correct = sum(s.weak for s in samples)
-    points = [Point(0.0, correct / n)]
-    i = 0
-    while i < n:
-        j = i
-        while j < n and scores[order[j]] == scores[order[i]]:  # a tie moves together
-            s = samples[order[j]]
-            correct += s.strong - s.weak
-            j += 1
-        points.append(Point(j / n, correct / n))
-        i = j
-    return points
-
-
-def pgr(acc: float, weak: float, strong: float) -> float:
-    """Performance gap recovered."""
-    return (acc - weak) / (strong - weak)
-
-
-def apgr(points: Sequence[Point], weak: float, strong: float) -> float:
-    """Area under PGR over the strong share (trapezoids: ties interpolate linearly)."""
-    area = 0.0
-    for a, b in itertools.pairwise(points):
-        mean_pgr = (pgr(a.accuracy, weak, strong) + pgr(b.accuracy, weak, strong)) / 2
-        area += (b.strong_share - a.strong_share) * mean_pgr
-    return area
-
-
-def cpt(points: Sequence[Point], target: float, weak: float, strong: float) -> float:
-    """The smallest strong share reaching PGR ``target`` (1.0 if never reached before all-strong)."""
-    first = pgr(points[0].accuracy, weak, strong)
-    if first >= target:
-        return points[0].strong_share
-    for a, b in itertools.pairwise(points):
-        pa, pb = pgr(a.accuracy, weak, strong), pgr(b.accuracy, weak, strong)
-        if pb >= target:
-            return a.strong_share + (b.strong_share - a.strong_share) * (target - pa) / (pb - pa)
-    return 1.0
 
 
 @dataclass

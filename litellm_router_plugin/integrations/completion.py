@@ -8,7 +8,8 @@ from typing import Any
 
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 
 _default: Pipeline | None = None
@@ -18,6 +19,7 @@ def configure(config: PluginConfig | Mapping[str, Any] | str | Path | None = Non
     """Set the config that module-level :func:`acompletion` (and ``model="router/<alias>"``) routes with."""
     global _default
     _default = Pipeline(config)
+    attach_learner(_default)
     return _default
 
 
@@ -38,3 +40,17 @@ async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: A
         return await litellm.acompletion(model=model, messages=messages or [], **kwargs)
     ensure_decision_hook()  # LiteLLM's deployment hooks settle the call (streams when they end)
     return await pipeline.acompletion(messages, **kwargs)
+
+
+async def feedback(request_id: str, score: float, *, pipeline: Pipeline | None = None) -> Any:
+    """Rate a routed response (0 bad - 1 good) by its request id (``response._hidden_params["router_request_id"]``,
+    the proxy's ``x-router-request-id``): a learning outcome joined to its decision; returns the ``Outcome``."""
+    from litellm_router_plugin.online.learner import Learner
+
+    chosen = pipeline or default_pipeline()
+    learner = Learner.attach(chosen)
+    if learner is None:
+        raise ConfigError(
+            "learning", None, "Feedback needs the learning loop: set learning.enabled or learning.shadow.share."
+        )
+    return await learner.feedback(request_id, score)

@@ -7,6 +7,7 @@ when LiteLLM logs its completion. Calls without a ticket pass through untouched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.routing.decision import METADATA_KEY
+
+logger = logging.getLogger(__name__)
 
 
 def _decided_here(metadata: Any) -> bool:
@@ -41,6 +44,21 @@ async def settle_from_metadata(metadata: Any, *, usage: Any = None, error: BaseE
         await pipeline.settle(ticket, usage=usage, error=error)
 
 
+REQUEST_ID_KEY = "router_request_id"
+"""Key of the request id (the one feedback names) in ``response._hidden_params``."""
+
+
+async def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket | None, decision: Any) -> None:
+    """Hand a settled response to its pipeline's learning loop, if one is attached (shadows run in the background)."""
+    pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
+    if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
+        return
+    from litellm_router_plugin.online.learner import Learner  # only when learning is on
+
+    if isinstance(pipeline.learner, Learner):
+        await pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
+
+
 def _metadata_of(kwargs: Mapping[str, Any]) -> Any:
     return (kwargs.get("litellm_params") or {}).get("metadata")
 
@@ -54,9 +72,16 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
         metadata: Any = request_data.get("metadata")
         if _decided_here(metadata):
             hidden = getattr(response, "_hidden_params", None)
+            ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
             if isinstance(hidden, dict):
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
+                if ticket is not None:
+                    hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
             await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
+            try:
+                await _learn(request_data, response, ticket, metadata[METADATA_KEY])
+            except Exception:  # learning must never fail a call that succeeded
+                logger.exception("learning from request %s failed", ticket.request_id if ticket else "?")
         return response
 
     async def async_post_call_failure_deployment_hook(
@@ -88,3 +113,12 @@ def ensure_decision_hook() -> None:
     """Register the process-wide decision hook once."""
     if not any(isinstance(cb, DecisionHook) for cb in litellm.callbacks):
         litellm.callbacks.append(_HOOK)
+
+
+def attach_learner(pipeline: Pipeline) -> None:
+    """Attach the learning loop to ``pipeline`` when its config turns learning or shadowing on."""
+    settings = pipeline.config.learning
+    if settings.enabled or settings.shadow.share > 0:
+        from litellm_router_plugin.online.learner import Learner  # numpy and pydantic_ai: only when on
+
+        Learner.attach(pipeline)

@@ -41,15 +41,16 @@ from litellm_router_plugin.integrations.cascade import (
     cascade_headers,
     register_cascade_provider,
 )
-from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.pipeline.ticket import TICKET_KEY
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
 CONFIG_ENV = "LITELLM_ROUTER_PLUGIN_CONFIG"
-_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier", *CLIENT_SETTINGS)
+_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier", "reference", *CLIENT_SETTINGS)
 
 
 class RouterHTTPError(HTTPException):
@@ -108,6 +109,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
+        attach_learner(self.pipeline)
         if mount_routes:
             self._mount_routes()
 
@@ -182,6 +184,9 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         if not isinstance(decision, Mapping):
             return None
         analysis = decision.get("analysis") or {}
+        ticket = metadata.get(TICKET_KEY) if isinstance(metadata, Mapping) else None
+        if isinstance(ticket, Mapping) and not cascade:
+            cascade = {"x-router-request-id": str(ticket.get("request_id"))}  # what POST /router/feedback names
         return cascade | {
             "x-router-tier": str(decision["tier"]),
             "x-router-model": str(decision["model"]),

@@ -17,7 +17,7 @@ from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployment
 
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError, ModelNotAllowed
-from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.pipeline.cascade import cascade_requested
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
 
@@ -194,6 +194,7 @@ def build_router(
     against the same budgets); ``router_kwargs`` go to ``litellm.Router`` (``num_retries``, ``fallbacks``...).
     """
     pipeline = pipeline or Pipeline(config)
+    attach_learner(pipeline)
     extra = list(model_list or [])
     if not any(entry.get("model_name") == pipeline.alias for entry in extra):
         extra.append(alias_placeholder(pipeline.alias))

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
@@ -31,6 +31,13 @@ class RouteRequest(BaseModel):
     prompt: str | None = None
     max_tokens: int | None = None
     metadata: dict[str, Any] | None = None
+
+
+class FeedbackRequest(BaseModel):
+    """A caller's rating of a routed response: its ``x-router-request-id`` and a quality 0-1."""
+
+    request_id: str = Field(min_length=1, max_length=200)
+    score: float = Field(ge=0, le=1)
 
 
 def _error(status: int, message: str, kind: str, param: str | None = None) -> dict[str, Any]:
@@ -80,6 +87,31 @@ def routes(pipeline: Pipeline) -> APIRouter:
         except ConfigError as exc:
             return invalid_request(str(exc), exc.field)
         return decision.model_dump(mode="json")
+
+    @api.post("/feedback", response_model=None)
+    async def feedback(request: Request) -> dict[str, Any] | JSONResponse:
+        """Record a rating (0-1) of a routed response, joined to its decision, as a learning outcome."""
+        from litellm_router_plugin.online.learner import Learner, UnknownRequest  # numpy-free, but only when used
+
+        try:
+            body = FeedbackRequest.model_validate(await request.json())
+        except ValueError as exc:
+            if isinstance(exc, ValidationError):
+                return _validation_error(exc)
+            return invalid_request('The body is not JSON: send {"request_id": "...", "score": 0.8}.')
+        learner = Learner.attach(pipeline)
+        if learner is None:
+            return invalid_request("Feedback needs the learning loop: set learning.enabled or learning.shadow.share.")
+        try:
+            outcome = await learner.feedback(body.request_id, body.score)
+        except UnknownRequest as exc:
+            return JSONResponse(_error(404, str(exc), "not_found_error", "request_id"), status_code=404)
+        except StoreUnavailableError:
+            return JSONResponse(
+                _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
+            )
+        data = outcome.to_json()
+        return {"recorded": True, **{k: data[k] for k in ("source", "weak_model", "weak", "strong_model", "strong")}}
 
     @api.get("/stats", response_model=None)
     async def stats(request: Request) -> dict[str, Any] | JSONResponse:

@@ -338,6 +338,7 @@ class Cascade:
         escalations: list[Escalation] = []
         checks: list[dict[str, Any]] = []
         tried: list[str] = []
+        answered: list[tuple[str, float | None]] = []  # (model, quality) per answered step, for learning
         best: tuple[Any, Tier] | None = None
         stopped: Stop = "strongest"
         last_error: BaseException | None = None
@@ -380,13 +381,13 @@ class Cascade:
                 continue
             tried.append(tier.name)
             best = (responses[0], tier)
-            if last:
-                stopped = "strongest"
-                break
-            if not settings.checks:
-                stopped = "no_checks"
+            model = next((c.model for c in reversed(run.calls) if c.step == i and c.status == "ok"), tier.name)
+            if last or not settings.checks:
+                answered.append((model, None))
+                stopped = "strongest" if last else "no_checks"
                 break
             failed = await self._judge(run, responses)
+            answered.append((model, 1.0 if failed[0] is None else min(1.0, max(0.0, failed[0].value or 0.0))))
             checks += [r.as_dict() | {"tier": tier.name} for r in failed[1]]
             if failed[0] is None:
                 stopped = "confident"
@@ -404,6 +405,8 @@ class Cascade:
         if best is None:
             assert last_error is not None
             raise last_error
+        if len(answered) > 1 and self.pipeline.learner is not None:
+            self.pipeline.learner.cascade_outcome(run.messages, answered)
         return self._finish(run, best, tried, escalations, checks, stopped)
 
     async def _judge(self, run: _Run, responses: list[Any]) -> tuple[CheckResult | None, list[CheckResult]]:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin._litellm import litellm
@@ -38,6 +38,18 @@ from litellm_router_plugin.routing.tiers import TierDeployment
 logger = logging.getLogger(__name__)
 
 _PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictionary()
+
+
+class LearnerHook(Protocol):
+    """What the pipeline asks of the learning loop (``online.learner.Learner``), when one is attached."""
+
+    async def refresh(self) -> None:
+        """Adopt the published model version, if it changed (before a request)."""
+        ...
+
+    def cascade_outcome(self, messages: Sequence[Mapping[str, Any]], steps: Sequence[tuple[str, float | None]]) -> None:
+        """Record a cascade's escalations that produced both answers ((model, quality) per step)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,8 @@ class Pipeline:
         self.faults = ConfigFaults()
         self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
         self.policy = PolicyWatcher.watch(self, config) if planner is None else None
+        self.learner: LearnerHook | None = None
+        """The learning loop, attached by ``online.learner.Learner.attach`` (``learning`` settings)."""
         _PIPELINES[self.id] = self
 
     def _default_admission(self) -> Admission | None:
@@ -123,6 +137,8 @@ class Pipeline:
         """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
         if self.policy is not None:
             await self.policy.refresh()
+        if self.learner is not None:
+            await self.learner.refresh()
         return await self._route(request, messages, input, tier, unhealthy)
 
     async def _route(
@@ -303,6 +319,8 @@ class Pipeline:
 
         if self.policy is not None:
             await self.policy.refresh()  # before the cascade reads the policy
+        if self.learner is not None:
+            await self.learner.refresh()
         if cascade_requested(self.config.cascade, kwargs):
             return await Cascade(self).acompletion(messages, **kwargs)
         routed = await self._route(kwargs, messages, None, None, ())  # the policy was refreshed above

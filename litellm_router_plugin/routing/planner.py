@@ -66,7 +66,7 @@ def build_local(config: PluginConfig) -> HeuristicClassifier | LearnedClassifier
     """The local classifier of the config: the learned one when it is the kind or the agent's fallback."""
     settings = config.classifier
     if settings.kind == "learned" or (settings.kind == "agent" and settings.fallback == "learned"):
-        return LearnedClassifier(settings.model_path)
+        return LearnedClassifier(settings.model_file)
     return HeuristicClassifier()
 
 
