@@ -85,7 +85,7 @@ class AdmitRequest:
     on_lost_settle: LostSettlePolicy = "charge_estimate"
     """What the hold becomes if its lease expires without a settle: charged at its estimate (a crash
     over-counts, never under-counts) or released."""
-    attempt: str = field(default_factory=lambda: uuid.uuid4().hex)
+    attempt: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
     """This admit call: the driver re-sending it (a reply lost with its connection) gets the first
     result back; another call with the same ``request_id`` is a ``DuplicateRequest``."""
 
