@@ -249,7 +249,7 @@ class Store(abc.ABC):
         try:
             result = await coro
         except self.unavailable_errors as exc:
-            circuit.failed()
+            circuit.failed(trial)
             raise StoreUnavailableError(self.name, exc) from exc
         except Exception as exc:
             if trial:

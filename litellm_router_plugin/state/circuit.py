@@ -53,9 +53,12 @@ class StoreCircuit:
             )
         self.backoff, self.trial, self.refused = 0.0, False, 0
 
-    def failed(self) -> None:
-        """The store could not be reached: open (again) for the next, longer, backoff."""
+    def failed(self, trial: bool) -> None:
+        """The store could not be reached: open, or after a failed ``trial`` open again for twice as
+        long (calls already in flight when it opened fail too, but say nothing new)."""
         first = self.backoff == 0.0
+        if not first and not trial:
+            return
         self.backoff = self.min_backoff if first else min(self.max_backoff, self.backoff * 2)
         self.open_until = time.monotonic() + self.backoff
         self.trial = False
