@@ -187,7 +187,12 @@ class BudgetsConfig(_Strict):
     timezone: str = "UTC"
     """Daily windows roll over at midnight of this IANA timezone."""
     lease_seconds: float = 300.0
-    """A hold not settled within this time (its worker died) stops counting (at most a day)."""
+    """A hold not settled within this time (its worker died) stops being held (at most a day)."""
+    on_lost_settle: Literal["charge_estimate", "release"] = "charge_estimate"
+    """What a hold whose lease expires without a settle becomes: ``charge_estimate`` charges its
+    estimate (a crash can over-count, never under-count; a late settle corrects it to the actual
+    cost), ``release`` gives the budget back. Each such expiry is logged (WARNING, ids and amounts)
+    and counted in ``lrp_lost_settles``."""
     on_store_error: Literal["fail_closed", "fail_open"] = "fail_closed"
     on_reset: Literal["continue", "refuse"] = "continue"
     """When the store is found without its epoch marker (new, or restarted without its data) and no

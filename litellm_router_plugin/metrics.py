@@ -37,6 +37,15 @@ LEDGER_QUEUE = Gauge("lrp_ledger_queue", "Charged settles waiting for the durabl
 LEDGER_DROPPED = Counter(
     "lrp_ledger_dropped", "Charged settles not queued for the ledger because its queue was full", registry=REGISTRY
 )
+LOST_SETTLES = Counter(
+    "lrp_lost_settles",
+    "Holds whose lease expired without a settle (worker died, settle lost), by budgets.on_lost_settle",
+    ["action"],
+    registry=REGISTRY,
+)
+LOST_SETTLE_USD = Counter(
+    "lrp_lost_settle_usd", "USD charged at estimate for holds whose settle never came", registry=REGISTRY
+)
 BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2, "unknown": -1}
 
 _CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}

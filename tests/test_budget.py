@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import uuid
 
 import pytest
 
-from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit, ConfigError
+from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit, ConfigError, metrics
 from litellm_router_plugin.clock import ManualClock
-from litellm_router_plugin.state import Store
+from litellm_router_plugin.state import Admitted, DuplicateRequest, Store
 from tests.stores import START
 
 Clocked = tuple[Store, ManualClock]
@@ -106,7 +107,7 @@ async def test_failed_call_settles_at_zero_and_frees_the_hold(clocked_store: Clo
 
 async def test_expired_lease_frees_the_budget_and_late_settle_reports_overrun(clocked_store: Clocked) -> None:
     store, clock = clocked_store
-    guard = BudgetGuard(BudgetLimit(daily=0.10), store=store, clock=clock, lease_seconds=30)
+    guard = BudgetGuard(BudgetLimit(daily=0.10), store=store, clock=clock, lease_seconds=30, on_lost_settle="release")
     await guard.reserve("dead-worker", 0.10)
     with pytest.raises(BudgetExceededError):
         await guard.reserve("r2", 0.05)
@@ -116,6 +117,38 @@ async def test_expired_lease_frees_the_budget_and_late_settle_reports_overrun(cl
     late = await guard.settle("dead-worker", 0.02)
     assert (late.status, late.lease_expired, late.overrun) == ("settled", True, 20_000)
     assert await guard.spent() == (pytest.approx(0.02), pytest.approx(0.05))
+
+
+async def test_expired_lease_is_charged_at_its_estimate_logged_and_counted(
+    clocked_store: Clocked, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, clock = clocked_store
+    guard = BudgetGuard(BudgetLimit(daily=0.10), store=store, clock=clock, lease_seconds=30)  # the default
+    lost = metrics.REGISTRY.get_sample_value("lrp_lost_settles_total", {"action": "charge_estimate"}) or 0.0
+    await guard.reserve("dead-worker", 0.06)
+    clock.advance(31)
+    with caplog.at_level(logging.WARNING), pytest.raises(BudgetExceededError):
+        await guard.reserve("r2", 0.05)  # the dead worker's hold now counts as spent: 0.06 + 0.05 > 0.10
+    assert await guard.spent() == (pytest.approx(0.06), 0.0)  # over-counted if anything, never under
+    assert "hold of request dead-worker expired without a settle: charged its estimate $0.060000" in caplog.text
+    assert metrics.REGISTRY.get_sample_value("lrp_lost_settles_total", {"action": "charge_estimate"}) == lost + 1
+    late = await guard.settle("dead-worker", 0.02)  # the settle did come, late: corrected to the actual cost
+    assert (late.status, late.lease_expired) == ("settled", True)
+    assert await guard.spent() == (pytest.approx(0.02), 0.0)
+    assert (await guard.settle("dead-worker", 0.02)).status == "already"
+
+
+async def test_a_resent_admit_gets_its_first_result_another_call_is_a_duplicate(clocked_store: Clocked) -> None:
+    store, clock = clocked_store
+    guard = BudgetGuard(BudgetLimit(daily=0.10), store=store, clock=clock)
+    request, _ = guard.admit_request("r", [0.2, 0.05])
+    first = await guard.submit(request)  # (restores a fresh Redis prefix first)
+    assert isinstance(first, Admitted)
+    assert first.index == 1
+    assert await store.admit(request) == first  # the driver re-sending the same call after a lost reply
+    assert await guard.spent() == (0.0, pytest.approx(0.05))  # held once
+    again, _ = guard.admit_request("r", [0.05])
+    assert isinstance(await store.admit(again), DuplicateRequest)  # another call reusing the id
 
 
 async def test_daily_window_rolls_over_at_midnight_of_the_configured_timezone(clocked_store: Clocked) -> None:

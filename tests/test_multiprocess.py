@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit
 from litellm_router_plugin.state import RedisStore
 from tests import workers
+from tests.servers import TcpProxy
 from tests.stores import REDIS_URL
 
 SPAWN = mp.get_context("spawn")
@@ -71,16 +73,52 @@ async def test_sigkill_between_reserve_and_settle_leaves_no_permanent_hold(redis
     with pytest.raises(BudgetExceededError, match=r"held \$1.000000"):
         await guard.reserve("while-held", 0.01)
     deadline = time.monotonic() + 5
-    while True:  # the lease is 1 s of Redis time
-        try:
-            await guard.reserve("after-lease", 1.00)
+    while True:  # the lease is 1 s of Redis time; then the dead hold is charged at its estimate
+        with pytest.raises(BudgetExceededError) as refused:
+            await guard.reserve("after-lease", 0.01)
+        if "held $0.000000" in str(refused.value):
             break
-        except BudgetExceededError:
-            assert time.monotonic() < deadline, "the dead worker's hold never expired"
-            await asyncio.sleep(0.1)
+        assert time.monotonic() < deadline, "the dead worker's hold never expired"
+        await asyncio.sleep(0.1)
     spent, held = await guard.spent()
-    assert (spent, held) == (0.0, 1.00)  # only the new hold; the dead one is gone
+    assert (spent, held) == (1.00, 0.0)  # no hold left; its estimate counted (on_lost_settle default)
     await store.aclose()
+
+
+async def test_sigkill_with_queued_settles_charges_their_estimates_and_logs_each(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls, lost = 120, 20  # issue 20: $0.100 of $0.120 charged, no log line
+    proxy = TcpProxy(int(REDIS_URL.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    admitted, go, queued = SPAWN.Event(), SPAWN.Event(), SPAWN.Event()
+    worker = SPAWN.Process(
+        target=workers.settle_then_lose_queued,
+        args=(f"redis://127.0.0.1:{proxy.port}/0", redis_prefix, calls, lost, admitted, go, queued),
+    )
+    worker.start()
+    try:
+        assert await asyncio.to_thread(admitted.wait, 60), "worker did not admit"
+        await proxy.stop()  # the worker's store is cut off: its last settles are queued
+        go.set()
+        assert await asyncio.to_thread(queued.wait, 30), "worker did not queue its settles"
+        os.kill(worker.pid or 0, signal.SIGKILL)
+        await asyncio.to_thread(worker.join, 10)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        await proxy.stop()
+    store = RedisStore(REDIS_URL, prefix=redis_prefix)
+    guard = BudgetGuard(BudgetLimit(daily=10.0), store=store)
+    await asyncio.sleep(1.1)  # past the 1 s lease of the lost holds
+    with caplog.at_level(logging.WARNING):
+        await guard.settle((await guard.reserve("next", 0.001)).request_id, 0.0)  # any admit expires them
+    spent, held = await guard.spent()
+    await store.aclose()
+    assert (spent, held) == (pytest.approx(calls * 0.001), 0.0)
+    charged = [r for r in caplog.records if "expired without a settle: charged its estimate $0.001000" in r.message]
+    assert len(charged) == lost
+    assert all(r.levelno == logging.WARNING for r in charged)
 
 
 async def test_breaker_is_shared_and_half_open_lets_exactly_one_probe_through(redis_prefix: str) -> None:

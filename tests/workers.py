@@ -163,3 +163,25 @@ def learning_worker(path: str, conn: Any) -> None:
             loop.run_until_complete(durable.aclose())
         loop.run_until_complete(pipeline.admission.store.aclose())
     loop.close()
+
+
+def settle_then_lose_queued(
+    url: str, prefix: str, calls: int, lost: int, admitted: Event, go: Event, queued: Event
+) -> None:
+    """Admit ``calls`` requests at $0.001 (1 s lease) and settle all but ``lost``; after ``go`` (the
+    store cut off) settle those too, so they are queued, report it, and hang until killed."""
+
+    async def main() -> None:
+        store = RedisStore(url, prefix=prefix, socket_timeout=0.5)
+        guard = BudgetGuard(BudgetLimit(daily=10.0), store=store, lease_seconds=1.0)
+        ids = [(await guard.reserve(f"{os.getpid()}-{i}", 0.001)).request_id for i in range(calls)]
+        for request_id in ids[lost:]:
+            await guard.settle(request_id, 0.001)
+        admitted.set()
+        await asyncio.to_thread(go.wait, 60)
+        results = [await guard.settle(request_id, 0.001, queue_on_outage=True) for request_id in ids[:lost]]
+        assert all(r.status == "queued" for r in results)
+        queued.set()
+        await asyncio.sleep(3600)
+
+    asyncio.run(main())

@@ -61,6 +61,7 @@ class Admission:
             lease_seconds=budgets.lease_seconds,
             on_store_error=budgets.on_store_error,
             on_reset=budgets.on_reset,
+            on_lost_settle=budgets.on_lost_settle,
         )
         self._breakers: dict[str, BreakerSpec] = {}
 

@@ -2,7 +2,8 @@
 
 ``reserve`` checks every applicable limit at once (spent + held + estimate <= limit) and records a
 hold with a lease, atomically in the store; ``settle`` releases the hold and charges the actual cost,
-exactly once per request id. A worker that dies in between leaves a hold that expires with its lease.
+exactly once per request id. A worker that dies in between leaves a hold that, when its lease expires,
+is charged at its estimate (``on_lost_settle="charge_estimate"``) or released (``"release"``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from litellm_router_plugin.state import (
     Store,
     to_micros,
 )
-from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome, StoreReset
+from litellm_router_plugin.state.base import MICROS_PER_USD, LostSettlePolicy, Outcome, StoreReset
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class BudgetGuard:
         on_store_error: StoreErrorPolicy = "fail_closed",
         clock: Clock | None = None,
         on_reset: ResetPolicy = "continue",
+        on_lost_settle: LostSettlePolicy = "charge_estimate",
     ) -> None:
         given: dict[ScopeKind, BudgetLimit | None] = {
             "global": limit,
@@ -149,6 +151,9 @@ class BudgetGuard:
             raise ConfigError("on_store_error", on_store_error, "Use 'fail_closed' or 'fail_open'.")
         if on_reset not in ("continue", "refuse"):
             raise ConfigError("on_reset", on_reset, "Use 'continue' or 'refuse'.")
+        if on_lost_settle not in ("charge_estimate", "release"):
+            raise ConfigError("on_lost_settle", on_lost_settle, "Use 'charge_estimate' or 'release'.")
+        self.on_lost_settle: LostSettlePolicy = on_lost_settle
         self.lease_ms = int(lease_seconds * 1000)
         self.on_store_error = on_store_error
         self.on_reset = on_reset
@@ -259,6 +264,7 @@ class BudgetGuard:
                 for est, breaker in zip(checked, breakers, strict=True)
             ),
             lease_ms=self.lease_ms,
+            on_lost_settle=self.on_lost_settle,
             next_window=after,
             boundary_ms=boundary_ms,
         )

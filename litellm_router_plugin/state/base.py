@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 import math
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import StoreUnavailableError
+from litellm_router_plugin.state.circuit import StoreCircuit, StoreCircuitOpen
 
 if TYPE_CHECKING:
     from litellm_router_plugin.state.ledger import PostgresLedger
 
+logger = logging.getLogger(__name__)
+
 MICROS_PER_USD = 1_000_000
 
 Outcome = Literal["success", "failure", "neutral"]
+LostSettlePolicy = Literal["charge_estimate", "release"]
 
 
 def to_micros(usd: float, *, round_up: bool = False) -> int:
@@ -75,6 +82,12 @@ class AdmitRequest:
     window_ttl_s: int = 3 * 86400
     next_window: str | None = None
     boundary_ms: int = 0
+    on_lost_settle: LostSettlePolicy = "charge_estimate"
+    """What the hold becomes if its lease expires without a settle: charged at its estimate (a crash
+    over-counts, never under-counts) or released."""
+    attempt: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
+    """This admit call: the driver re-sending it (a reply lost with its connection) gets the first
+    result back; another call with the same ``request_id`` is a ``DuplicateRequest``."""
 
     def window_at(self, now_ms: int) -> str | None:
         """The window a request admitted at ``now_ms`` (the store's clock) is charged to."""
@@ -125,6 +138,16 @@ class StoreReset:
 
 
 AdmitResult = Admitted | BudgetRefused | AllOpen | DuplicateRequest | StoreReset
+
+
+@dataclass(frozen=True, slots=True)
+class LostHold:
+    """A hold whose lease expired before its settle came (its worker died, or the settle was lost)."""
+
+    request_id: str
+    amount: int
+    charged: bool
+    """``True``: charged at ``amount`` (its estimate); ``False``: released."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +220,16 @@ class RoundTrips:
 class Store(abc.ABC):
     """Shared state behind budgets, breakers and the ledger. Subclasses implement the ``_`` methods."""
 
-    #: Exceptions of the driver that mean "the store cannot be reached".
+    #: Exceptions of the driver that mean "the store cannot be reached" (they open the circuit).
     unavailable_errors: tuple[type[BaseException], ...] = ()
+    #: Packages whose own exceptions (any type) are driver errors, e.g. ``("redis",)``.
+    driver_packages: tuple[str, ...] = ()
     name = "store"
     closed = False
     """``aclose`` was called (background tasks stop using the store)."""
     durable: PostgresLedger | None = None
     """The durable spend ledger every charged settle is also written to (off the hot path)."""
+    _circuit: StoreCircuit | None = None
 
     def attach_ledger(self, ledger: PostgresLedger) -> None:
         """Write every charged settle to ``ledger`` too; a reset store is rebuilt from it. The ledger's
@@ -243,11 +269,64 @@ class Store(abc.ABC):
         added: int = await self._guard(self._reconcile(totals, epoch))
         return added
 
+    @property
+    def circuit(self) -> StoreCircuit:
+        """The local circuit on this store's connection (see ``state.circuit``)."""
+        if self._circuit is None:
+            self._circuit = StoreCircuit(self.name)
+        return self._circuit
+
+    def _from_driver(self, exc: BaseException) -> bool:
+        """An exception raised inside the driver's own code (e.g. an ``AttributeError`` from a
+        connection closed under a command): still the store failing, not a bug of the caller."""
+        if not self.driver_packages or isinstance(exc, StoreUnavailableError):
+            return False
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        module = "" if tb is None else str(tb.tb_frame.f_globals.get("__name__", ""))
+        return module.split(".", 1)[0] in self.driver_packages
+
     async def _guard(self, coro: Any) -> Any:
+        circuit = self.circuit
+        wait = circuit.allow()
+        if wait is not None:
+            if hasattr(coro, "close"):
+                coro.close()  # never started: nothing is sent
+            raise StoreUnavailableError(self.name, StoreCircuitOpen(wait))
+        trial = circuit.trial
         try:
-            return await coro
+            result = await coro
         except self.unavailable_errors as exc:
+            circuit.failed(trial)
             raise StoreUnavailableError(self.name, exc) from exc
+        except Exception as exc:
+            if trial:
+                circuit.trial = False  # the store answered (or the caller failed): not a verdict
+            if self._from_driver(exc):
+                raise StoreUnavailableError(self.name, exc) from exc
+            raise
+        except BaseException:  # cancelled: the trial is over without a verdict
+            if trial:
+                circuit.trial = False
+            raise
+        circuit.succeeded()
+        return result
+
+    def _report_lost(self, lost: list[LostHold]) -> None:
+        """Log and count holds whose lease expired without a settle (no prompt text: ids and amounts)."""
+        for hold in lost:
+            action = "charge_estimate" if hold.charged else "release"
+            metrics.child(metrics.LOST_SETTLES, action).inc()
+            if hold.charged:
+                metrics.LOST_SETTLE_USD.inc(hold.amount / MICROS_PER_USD)
+            logger.warning(
+                "hold of request %s expired without a settle: %s $%.6f (on_lost_settle=%s)",
+                hold.request_id,
+                "charged its estimate" if hold.charged else "released",
+                hold.amount / MICROS_PER_USD,
+                action,
+            )
 
     async def admit(self, request: AdmitRequest) -> AdmitResult:
         """Check every candidate's breaker and every scope's limit; hold the first that fits."""

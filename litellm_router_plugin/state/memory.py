@@ -17,6 +17,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    LostHold,
     RestoredHold,
     SettleRequest,
     SettleResult,
@@ -34,6 +35,12 @@ class _Hold:
     scopes: tuple[str, ...] = ()
     expired: bool = False
     expired_at: int = 0
+    attempt: str = ""
+    index: int = 0
+    probe: bool = False
+    charge_lost: bool = True
+    charged: int = 0
+    """Charged at its estimate when its lease expired unsettled (a late settle corrects it)."""
 
 
 @dataclass(slots=True)
@@ -73,13 +80,20 @@ class MemoryStore(Store):
         return int(self.clock.now() * 1000)
 
     def _expire(self, now: int) -> None:
+        lost: list[LostHold] = []
         for hid, hold in list(self._holds.items()):
             if not hold.expired and hold.lease_until <= now:
-                for _, held_key in hold.keys:
+                for spent_key, held_key in hold.keys:
                     self._counters[("held", held_key)] -= hold.amount
+                    if hold.charge_lost:  # a crash may over-count, never under-count
+                        self._counters[("spent", spent_key)] += hold.amount
+                hold.charged = hold.amount if hold.charge_lost else 0
                 hold.expired, hold.expired_at = True, now
+                lost.append(LostHold(hid, hold.amount, hold.charge_lost))
             elif hold.expired and hold.expired_at <= now - 86_400_000:
                 del self._holds[hid]
+        if lost:
+            self._report_lost(lost)
 
     async def _admit(self, request: AdmitRequest) -> AdmitResult:
         with self._lock:
@@ -90,7 +104,10 @@ class MemoryStore(Store):
         if request.scopes and self._epoch is None:
             return StoreReset()
         self._expire(now)
-        if request.scopes and request.request_id in self._holds:
+        mine = self._holds.get(request.request_id) if request.scopes else None
+        if mine is not None:
+            if mine.attempt == request.attempt:  # the same call re-sent: the same answer
+                return Admitted(mine.index, mine.probe, mine.window)
             return DuplicateRequest()
         window = request.window_at(now)
         keys = [(f"{s.scope}:{window}", f"{s.scope}:{window}") for s in request.scopes]
@@ -105,7 +122,7 @@ class MemoryStore(Store):
                 if breaker is not None and breaker.state == "open":
                     reopen_at = breaker.opened_at + cand.breaker.recovery_ms
                     wait = reopen_at - now if now < reopen_at else breaker.probe_until - now
-                    if wait > 0:
+                    if wait > 0 and (now < reopen_at or breaker.probe_id != request.request_id):
                         retry_after = wait if retry_after < 0 else min(retry_after, wait)
                         continue
                     probe = True
@@ -129,7 +146,15 @@ class MemoryStore(Store):
                 for _, held_key in keys:
                     self._counters[("held", held_key)] += cand.estimate
                 self._holds[request.request_id] = _Hold(
-                    cand.estimate, keys, now + request.lease_ms, window, tuple(s.scope for s in request.scopes)
+                    cand.estimate,
+                    keys,
+                    now + request.lease_ms,
+                    window,
+                    tuple(s.scope for s in request.scopes),
+                    attempt=request.attempt,
+                    index=j,
+                    probe=probe,
+                    charge_lost=request.on_lost_settle == "charge_estimate",
                 )
             if probe and cand.breaker is not None:
                 breaker = self._breakers[cand.breaker.name]
@@ -154,8 +179,8 @@ class MemoryStore(Store):
             if not hold.expired:
                 for _, held_key in hold.keys:
                     self._counters[("held", held_key)] -= hold.amount
-            for spent_key, _ in hold.keys:
-                self._counters[("spent", spent_key)] += request.actual
+            for spent_key, _ in hold.keys:  # an estimate charged at expiry is corrected to the actual
+                self._counters[("spent", spent_key)] += request.actual - hold.charged
             if request.ledger is not None:  # only a charged call enters the ledger
                 self._rows.appendleft(dict(request.ledger))
                 while len(self._rows) > request.ledger_max:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
+import time
 from importlib import resources
 from typing import Any
 
@@ -32,6 +32,7 @@ from litellm_router_plugin.state.base import (
     BreakerStatus,
     BudgetRefused,
     DuplicateRequest,
+    LostHold,
     RestoredHold,
     RoundTrips,
     SettleRequest,
@@ -42,21 +43,21 @@ from litellm_router_plugin.state.base import (
 
 HEALTH_CHECK_SECONDS = 15.0
 """A connection idle this long is PINGed before reuse (costs a round trip only after idleness)."""
-RETRY_BACKOFF_CAP = 0.25
+RETRY_BACKOFF_CAP = 0.05
 
 
-def reconnecting_retry(socket_timeout: float) -> Retry:
-    """Retry connection errors with backoff for about ``socket_timeout`` in all.
+def reconnecting_retry() -> Retry:
+    """Retry a connection error once, at once.
 
-    After a Redis restart every pooled connection is dead; each command then reconnects instead of
-    failing, and a server back within the socket timeout costs no refused request. The scripts are
-    safe to resend: settle is idempotent by request id, and an admit whose first attempt did land
-    (the reply lost with the connection) reports ``duplicate`` rather than holding twice.
+    After a Redis restart every pooled connection is dead: the one retry replaces it with a fresh one.
+    A store that stays unreachable is not retried inside the request (that cost 5.6 s per refused
+    request): the store's circuit (``state.circuit``) refuses at once and tries again in the
+    background of later calls. The scripts are safe to resend: settle is idempotent by request id,
+    and admit by its attempt id (a re-sent admit gets the first result).
     """
-    retries = 4 + math.ceil(socket_timeout / RETRY_BACKOFF_CAP)  # 4 short steps, then the cap
     return Retry(
-        ExponentialBackoff(cap=RETRY_BACKOFF_CAP, base=0.02),
-        retries,
+        ExponentialBackoff(cap=RETRY_BACKOFF_CAP, base=0.005),
+        1,
         (redis_errors.ConnectionError,),  # not timeouts: a slow server is not made slower by resending
     )
 
@@ -128,8 +129,10 @@ class RedisStore(Store):
         redis_errors.TryAgainError,
         redis_errors.ClusterError,  # e.g. "TTL exhausted": redirections kept failing during a failover
         redis_errors.SlotNotCoveredError,
+        redis_errors.RedisClusterException,  # e.g. RedisClusterUnreachableError: no node answered
         OSError,
     )
+    driver_packages = ("redis", "hiredis")  # any other exception raised inside the driver is its failure
 
     def __init__(
         self,
@@ -147,6 +150,9 @@ class RedisStore(Store):
         self.name = f"Redis at {self._safe_url(self.url)}"
         self.prefix = prefix
         self.clock = clock
+        self.socket_timeout = socket_timeout
+        self._offset_ms: int | None = None
+        """Redis TIME minus this host's clock, as last seen (a lower bound: the reply took time)."""
         self.round_trips = RoundTrips()
         self.cluster = cluster
         client = (
@@ -178,7 +184,7 @@ class RedisStore(Store):
                 socket_timeout=socket_timeout,
                 socket_connect_timeout=socket_timeout,
                 decode_responses=True,
-                retry=reconnecting_retry(socket_timeout),
+                retry=reconnecting_retry(),
                 retry_on_error=[redis_errors.ConnectionError],
                 health_check_interval=HEALTH_CHECK_SECONDS,
             )
@@ -197,7 +203,7 @@ class RedisStore(Store):
                 socket_timeout=socket_timeout,
                 socket_connect_timeout=socket_timeout,
                 decode_responses=True,
-                retry=reconnecting_retry(socket_timeout),
+                retry=reconnecting_retry(),
                 health_check_interval=HEALTH_CHECK_SECONDS,
             )
         except (ValueError, redis_errors.RedisClusterException) as exc:
@@ -219,8 +225,12 @@ class RedisStore(Store):
     async def _guard(self, coro: Any) -> Any:
         try:
             return await super()._guard(coro)
-        except redis_errors.AskError as exc:  # MOVED/ASK reach us only from a single-node client
-            raise StoreUnavailableError(f"{self.name} (a Redis Cluster node: set store.cluster: true)", exc) from exc
+        except StoreUnavailableError as exc:
+            if not isinstance(exc.cause, redis_errors.AskError):
+                raise
+            # MOVED/ASK reach us only from a single-node client
+            hint = f"{self.name} (a Redis Cluster node: set store.cluster: true)"
+            raise StoreUnavailableError(hint, exc.cause) from exc.cause
 
     @classmethod
     async def connect(cls, url: str | None = None, **kwargs: Any) -> RedisStore:
@@ -235,6 +245,14 @@ class RedisStore(Store):
 
     def _now_arg(self) -> int:
         return 0 if self.clock is None else int(self.clock.now() * 1000)
+
+    def _deadline_arg(self, sent: float) -> int:
+        """When (Redis TIME, ms) this client gives up on an admit sent at ``sent``: a script that
+        runs later (a frozen Redis resumed) holds nothing. ``0`` (none) with an injected clock or
+        before the first reply (the offset is not known yet)."""
+        if self.clock is not None or self._offset_ms is None:
+            return 0
+        return int((sent + self.socket_timeout) * 1000) + self._offset_ms
 
     def _counter(self, kind: str, scope: str, window: str) -> str:
         return f"{self._tag}:{kind}:{scope}:{window}"
@@ -275,8 +293,19 @@ class RedisStore(Store):
                 spec.probe_lease_ms if spec else 0,
             ]
         keys.append(self._epoch)
-        reply = await self._admit_script(keys=keys, args=args)
+        sent = time.time()
+        args += [request.attempt, self._deadline_arg(sent), 1 if request.on_lost_settle == "charge_estimate" else 0]
+        reply, meta = await self._admit_script(keys=keys, args=args)
+        if self.clock is None:
+            self._offset_ms = int(meta[0]) - int(time.time() * 1000)
+        if len(meta) > 1:
+            self._report_lost(
+                [LostHold(str(meta[i]), int(meta[i + 1]), bool(int(meta[i + 2]))) for i in range(1, len(meta), 3)]
+            )
         kind = reply[0]
+        if kind == "late":
+            late = redis_errors.TimeoutError("the admit reached Redis after this client had given up on it")
+            raise StoreUnavailableError(self.name, late)
         if kind == "reset":
             return StoreReset()
         if kind == "ok":

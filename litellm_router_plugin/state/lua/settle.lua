@@ -32,8 +32,10 @@ if raw then
     for i = 2, #d.k, 2 do redis.call('DECRBY', d.k[i], d.a) end
     redis.call('ZREM', holds, id)
   end
+  -- a hold charged at its estimate when its lease expired (d.c) is corrected to the actual cost
+  local delta = actual - (d.c or 0)
   for i = 1, #d.k, 2 do
-    redis.call('INCRBY', d.k[i], actual)
+    redis.call('INCRBY', d.k[i], delta)
     redis.call('EXPIRE', d.k[i], tonumber(ARGV[11]))
   end
   redis.call('HDEL', hold, id)
