@@ -13,8 +13,12 @@ def build_store(config: PluginConfig, *, socket_timeout: float | None = None) ->
     connects until first used). ``socket_timeout`` (Redis) shortens the wait of one-shot commands."""
     store: Store
     if config.store.kind == "redis":
-        extra = {} if socket_timeout is None else {"socket_timeout": socket_timeout}
-        store = RedisStore(config.store.url, prefix=config.store.prefix, cluster=config.store.cluster, **extra)
+        store = RedisStore(
+            config.store.url,
+            prefix=config.store.prefix,
+            cluster=config.store.cluster,
+            socket_timeout=5.0 if socket_timeout is None else socket_timeout,  # RedisStore's default
+        )
     else:
         store = MemoryStore()
     if config.ledger.kind == "postgres":
