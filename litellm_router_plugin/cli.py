@@ -654,7 +654,8 @@ def calibrate(
                 except ValueError:
                     raise ConfigError("--tier-shares", tier_shares, "Give numbers separated by commas.") from None
             tiers = calibrate_tiers(planner, prompts, shares=shares, max_cost_per_1k=max_cost_per_1k_requests)
-            write_tier_thresholds(config, tiers.thresholds)
+            if write_tier_thresholds(config, tiers.thresholds):
+                warn(f"classifier.strong_threshold removed from {config}: the tier thresholds replace it")
             names = planner.tier_map.names
             spread = ", ".join(f"{name} {share:.1%}" for name, share in zip(names, tiers.shares, strict=True))
             typer.echo(
@@ -667,7 +668,8 @@ def calibrate(
         result = calibrate_threshold(
             planner, prompts, strong_share=strong_share, max_cost_per_1k=max_cost_per_1k_requests
         )
-        write_threshold(config, result.threshold)
+        if write_threshold(config, result.threshold):
+            warn(f"classifier.tier_thresholds removed from {config}: they would still decide every tier")
     typer.echo(
         f"classifier.strong_threshold = {result.threshold:.4f} written to {config}: "
         f"{result.strong_share:.1%} of {plural(len(prompts), 'sample prompt')} go to the strongest tier "
