@@ -166,3 +166,41 @@ def test_a_sync_stream_carries_its_decision(any_store_pipeline: Pipeline) -> Non
     stream = litellm.completion(model="router/auto", messages=HARD, stream=True, max_tokens=50)
     assert "".join(c.choices[0].delta.content or "" for c in stream) == "from gpt-4o"
     assert stream._hidden_params["router_decision"]["model"] == "gpt-4o"
+
+
+# -- issue 26: every entry point accepts the Router's model names, with the same governance ----------------
+
+
+async def test_router_slash_a_tier_forces_it_like_model_equals_the_tier(pipeline: Pipeline) -> None:
+    forced = await litellm.acompletion(model="router/strong", messages=user("Hi!"))
+    assert forced._hidden_params["router_decision"]["tier"] == "strong"
+    same = await completion.acompletion(model="strong", messages=user("Hi!"))
+    assert same._hidden_params["router_decision"]["tier"] == "strong"
+    rows = await settled(pipeline, 2)
+    assert [r["tier"] for r in rows] == ["strong", "strong"]
+
+
+async def test_any_other_model_is_called_as_named_and_governed(pipeline: Pipeline) -> None:
+    response = await completion.acompletion(model="gpt-4o-mini", messages=user("Hi!"), mock_response="plain")
+    assert response.choices[0].message.content == "plain"
+    assert response._hidden_params["router_decision"]["tier"] == "none"
+    # A tier deployment's model by name: that deployment (its params answer here), outside any tier.
+    via_provider = await litellm.acompletion(model="router/gpt-4o", messages=user("Hi!"))
+    assert via_provider.choices[0].message.content == "from gpt-4o"
+    assert via_provider._hidden_params["router_decision"]["model"] == "gpt-4o"
+    rows = await settled(pipeline, 2)  # charged to the same budget, in the same ledger
+    assert sorted((r["model"], r["tier"]) for r in rows) == [("gpt-4o", "none"), ("gpt-4o-mini", "none")]
+    completion._default = Pipeline({**MOCKED, "budgets": {"global": {"per_request": 0.000001}}})
+    with pytest.raises(litellm.BudgetExceededError):
+        await completion.acompletion(model="gpt-4o", messages=HARD, max_tokens=500, mock_response="x")
+
+
+async def test_tier_names_and_alias_only_are_refused_alike(pipeline: Pipeline) -> None:
+    completion._default = Pipeline({**MOCKED, "allow_tier_models": False})
+    with pytest.raises(litellm.PermissionDeniedError, match="allow_tier_models: false"):
+        await litellm.acompletion(model="router/strong", messages=user("Hi!"))
+    with pytest.raises(litellm.PermissionDeniedError, match="allow_tier_models: false"):
+        await completion.acompletion(model="strong", messages=user("Hi!"))
+    completion._default = Pipeline({**MOCKED, "alias_only": True})
+    with pytest.raises(litellm.PermissionDeniedError, match="alias_only"):
+        await completion.acompletion(model="gpt-4o", messages=user("Hi!"), mock_response="x")

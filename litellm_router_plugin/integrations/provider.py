@@ -26,6 +26,7 @@ from litellm_router_plugin.errors import BudgetExceededError
 from litellm_router_plugin.integrations.blocking import run_blocking
 from litellm_router_plugin.integrations.completion import configure, default_pipeline
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 PROVIDER = "router"
@@ -93,13 +94,10 @@ class RouterProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped her
     async def _route(
         self, model: str, messages: list[Any], optional_params: dict[str, Any], litellm_params: Any, stream: bool
     ) -> Any:
-        pipeline = default_pipeline()
-        if model != pipeline.alias:
-            raise litellm.BadRequestError(
-                message=f"router/{model}: only router/{pipeline.alias} is routed", model=model, llm_provider=PROVIDER
-            )
         ensure_decision_hook()
-        return await pipeline.acompletion(messages, stream=stream, **_call_kwargs(optional_params, litellm_params))
+        # router/<name> accepts what model=<name> does through the Router: the alias, a tier, any model.
+        kwargs = _call_kwargs(optional_params, litellm_params)
+        return await governed_acompletion(default_pipeline(), model, messages, stream=stream, **kwargs)
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         """Route, admit, call, settle; the response carries the decision."""

@@ -262,6 +262,15 @@ class Pipeline:
         hold = await self._hold(plan, [option], identity)
         return self._routed(hold, option.deployment, identity, self._decision(plan, option, (), (), requested))
 
+    def _named_entry(self, model: str) -> dict[str, Any]:
+        """The Router-style entry for a model called by name outside a Router: a tier deployment of
+        that model when there is one (its credentials, price and breaker), else the bare model."""
+        for tier in self.tier_map.tiers:
+            for deployment in tier.deployments:
+                if deployment.model == model:
+                    return deployment.router_entry()
+        return {"model_name": model, "litellm_params": {"model": model}}
+
     # -- settle ----------------------------------------------------------------------------
     async def settle(self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None) -> None:
         """Charge the actual cost (usage x the deployment's price; 0 for a failed call), once, and
@@ -311,19 +320,26 @@ class Pipeline:
             await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
 
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
-    async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
+    async def acompletion(
+        self, messages: list[Any] | None = None, *, tier: str | None = None, named: str | None = None, **kwargs: Any
+    ) -> Any:
         """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
         (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included.
-        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``."""
+        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``.
+        ``tier``: forced (a tier name given as the model); ``named``: a model called as named, not routed
+        but admitted like the rest (see ``pipeline.names``)."""
         from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested  # imports this module
 
         if self.policy is not None:
             await self.policy.refresh()  # before the cascade reads the policy
         if self.learner is not None:
             await self.learner.refresh()
-        if cascade_requested(self.config.cascade, kwargs):
+        if named is not None:
+            routed = await self.admit_named(kwargs, messages, self._named_entry(named), named)
+        elif tier is None and cascade_requested(self.config.cascade, kwargs):
             return await Cascade(self).acompletion(messages, **kwargs)
-        routed = await self._route(kwargs, messages, None, None, ())  # the policy was refreshed above
+        else:
+            routed = await self._route(kwargs, messages, None, tier, ())  # the policy was refreshed above
         metadata = dict(kwargs.pop("metadata", None) or {})
         routed.attach(metadata)
         try:
