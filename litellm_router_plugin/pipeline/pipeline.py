@@ -80,6 +80,11 @@ def run_without_loop(coro: Any) -> Any:
     )
 
 
+def _mocked(request: Mapping[str, Any], deployment: TierDeployment) -> bool:
+    """Whether the call will be answered by LiteLLM's ``mock_response`` (the caller's or the deployment's)."""
+    return request.get("mock_response") is not None or deployment.litellm_params.get("mock_response") is not None
+
+
 class Pipeline:
     """Plans, admits and settles requests for one ``PluginConfig``."""
 
@@ -199,7 +204,7 @@ class Pipeline:
         refused = usable[: hold.index] if hold is not None else ()
         decision = self._decision(plan, chosen, refused, unhealthy, tier or self.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
-        return self._routed(hold, chosen.deployment, identity, decision)
+        return self._routed(hold, chosen.deployment, identity, decision, _mocked(request, chosen.deployment))
 
     def _decision(
         self, plan: Plan, chosen: Option, refused: Sequence[Option], unhealthy: Collection[str], requested: str
@@ -226,7 +231,12 @@ class Pipeline:
             raise
 
     def _routed(
-        self, hold: Hold | None, deployment: TierDeployment, identity: Identity, decision: RoutingDecision
+        self,
+        hold: Hold | None,
+        deployment: TierDeployment,
+        identity: Identity,
+        decision: RoutingDecision,
+        mocked: bool = False,
     ) -> Routed:
         """The admitted request: its decision, and the ticket its settlement needs (none without admission)."""
         if hold is None:
@@ -244,6 +254,7 @@ class Pipeline:
             probe=hold.probe,
             unaccounted=hold.unaccounted,
             reason=decision.reason,
+            mocked=mocked,
         )
         return Routed(decision, deployment, ticket)
 
@@ -260,7 +271,8 @@ class Pipeline:
         option = plan.options[0]
         identity = self.identity(request)
         hold = await self._hold(plan, [option], identity)
-        return self._routed(hold, option.deployment, identity, self._decision(plan, option, (), (), requested))
+        decision = self._decision(plan, option, (), (), requested)
+        return self._routed(hold, option.deployment, identity, decision, _mocked(request, option.deployment))
 
     def _named_entry(self, model: str) -> dict[str, Any]:
         """The Router-style entry for a model called by name outside a Router: a tier deployment of
@@ -315,6 +327,7 @@ class Pipeline:
             outcome=outcome_of(error, self.config.breaker.failure_status_codes),
             breaker=ticket.breaker,
             probe=ticket.probe,
+            report_overrun=not ticket.mocked,
         )
         if error is not None:
             await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
