@@ -35,6 +35,8 @@ def config(prefix: str) -> dict[str, object]:
 
 
 async def work(prefix: str) -> tuple[int, int]:
+    # LiteLLM's first call in a process loads a lot (prices, tokenizers): pay it once, outside the budget.
+    await litellm.acompletion(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi!"}], mock_response="-")
     router = build_router(config(prefix))
     served = refused = 0
     for _ in range(CALLS):
