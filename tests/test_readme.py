@@ -45,10 +45,11 @@ def _readme_commands() -> dict[str, set[str]]:
     assert table is not None, "the README's command table is gone"
     commands: dict[str, set[str]] = {}
     for row in table.group(1).splitlines():
-        usage = row.split("`")[1]
-        words = usage.split()
-        name = " ".join(words[:2]) if words[0] == "bench" else words[0]
-        commands[name] = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", usage))
+        first_cell = row.split(" | ")[0]
+        for usage in first_cell.split("`")[1::2]:  # one row may show several commands: `a` / `b`
+            words = usage.split()
+            name = " ".join(words[:2]) if words[0] in ("bench", "models") else words[0]
+            commands[name] = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", usage))
     return commands
 
 
