@@ -23,11 +23,11 @@ async def main() -> None:
     print(f"routed to {decision['model']} ({decision['tier']}): {decision['reason']}")
     print(response.choices[0].message.content)
 
-    # Any other model name is plain litellm.acompletion.
-    plain = await lrp.acompletion(
+    # Any other model name is called as named, and governed like the rest (budgets, breaker, ledger).
+    named = await lrp.acompletion(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], mock_response="hello"
     )
-    print("untouched:", plain.model)
+    print("called as named:", named._hidden_params["router_decision"]["model"])
 
 
 if __name__ == "__main__":

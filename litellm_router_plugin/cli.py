@@ -22,6 +22,7 @@ from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUn
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.costs import summarise_ledger
+from litellm_router_plugin.guards.stores import build_store
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.tools.demo import run_cascade_demo, run_demo
 
@@ -34,6 +35,8 @@ wide_console = Console(width=max(console.width, 112))
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="PluginConfig file (YAML or JSON); default: built-in tiers.")
 ]
+# A port outside 1-65535 is refused (the socket layer would take 99999 as 99999 mod 65536 = 34463).
+PortOption = Annotated[int, typer.Option(help="Port to listen on (1-65535).", min=1, max=65535)]
 
 
 def fail(message: object, code: int = 2) -> NoReturn:
@@ -155,6 +158,18 @@ def route(
     typer.echo(json.dumps(decision.model_dump(mode="json"), indent=2))
 
 
+def _one_line(exc: BaseException) -> str:
+    """``SyntaxError: invalid syntax (broken.py, line 3)``: the error and where, without the traceback."""
+    if isinstance(exc, SyntaxError):
+        where = f" ({Path(exc.filename).name}, line {exc.lineno})" if exc.filename else f" (line {exc.lineno})"
+        return f"{type(exc).__name__}: {exc.msg}{where}"
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" ({Path(tb.tb_frame.f_code.co_filename).name}, line {tb.tb_lineno})" if tb is not None else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
 def _decode(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8")
@@ -165,13 +180,18 @@ def _decode(raw: bytes, where: str) -> str:
 @app.command()
 def stats(
     config: ConfigOption = None,
-    limit: Annotated[int | None, typer.Option(help="Only the newest N ledger rows.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the newest N ledger rows (1 or more).", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Spend from the shared ledger by tier, model, user and day, and savings against all-strongest."""
     with user_errors():
         plugin_config = PluginConfig.load(config)
         summary = summarise_ledger(asyncio.run(_ledger(plugin_config, limit)))
+    if plugin_config.store.kind == "memory" and plugin_config.ledger.kind != "postgres":
+        warn(
+            "the memory store lives in one process, so this command sees only its own (empty) ledger, not a "
+            "proxy's or an app's; point --config at the config with store.kind: redis (or a postgres ledger)"
+        )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
         return
@@ -199,12 +219,22 @@ def stats(
 def run_tests(
     path: Annotated[Path, typer.Argument(help="A .py file or a folder of eval cases.")],
     live: Annotated[bool, typer.Option("--live", help="Call the real models (needs keys); default: mocked.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="A file that fails to load shows its traceback.")
+    ] = False,
 ) -> None:
     """Run eval cases (@eval_case, EvalSuite) and print pass/fail and cost per case."""
     from litellm_router_plugin.evaluation.evals import discover, report
 
     with user_errors():
-        suites = discover(path)
+        try:
+            suites = discover(path)
+        except RouterPluginError:
+            raise
+        except Exception as exc:  # the eval file's own error (syntax, import): one line, the traceback with -v
+            if verbose:
+                raise
+            fail(f"{path}: cannot load the eval cases: {_one_line(exc)}; run with -v for the traceback")
     count = sum(len(s.cases) for s in suites)
     if not count:
         fail(f"no eval cases found in {path}")
@@ -226,11 +256,9 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it (it has no authentication).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    port: PortOption = 8090,
 ) -> None:
     """Serve /router/route (a decision, no call), /router/stats (the ledger) and /router/metrics, as the proxy does."""
-    import uvicorn
-
     from litellm_router_plugin.guards.dependencies import log_dependencies
     from litellm_router_plugin.integrations.server import create_app
     from litellm_router_plugin.pipeline.pipeline import Pipeline
@@ -241,33 +269,62 @@ def serve(
             err_console.print(Text(dependency.message), soft_wrap=True)
         else:
             warn(dependency.message)
-    uvicorn.run(create_app(Pipeline(planner=planner)), host=host, port=port, log_level="warning")
+    _listen(create_app(Pipeline(planner=planner)), host, port, "litellm-router serve")
 
 
 @app.command("fake-upstream")
 def fake_upstream(
     host: Annotated[str, typer.Option(help="Loopback interface only.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9100,
+    port: PortOption = 9100,
 ) -> None:
     """A fake OpenAI-compatible upstream for tests and benchmarks (latency, errors, hangs, bad JSON)."""
-    import uvicorn
-
     from litellm_router_plugin.tools.fake_upstream import create_app as create_fake
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         fail("--host: the fake upstream listens on loopback only (127.0.0.1, localhost or ::1)")
-    uvicorn.run(create_fake(), host=host, port=port, log_level="warning")
+    _listen(create_fake(), host, port, "fake upstream")
+
+
+def _listen(asgi: Any, host: str, port: int, what: str) -> None:
+    """Bind first (a taken port is one ``error:`` line), say where once bound, then serve until stopped."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"--host/--port: cannot listen on {host}:{port} ({exc.strerror or exc}); pick another port")
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"{what} listening on http://{shown}:{port} (Ctrl+C to stop)", highlight=False, soft_wrap=True)
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning"))
+    server.run(sockets=[sock])
+
+
+STATS_STORE_TIMEOUT = 1.0
+"""Seconds ``stats`` waits for the store (the proxy's 5 s and its reconnect retries are for live traffic)."""
 
 
 async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, object]]:
-    store = store_from_config(config)
+    store = build_store(config, socket_timeout=STATS_STORE_TIMEOUT)
     try:
         if store.durable is not None:  # the durable ledger has every charged call, not just the newest
             try:
                 return list(await store.durable.rows(limit))
             except store.durable.unavailable_errors as exc:
                 raise ConfigError("ledger.dsn", store.durable.name, f"PostgreSQL is unreachable ({exc}).") from exc
-        return await store.ledger(limit)
+        try:
+            return await store.ledger(limit)
+        except StoreUnavailableError as exc:
+            # Not the request-path message (on_store_error does not apply to reading the ledger).
+            fail(
+                f"stats: {exc.store} is unreachable ({type(exc.cause).__name__}: {exc.cause}); check store.url "
+                "in --config and that the server is running",
+                code=1,
+            )
     finally:
         if store.durable is not None:
             await store.durable.aclose()
@@ -597,7 +654,8 @@ def calibrate(
                 except ValueError:
                     raise ConfigError("--tier-shares", tier_shares, "Give numbers separated by commas.") from None
             tiers = calibrate_tiers(planner, prompts, shares=shares, max_cost_per_1k=max_cost_per_1k_requests)
-            write_tier_thresholds(config, tiers.thresholds)
+            if write_tier_thresholds(config, tiers.thresholds):
+                warn(f"classifier.strong_threshold removed from {config}: the tier thresholds replace it")
             names = planner.tier_map.names
             spread = ", ".join(f"{name} {share:.1%}" for name, share in zip(names, tiers.shares, strict=True))
             typer.echo(
@@ -610,7 +668,8 @@ def calibrate(
         result = calibrate_threshold(
             planner, prompts, strong_share=strong_share, max_cost_per_1k=max_cost_per_1k_requests
         )
-        write_threshold(config, result.threshold)
+        if write_threshold(config, result.threshold):
+            warn(f"classifier.tier_thresholds removed from {config}: they would still decide every tier")
     typer.echo(
         f"classifier.strong_threshold = {result.threshold:.4f} written to {config}: "
         f"{result.strong_share:.1%} of {plural(len(prompts), 'sample prompt')} go to the strongest tier "

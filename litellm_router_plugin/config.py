@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -186,6 +187,18 @@ class BudgetsConfig(_Strict):
     per_team: LimitConfig | None = None
     timezone: str = "UTC"
     """Daily windows roll over at midnight of this IANA timezone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                "budgets.timezone", value, "Not an IANA time zone; use a name such as 'UTC' or 'Europe/Paris'."
+            ) from None
+        return value
+
     lease_seconds: float = 300.0
     """A hold not settled within this time (its worker died) stops being held (at most a day)."""
     on_lost_settle: Literal["charge_estimate", "release"] = "charge_estimate"
@@ -564,11 +577,16 @@ class PluginConfig(_Strict):
             except OSError as exc:
                 raise ConfigError("config", str(path), f"Cannot read the file ({exc.strerror}).") from exc
             try:
-                data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-            except (json.JSONDecodeError, yaml.YAMLError) as exc:
-                raise ConfigError("config", str(path), f"Not valid YAML/JSON: {exc}") from exc
-            if data is None:
-                data = {}
+                data = json.loads(text) if path.suffix == ".json" else parse_yaml(text, str(path))
+            except json.JSONDecodeError as exc:
+                raise ConfigError("config", str(path), f"Not valid JSON: {exc}") from exc
+            if data is None:  # an empty file is a mistake (a truncated write, a wrong path), not the defaults
+                raise ConfigError(
+                    "config",
+                    str(path),
+                    "The file is empty (or only comments). Write the settings (at least `tiers:`), or give no "
+                    "config file for the built-in tiers.",
+                )
         if not isinstance(data, Mapping):
             raise ConfigError("config", type(data).__name__, "The top level must be a mapping of settings.")
         if "router_plugin" in data:
@@ -577,6 +595,17 @@ class PluginConfig(_Strict):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise _config_error(exc) from None
+
+
+def parse_yaml(text: str, origin: str) -> Any:
+    """``yaml.safe_load`` whose errors name ``origin`` (the file), not ``"<unicode string>"``."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        for mark in (getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)):
+            if mark is not None:
+                mark.name = origin
+        raise ConfigError("config", origin, f"Not valid YAML/JSON: {exc}") from None
 
 
 _FIXES = {
@@ -596,7 +625,9 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _config_error(exc: ValidationError) -> ConfigError:
-    first = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt field (``deploymnets``) also makes the real one missing: name the misspelling first.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     original = first.get("ctx", {}).get("error")
     if isinstance(original, ConfigError):
         return original  # raised by our own validators: already names the field and the fix

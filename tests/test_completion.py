@@ -26,11 +26,12 @@ async def test_acompletion_routes_the_alias_and_attaches_the_decision() -> None:
     assert planner.tier_map.names == ["cheap", "strong"]
 
 
-async def test_acompletion_passes_other_models_through() -> None:
+async def test_acompletion_calls_other_models_as_named_with_their_own_decision() -> None:
     configure(TWO_TIERS)
     response = await acompletion(model="gpt-4o-mini", messages=user("Prove it."), mock_response="x")
     assert response._hidden_params["litellm_model_name"] == "gpt-4o-mini"
-    assert "router_decision" not in response._hidden_params
+    decision = response._hidden_params["router_decision"]  # governed like the Router's named models
+    assert (decision["tier"], decision["model"], decision["requested_model"]) == ("none", "gpt-4o-mini", "gpt-4o-mini")
 
 
 async def test_acompletion_uses_deployment_params_and_an_explicit_planner() -> None:

@@ -42,3 +42,36 @@ def test_the_offline_proxy_walkthrough_shows_each_step_and_stops_what_it_started
     for pid in map(int, stopped.groups()):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def run_example(script: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=240, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_register_example_uses_the_stock_litellm_calls() -> None:
+    out = run_example("register_example.py")
+    assert "routed to gpt-4o-mini (cheap): Lima." in out
+    assert "routed to gpt-4o (strong): Suppose..." in out
+    assert "router/strong -> gpt-4o" in out
+    assert "streamed from gpt-4o: Suppose..." in out
+    assert "litellm.completion -> gpt-4o-mini" in out
+
+
+def test_budgets_example_refuses_per_user_and_per_team() -> None:
+    lines = run_example("budgets_example.py").splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["alice (ml)"] * 3 + ["bob (ml)", "carol (web)"]
+    assert "refused: budget exceeded for user:alice" in lines[2]
+    assert "refused: budget exceeded for team:ml" in lines[3]
+    assert "refused" not in lines[0] + lines[1] + lines[4]
+
+
+def test_workers_example_shares_one_budget_through_redis() -> None:
+    out = run_example("workers_example.py")
+    served = [int(n) for n in re.findall(r"worker \d: (\d+) served", out)]
+    assert len(served) == 3
+    assert re.search(r"together: 5 calls served, \$0\.01\d+ spent of \$0\.010100, 5 ledger rows", out), out
+    assert sum(served) == 5

@@ -12,8 +12,9 @@ from litellm_router_plugin.integrations.proxy import CONFIG_ENV, ProxyRouterPlug
 
 HERE = Path(__file__).parent
 
-# The PluginConfig: $LITELLM_ROUTER_PLUGIN_CONFIG, or plugin.yaml beside this file.
-plugin = ProxyRouterPlugin(os.environ.get(CONFIG_ENV) or HERE / "plugin.yaml")
+# The PluginConfig: $LITELLM_ROUTER_PLUGIN_CONFIG, or plugin.yaml beside this file. A mistake in it
+# stops the proxy with one `error:` line naming the field and the fix (for_proxy), before it serves.
+plugin = ProxyRouterPlugin.for_proxy(os.environ.get(CONFIG_ENV) or HERE / "plugin.yaml")
 
 # DEMO ONLY. Replace with your own key scheme (an async (request, api_key) -> UserAPIKeyAuth), or drop
 # `custom_auth` from config.yaml and use LiteLLM's virtual keys (they need its database).

@@ -137,13 +137,17 @@ def calibrate_tiers(
     return TierCalibration(thresholds, got, per_1k(got))
 
 
-def write_tier_thresholds(config_path: str | Path, thresholds: Sequence[float]) -> None:
-    """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, changing nothing else."""
+def write_tier_thresholds(config_path: str | Path, thresholds: Sequence[float]) -> bool:
+    """Set ``classifier.tier_thresholds`` in a YAML or JSON config file, and remove the
+    ``strong_threshold`` they supersede; ``True`` when one was removed. Nothing else changes."""
     _write_classifier_setting(config_path, "tier_thresholds", [round(t, THRESHOLD_DECIMALS) for t in thresholds])
+    return drop_classifier_setting(config_path, "strong_threshold")
 
 
-def write_threshold(config_path: str | Path, threshold: float) -> None:
-    """Set ``classifier.strong_threshold`` in a YAML or JSON config file, changing nothing else.
+def write_threshold(config_path: str | Path, threshold: float) -> bool:
+    """Set ``classifier.strong_threshold`` in a YAML or JSON config file, and remove the
+    ``tier_thresholds`` that would otherwise still decide (they take precedence); ``True`` when
+    they were removed. Nothing else changes.
 
     YAML is read with ``ruamel.yaml`` to find where the value goes, and edited as text: one line
     changed or added, every comment, quote and indent kept. Only where no line can take it (flow
@@ -151,6 +155,43 @@ def write_threshold(config_path: str | Path, threshold: float) -> None:
     round trip (comments still kept).
     """
     _write_classifier_setting(config_path, "strong_threshold", round(threshold, THRESHOLD_DECIMALS))
+    return drop_classifier_setting(config_path, "tier_thresholds")
+
+
+def drop_classifier_setting(config_path: str | Path, key: str) -> bool:
+    """Remove ``classifier.<key>`` from a YAML or JSON config file (its line, or a round trip that
+    keeps comments where it spans lines); ``True`` when it was there."""
+    path = Path(config_path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        classifier = _target(data, path).get("classifier")
+        if not isinstance(classifier, dict) or key not in classifier:
+            return False
+        del classifier[key]
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return True
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    data = yaml.load(text)
+    classifier = _target(data, path).get("classifier")
+    if not isinstance(classifier, CommentedMap) or key not in classifier:
+        return False
+    old = classifier[key]
+    if len(classifier) > 1 and (not isinstance(old, list) or (isinstance(old, CommentedSeq) and old.fa.flow_style())):
+        lines = text.splitlines(keepends=True)
+        del lines[classifier.lc.key(key)[0]]  # one line: key and value
+        path.write_text("".join(lines), encoding="utf-8")
+        return True
+    del classifier[key]
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return True
 
 
 def _yaml_scalar(value: float | list[float]) -> str:

@@ -123,8 +123,10 @@ class Admission:
         outcome: Outcome | None = None,
         breaker: str | None = None,
         probe: bool = False,
+        report_overrun: bool = True,
     ) -> None:
-        """Release the hold and charge ``actual_cost``, once; never raises (the call already happened)."""
+        """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
+        ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged."""
         try:
             await self.guard.settle(
                 request_id,
@@ -134,6 +136,7 @@ class Admission:
                 breaker=self.breaker(breaker),
                 probe=probe,
                 queue_on_outage=True,  # an unreachable store queues the settle for retry (settle_queue.py)
+                report_overrun=report_overrun,
             )
         except Exception:
             # The hold expires with its lease; the call itself already happened and must not fail now.

@@ -375,8 +375,10 @@ class BudgetGuard:
         breaker: BreakerSpec | None = None,
         probe: bool = False,
         queue_on_outage: bool = False,
+        report_overrun: bool = True,
     ) -> SettleResult:
         """Release the hold and charge ``actual_cost``; idempotent (a second call charges nothing).
+        A charge beyond the hold is logged as a warning unless ``report_overrun`` is false (mock calls).
 
         With ``queue_on_outage``, a store that cannot be reached does not raise: the settle is queued
         and retried in the background until it lands (status ``queued``), see ``settle_queue``.
@@ -395,7 +397,7 @@ class BudgetGuard:
                 raise
             return SettleResult("queued")
         if result.overrun:
-            logger.warning(
+            (logger.warning if report_overrun else logger.debug)(
                 "request %s settled $%.6f beyond its hold%s",
                 request_id,
                 result.overrun / MICROS_PER_USD,

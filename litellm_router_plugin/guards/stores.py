@@ -8,12 +8,17 @@ from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.state import MemoryStore, RedisStore, Store
 
 
-def build_store(config: PluginConfig) -> Store:
+def build_store(config: PluginConfig, *, socket_timeout: float | None = None) -> Store:
     """The configured store, with the durable ledger attached when one is configured (nothing
-    connects until first used)."""
+    connects until first used). ``socket_timeout`` (Redis) shortens the wait of one-shot commands."""
     store: Store
     if config.store.kind == "redis":
-        store = RedisStore(config.store.url, prefix=config.store.prefix, cluster=config.store.cluster)
+        store = RedisStore(
+            config.store.url,
+            prefix=config.store.prefix,
+            cluster=config.store.cluster,
+            socket_timeout=5.0 if socket_timeout is None else socket_timeout,  # RedisStore's default
+        )
     else:
         store = MemoryStore()
     if config.ledger.kind == "postgres":

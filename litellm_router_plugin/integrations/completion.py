@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
+from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 
 _default: Pipeline | None = None
@@ -29,17 +29,17 @@ def default_pipeline() -> Pipeline:
 
 
 async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: Any) -> Any:
-    """Like ``litellm.acompletion``; with ``model=<alias>`` the pipeline picks the model first.
+    """Like ``litellm.acompletion``, every call governed as through the Router: ``model=<alias>`` is
+    routed, a tier name forces that tier, any other model is called as named and admitted against
+    the same budgets and breakers (and recorded in the ledger, tier ``none``).
 
     The chosen deployment's ``litellm_params`` are merged under the caller's kwargs, and the
     ``RoutingDecision`` comes back in ``response._hidden_params["router_decision"]`` and in
     ``metadata["router_decision"]``. Pass ``pipeline=`` to use another config than the default.
     """
     pipeline: Pipeline = kwargs.pop("pipeline", None) or default_pipeline()
-    if model != pipeline.alias:
-        return await litellm.acompletion(model=model, messages=messages or [], **kwargs)
     ensure_decision_hook()  # LiteLLM's deployment hooks settle the call (streams when they end)
-    return await pipeline.acompletion(messages, **kwargs)
+    return await governed_acompletion(pipeline, model, messages, **kwargs)
 
 
 async def feedback(request_id: str, score: float, *, pipeline: Pipeline | None = None) -> Any:

@@ -3,24 +3,30 @@
 ``register()`` adds a ``CustomLLM`` handler under the provider name ``router`` to
 ``litellm.custom_provider_map``; the stock ``litellm.completion`` / ``acompletion`` then route
 ``router/<alias>`` through the configured pipeline (plan, admit, call, settle), streams included.
-The decision is on the response's ``_hidden_params["router_decision"]`` (non-streamed calls).
+The decision is on the response's ``_hidden_params["router_decision"]``; for a stream, on the stream
+object's (and every chunk's) once the first chunk is read, since the route is taken then.
+``litellm.completion`` runs on the bridge loop of ``integrations/blocking.py``, so it works inside
+and outside a running event loop, with any store.
 """
 
 from __future__ import annotations
 
-import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.custom_llm import CustomLLM
 from litellm.utils import custom_llm_setup
 
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError
+from litellm_router_plugin.integrations.blocking import run_blocking
 from litellm_router_plugin.integrations.completion import configure, default_pipeline
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 PROVIDER = "router"
@@ -60,19 +66,38 @@ def _generic_chunk(chunk: Any) -> dict[str, Any]:
     }
 
 
+def _publish(decision: Any, logging_obj: Any) -> None:
+    """Put the decision on the stream object LiteLLM wrapped around ours (and so on its chunks).
+
+    LiteLLM builds that ``CustomStreamWrapper`` after our generator is created and never hands it to
+    us; it is the caller reading our first chunk, found a few frames up by its logging object.
+    """
+    if decision is None or logging_obj is None:
+        return
+    frame = sys._getframe(1)
+    for _ in range(8):
+        frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            return
+        wrapper = frame.f_locals.get("self")
+        if isinstance(wrapper, CustomStreamWrapper) and wrapper.logging_obj is logging_obj:
+            wrapper._hidden_params[METADATA_KEY] = decision
+            base = getattr(wrapper, "_base_hidden_params", None)  # copied onto every chunk
+            if isinstance(base, dict):
+                base[METADATA_KEY] = decision
+            return
+
+
 class RouterProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped here
     """Routes ``router/<alias>`` calls through the default pipeline (see :func:`register`)."""
 
     async def _route(
         self, model: str, messages: list[Any], optional_params: dict[str, Any], litellm_params: Any, stream: bool
     ) -> Any:
-        pipeline = default_pipeline()
-        if model != pipeline.alias:
-            raise litellm.BadRequestError(
-                message=f"router/{model}: only router/{pipeline.alias} is routed", model=model, llm_provider=PROVIDER
-            )
         ensure_decision_hook()
-        return await pipeline.acompletion(messages, stream=stream, **_call_kwargs(optional_params, litellm_params))
+        # router/<name> accepts what model=<name> does through the Router: the alias, a tier, any model.
+        kwargs = _call_kwargs(optional_params, litellm_params)
+        return await governed_acompletion(default_pipeline(), model, messages, stream=stream, **kwargs)
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         """Route, admit, call, settle; the response carries the decision."""
@@ -81,8 +106,8 @@ class RouterProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped her
         )
 
     def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        """The synchronous twin: runs :meth:`acompletion` on a private event loop."""
-        return asyncio.run(self.acompletion(model, messages, *args, **kwargs))
+        """The synchronous twin: runs :meth:`acompletion` on the bridge loop (in or out of a running loop)."""
+        return run_blocking(self.acompletion(model, messages, *args, **kwargs))
 
     async def astreaming(
         self, model: str, messages: list[Any], *args: Any, **kwargs: Any
@@ -91,16 +116,31 @@ class RouterProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped her
         stream = await self._route(
             model, messages, kwargs.get("optional_params") or {}, kwargs.get("litellm_params"), True
         )
+        decision = (getattr(stream, "_hidden_params", None) or {}).get(METADATA_KEY)
+        first = True
         async for chunk in stream:
+            if first:
+                _publish(decision, kwargs.get("logging_obj"))
+                first = False
             yield _generic_chunk(chunk)
 
     def streaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        """Synchronous streaming: collected on a private event loop, then replayed."""
+        """Synchronous streaming: collected on the bridge loop, then replayed."""
 
-        async def collect() -> list[dict[str, Any]]:
-            return [c async for c in self.astreaming(model, messages, *args, **kwargs)]
+        async def collect() -> tuple[Any, list[dict[str, Any]]]:
+            stream = await self._route(
+                model, messages, kwargs.get("optional_params") or {}, kwargs.get("litellm_params"), True
+            )
+            decision = (getattr(stream, "_hidden_params", None) or {}).get(METADATA_KEY)
+            return decision, [_generic_chunk(c) async for c in stream]
 
-        return iter(asyncio.run(collect()))
+        decision, chunks = run_blocking(collect())
+
+        def replay() -> Iterator[dict[str, Any]]:
+            _publish(decision, kwargs.get("logging_obj"))
+            yield from chunks
+
+        return replay()
 
 
 _PROVIDER = RouterProvider()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,25 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         attach_learner(self.pipeline)
         if mount_routes:
             self._mount_routes()
+
+    @classmethod
+    def for_proxy(
+        cls, config: PluginConfig | Mapping[str, Any] | str | Path | None = None, *, mount_routes: bool = True
+    ) -> ProxyRouterPlugin:
+        """The plugin for a proxy's callback module: a bad config ends the proxy with one line.
+
+        The proxy imports the callback module inside its start-up, where a raised error becomes a
+        ~350-line traceback after LiteLLM's banner; here the ``ConfigError`` (the field and the fix)
+        is printed alone on stderr and the process exits with status 2 before anything else starts.
+        """
+        source = config if config is not None else os.environ.get(CONFIG_ENV)
+        try:
+            return cls(source, mount_routes=mount_routes)
+        except ConfigError as exc:
+            where = f" ({source})" if isinstance(source, str | Path) else ""
+            sys.stderr.write(f"error: router plugin config{where}: {' '.join(str(exc).split())}\n")
+            sys.stderr.flush()
+            os._exit(2)  # not SystemExit: the proxy's start-up would print it as a traceback and go on
 
     @property
     def alias(self) -> str:

@@ -16,9 +16,10 @@ from litellm.router import CustomRoutingStrategyBase, Router
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 
 from litellm_router_plugin.config import PluginConfig
-from litellm_router_plugin.errors import ConfigError, ModelNotAllowed
+from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.pipeline.cascade import cascade_requested
+from litellm_router_plugin.pipeline.names import routed_tier
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
 
 PLACEHOLDER_PREFIX = "router-plugin-placeholder"
@@ -67,30 +68,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         return found
 
     def _routed_tier(self, model: str, kwargs: Mapping[str, Any]) -> tuple[bool, str | None]:
-        """Whether ``model`` is routed by the planner, and the tier it names (if it is a tier)."""
-        config = self.pipeline.config
-        if model == config.alias:
-            return True, None
-        self._check_allowed(model, kwargs)
-        if model in self.pipeline.tier_map:
-            return True, model
-        return False, None
-
-    def _check_allowed(self, model: str, kwargs: Mapping[str, Any]) -> None:
-        config = self.pipeline.config
-        if model in self.pipeline.tier_map and not config.allow_tier_models:
-            raise ModelNotAllowed(
-                model, f"tier names are not accepted as models (allow_tier_models: false); use {config.alias!r}"
-            )
-        restricted = config.alias_only
-        if restricted is False:
-            return
-        if restricted is not True:
-            who = self.pipeline.identity(kwargs)
-            names = {f"user:{who.user}", f"team:{who.team}"}
-            if not names & set(restricted):
-                return
-        raise ModelNotAllowed(model, f"this caller may only use {config.alias!r} (alias_only)")
+        """Whether ``model`` is routed by the planner, and the tier it names (``pipeline.names``: the
+        rule every entry point shares)."""
+        return routed_tier(self.pipeline, model, kwargs)
 
     def _cascade(self) -> dict[str, Any]:
         """The alias' cascade deployment (added on first use): its steps are planned, admitted and

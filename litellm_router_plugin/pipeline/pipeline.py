@@ -80,6 +80,11 @@ def run_without_loop(coro: Any) -> Any:
     )
 
 
+def _mocked(request: Mapping[str, Any], deployment: TierDeployment) -> bool:
+    """Whether the call will be answered by LiteLLM's ``mock_response`` (the caller's or the deployment's)."""
+    return request.get("mock_response") is not None or deployment.litellm_params.get("mock_response") is not None
+
+
 class Pipeline:
     """Plans, admits and settles requests for one ``PluginConfig``."""
 
@@ -199,7 +204,7 @@ class Pipeline:
         refused = usable[: hold.index] if hold is not None else ()
         decision = self._decision(plan, chosen, refused, unhealthy, tier or self.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
-        return self._routed(hold, chosen.deployment, identity, decision)
+        return self._routed(hold, chosen.deployment, identity, decision, _mocked(request, chosen.deployment))
 
     def _decision(
         self, plan: Plan, chosen: Option, refused: Sequence[Option], unhealthy: Collection[str], requested: str
@@ -226,7 +231,12 @@ class Pipeline:
             raise
 
     def _routed(
-        self, hold: Hold | None, deployment: TierDeployment, identity: Identity, decision: RoutingDecision
+        self,
+        hold: Hold | None,
+        deployment: TierDeployment,
+        identity: Identity,
+        decision: RoutingDecision,
+        mocked: bool = False,
     ) -> Routed:
         """The admitted request: its decision, and the ticket its settlement needs (none without admission)."""
         if hold is None:
@@ -244,6 +254,7 @@ class Pipeline:
             probe=hold.probe,
             unaccounted=hold.unaccounted,
             reason=decision.reason,
+            mocked=mocked,
         )
         return Routed(decision, deployment, ticket)
 
@@ -260,7 +271,17 @@ class Pipeline:
         option = plan.options[0]
         identity = self.identity(request)
         hold = await self._hold(plan, [option], identity)
-        return self._routed(hold, option.deployment, identity, self._decision(plan, option, (), (), requested))
+        decision = self._decision(plan, option, (), (), requested)
+        return self._routed(hold, option.deployment, identity, decision, _mocked(request, option.deployment))
+
+    def _named_entry(self, model: str) -> dict[str, Any]:
+        """The Router-style entry for a model called by name outside a Router: a tier deployment of
+        that model when there is one (its credentials, price and breaker), else the bare model."""
+        for tier in self.tier_map.tiers:
+            for deployment in tier.deployments:
+                if deployment.model == model:
+                    return deployment.router_entry()
+        return {"model_name": model, "litellm_params": {"model": model}}
 
     # -- settle ----------------------------------------------------------------------------
     async def settle(self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None) -> None:
@@ -306,24 +327,32 @@ class Pipeline:
             outcome=outcome_of(error, self.config.breaker.failure_status_codes),
             breaker=ticket.breaker,
             probe=ticket.probe,
+            report_overrun=not ticket.mocked,
         )
         if error is not None:
             await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
 
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
-    async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
+    async def acompletion(
+        self, messages: list[Any] | None = None, *, tier: str | None = None, named: str | None = None, **kwargs: Any
+    ) -> Any:
         """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
         (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included.
-        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``."""
+        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``.
+        ``tier``: forced (a tier name given as the model); ``named``: a model called as named, not routed
+        but admitted like the rest (see ``pipeline.names``)."""
         from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested  # imports this module
 
         if self.policy is not None:
             await self.policy.refresh()  # before the cascade reads the policy
         if self.learner is not None:
             await self.learner.refresh()
-        if cascade_requested(self.config.cascade, kwargs):
+        if named is not None:
+            routed = await self.admit_named(kwargs, messages, self._named_entry(named), named)
+        elif tier is None and cascade_requested(self.config.cascade, kwargs):
             return await Cascade(self).acompletion(messages, **kwargs)
-        routed = await self._route(kwargs, messages, None, None, ())  # the policy was refreshed above
+        else:
+            routed = await self._route(kwargs, messages, None, tier, ())  # the policy was refreshed above
         metadata = dict(kwargs.pop("metadata", None) or {})
         routed.attach(metadata)
         try:

@@ -81,6 +81,9 @@ def parse_policy(body: str, origin: str, running: PluginConfig | None = None) ->
     try:
         data = yaml.load(body, Loader=_Loader)
     except yaml.YAMLError as exc:
+        for mark in (getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)):
+            if mark is not None:
+                mark.name = origin  # the file, not "<unicode string>"
         raise ConfigError("config", origin, f"Not valid YAML/JSON: {exc}") from None
     if data is None or data is EMPTY:
         if running is None:

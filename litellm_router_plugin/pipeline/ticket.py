@@ -29,6 +29,9 @@ class Ticket:
     probe: bool = False
     unaccounted: bool = False
     reason: str | None = None
+    mocked: bool = False
+    """A ``mock_response`` call: its usage is made up (LiteLLM ignores ``max_tokens``), so a charge
+    beyond the hold is not reported as an overrun."""
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """What a call with this usage costs at the deployment's prices (LiteLLM's, resolved at plan time)."""

@@ -150,8 +150,9 @@ class Planner:
             strong=settings.strong_threshold,
         )
         if by_strength is not None:
+            # The thresholds decide: say so first, the category only as context (one story, not two tiers).
             target = self.tier_map.tiers[by_strength[0]]
-            reason = f"{reason}; {by_strength[1]}: {target.name}"
+            reason = f"{by_strength[1]}: {target.name} (category {analysis.category}, score {analysis.score})"
         forced = self._tier(raw, "tier")
         if forced is not None:
             return Route((forced,), f"{reason}; tier forced to {forced.name} by metadata")

@@ -9,9 +9,12 @@ Clocks are Redis ``TIME`` unless a clock is injected (tests).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
+import weakref
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -114,6 +117,15 @@ class _CountingRedisCluster(aioredis.RedisCluster):
             return await super().execute_command(*args, **kwargs)
 
 
+async def _close_at_loop_shutdown(client: Any) -> AsyncIterator[None]:
+    """Closes ``client`` when its event loop shuts down (``asyncio.run`` finalises async generators
+    before closing the loop); otherwise a closed loop's connections would only warn when collected."""
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
 class RedisStore(Store):
     """Budgets, breakers and the ledger in Redis (``redis.asyncio``), one server or a Redis Cluster.
 
@@ -155,24 +167,54 @@ class RedisStore(Store):
         """Redis TIME minus this host's clock, as last seen (a lower bound: the reply took time)."""
         self.round_trips = RoundTrips()
         self.cluster = cluster
-        client = (
-            self._cluster_client(socket_timeout, max_connections)
-            if cluster
-            else self._single_client(socket_timeout, max_connections)
+        self._client_settings = (socket_timeout, max_connections)
+        # One client per event loop: a redis.asyncio connection belongs to the loop that opened it, and
+        # synchronous callers run on a loop of their own (integrations/blocking.py). The first loop
+        # to ask gets the client made here.
+        self._home: _CountingRedis | _CountingRedisCluster | None = self._new_client()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
+            weakref.WeakKeyDictionary()
         )
-        client.round_trips = self.round_trips
-        self.client = client
-        self._admit_script = self.client.register_script(_script("admit.lua"))
-        self._settle_script = self.client.register_script(_script("settle.lua"))
-        self._status_script = self.client.register_script(_script("breaker_status.lua"))
-        self._restore_script = self.client.register_script(_script("restore.lua"))
-        self._reconcile_script = self.client.register_script(_script("reconcile.lua"))
+        home = self._home
+        self._admit_script = home.register_script(_script("admit.lua"))
+        self._settle_script = home.register_script(_script("settle.lua"))
+        self._status_script = home.register_script(_script("breaker_status.lua"))
+        self._restore_script = home.register_script(_script("restore.lua"))
+        self._reconcile_script = home.register_script(_script("reconcile.lua"))
         tag = "{" + prefix + "}"
         self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
         self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
         self._tag = tag
         self._epoch = f"{tag}:epoch"
         self._provisional = f"{tag}:provisional"
+
+    def _new_client(self) -> _CountingRedis | _CountingRedisCluster:
+        socket_timeout, max_connections = self._client_settings
+        client = (
+            self._cluster_client(socket_timeout, max_connections)
+            if self.cluster
+            else self._single_client(socket_timeout, max_connections)
+        )
+        client.round_trips = self.round_trips
+        return client
+
+    @property
+    def client(self) -> _CountingRedis | _CountingRedisCluster:
+        """The client of the running event loop (made on its first use there)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._home or self._new_client()
+        found = self._clients.get(loop)
+        if found is None:
+            client, self._home = (self._home or self._new_client()), None
+            closer = _close_at_loop_shutdown(client)
+            with contextlib.suppress(StopIteration):  # runs to its yield: the loop now tracks it
+                closer.asend(None).send(None)  # type: ignore[attr-defined]  # a coroutine-like awaitable
+            found = self._clients[loop] = (client, closer)
+        client = found[0]
+        assert isinstance(client, (_CountingRedis, _CountingRedisCluster))
+        return client
 
     def _single_client(self, socket_timeout: float, max_connections: int) -> _CountingRedis:
         try:
@@ -295,7 +337,7 @@ class RedisStore(Store):
         keys.append(self._epoch)
         sent = time.time()
         args += [request.attempt, self._deadline_arg(sent), 1 if request.on_lost_settle == "charge_estimate" else 0]
-        reply, meta = await self._admit_script(keys=keys, args=args)
+        reply, meta = await self._admit_script(keys=keys, args=args, client=self.client)
         if self.clock is None:
             self._offset_ms = int(meta[0]) - int(time.time() * 1000)
         if len(meta) > 1:
@@ -348,6 +390,7 @@ class RedisStore(Store):
                 1 if request.probe else 0,
                 request.spent_ttl_s,
             ],
+            client=self.client,
         )
         if reply[0] == "settled":
             window = reply[4] or None
@@ -384,7 +427,7 @@ class RedisStore(Store):
             for scope in hold.scopes:
                 keys += [self._counter("spent", scope, hold.window), self._counter("held", scope, hold.window)]
             args += [hold.request_id, hold.amount, hold.lease_ms, hold.window, len(hold.scopes)]
-        return bool(int(await self._restore_script(keys=keys, args=args)))
+        return bool(int(await self._restore_script(keys=keys, args=args, client=self.client)))
 
     async def _forget_settle(self, request_id: str) -> None:
         await self.client.hdel(self._settled, request_id)  # its settled_at entry expires as usual
@@ -396,7 +439,9 @@ class RedisStore(Store):
     async def _reconcile(self, totals: dict[tuple[str, str], int], epoch: str) -> int:
         keys, amounts = self._counter_pairs(totals)
         args: list[str | int] = [epoch, 3 * 86400, *amounts]
-        added = int(await self._reconcile_script(keys=[self._epoch, self._provisional, *keys], args=args))
+        added = int(
+            await self._reconcile_script(keys=[self._epoch, self._provisional, *keys], args=args, client=self.client)
+        )
         return max(added, 0)
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
@@ -410,7 +455,7 @@ class RedisStore(Store):
         bkey, fkey = self._breaker_keys(spec.name)
         # One script, so the clock and the reads come from the node that owns the keys (cluster).
         now, state, opened_at, probe_until, recent = await self._status_script(
-            keys=[bkey, fkey], args=[self._now_arg(), spec.window_ms]
+            keys=[bkey, fkey], args=[self._now_arg(), spec.window_ms], client=self.client
         )
         now, recent = int(now), int(recent)
         if state != "open":
@@ -427,9 +472,16 @@ class RedisStore(Store):
         await self.client.ping()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools (each on its own event loop; a closed loop's died with it)."""
         self.closed = True
-        await self.client.aclose()
+        current = asyncio.get_running_loop()
+        clients, self._home = [*self._clients.items(), *([(current, (self._home, None))] if self._home else [])], None
+        self._clients.clear()
+        for loop, (client, _closer) in clients:
+            if loop is current:
+                await client.aclose()
+            elif loop.is_running():
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(client.aclose(), loop))
 
     async def policy(self) -> tuple[str | None, str | None, float]:
         """The published routing policy: ``(version, body, file mtime)`` (``None, None, 0`` when none)."""
