@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -147,6 +148,23 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
         model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
     )
     return float(prompt_usd + completion_usd)
+
+
+def response_cost(response: Any, model: str, deployment_id: str | None = None) -> float | None:
+    """LiteLLM's own ``response_cost`` of a call's response (cached prompt tokens, tiered and other
+    special prices included), as its spend logs record it; ``None`` when LiteLLM cannot price it.
+
+    The figure LiteLLM already attached to the response is used as is; otherwise it is computed by
+    ``litellm.completion_cost`` with the deployment's id, so a deployment's own prices apply."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, Mapping) and isinstance(hidden.get("response_cost"), int | float):
+        return float(hidden["response_cost"])
+    try:
+        value = litellm.completion_cost(completion_response=response, model=model, router_model_id=deployment_id)
+    except Exception:  # litellm raises several unrelated types for "cannot price this"
+        logger.debug("LiteLLM could not price a response of %s; usage x price instead", model, exc_info=True)
+        return None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) and value >= 0 else None
 
 
 def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str, tools: Any = None) -> int:
