@@ -150,17 +150,24 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
     return float(prompt_usd + completion_usd)
 
 
-def response_cost(response: Any, model: str, deployment_id: str | None = None) -> float | None:
+def response_cost(response: Any, model: str, deployment_price: Price | None = None) -> float | None:
     """LiteLLM's own ``response_cost`` of a call's response (cached prompt tokens, tiered and other
     special prices included), as its spend logs record it; ``None`` when LiteLLM cannot price it.
 
     The figure LiteLLM already attached to the response is used as is; otherwise it is computed by
-    ``litellm.completion_cost`` with the deployment's id, so a deployment's own prices apply."""
+    ``litellm.completion_cost``, with ``deployment_price`` (a price set on the deployment) as its
+    custom price per token, as LiteLLM's logging does for such a deployment."""
     hidden = getattr(response, "_hidden_params", None)
     if isinstance(hidden, Mapping) and isinstance(hidden.get("response_cost"), int | float):
         return float(hidden["response_cost"])
+    custom = None
+    if deployment_price is not None and deployment_price.source == "deployment":
+        custom = {
+            "input_cost_per_token": deployment_price.input_per_token,
+            "output_cost_per_token": deployment_price.output_per_token,
+        }
     try:
-        value = litellm.completion_cost(completion_response=response, model=model, router_model_id=deployment_id)
+        value = litellm.completion_cost(completion_response=response, model=model, custom_cost_per_token=custom)
     except Exception:  # litellm raises several unrelated types for "cannot price this"
         logger.debug("LiteLLM could not price a response of %s; usage x price instead", model, exc_info=True)
         return None

@@ -51,7 +51,7 @@ async def settle_from_metadata(
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     if ticket is not None and pipeline is not None:
         if cost is None and response is not None and error is None:
-            cost = response_cost(response, ticket.model, ticket.deployment_id)
+            cost = response_cost(response, ticket.model, ticket.price())
         await pipeline.settle(ticket, usage=usage, error=error, cost=cost)
 
 

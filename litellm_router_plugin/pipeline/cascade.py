@@ -535,7 +535,7 @@ class Cascade:
                 exc._router_deployment = deployment.deployment_id  # type: ignore[attr-defined]
             raise
         usage = getattr(response, "usage", None)
-        actual = response_cost(response, deployment.model, deployment.deployment_id)  # LiteLLM's figure
+        actual = response_cost(response, deployment.model, deployment.price)  # LiteLLM's figure
         if routed.ticket is not None:
             await pipeline.settle(routed.ticket, usage=usage, cost=actual)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)

@@ -269,6 +269,9 @@ class Pipeline:
             probe=hold.probe,
             unaccounted=hold.unaccounted,
             reason=decision.reason,
+            priced_by=deployment.price.source,
+            soft=hold.soft,
+            spent_ttl_s=hold.spent_ttl_s,
         )
         return Routed(decision, deployment, ticket, baseline)
 
@@ -344,6 +347,8 @@ class Pipeline:
             outcome=outcome_of(error, self.config.breaker.failure_status_codes),
             breaker=ticket.breaker,
             probe=ticket.probe,
+            soft=ticket.soft,
+            spent_ttl_s=ticket.spent_ttl_s,
         )
         if error is not None:
             await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
