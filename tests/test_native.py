@@ -3,20 +3,34 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from litellm.integrations.custom_logger import CustomLogger
 
-from litellm_router_plugin import Admission, Pipeline, PluginConfig, build_router
+from litellm_router_plugin import (
+    Admission,
+    BudgetExceededError,
+    Identity,
+    MemoryStore,
+    Offer,
+    Pipeline,
+    PluginConfig,
+    Store,
+    build_router,
+    metrics,
+)
 from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.clock import ManualClock
+from litellm_router_plugin.guards.litellm_budgets import LiteLLMBudget
 from litellm_router_plugin.state import RedisStore
 from litellm_router_plugin.tools.fake_upstream import FakeUpstream
 from tests.conftest import user
-from tests.stores import REDIS_URL
+from tests.stores import REDIS_URL, START
 
 
 def _in_proxy() -> bool:
@@ -119,3 +133,49 @@ async def test_litellm_callbacks_see_routing_decision_and_tier_tag(fake: FakeUps
     assert decision.get("savings_baseline_model") == ("openai/gpt-4o" if _in_proxy() else None)
     assert isinstance(decision["score"], float)
     assert payload["request_tags"] == ["team-a", "router-tier:cheap"]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def manual_store(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Store, ManualClock]]:
+    clock = ManualClock(START)  # midnight UTC: a "1h" budget's periods end on the hour
+    if request.param == "memory":
+        yield MemoryStore(clock), clock
+        return
+    store = RedisStore(REDIS_URL, prefix=f"native-{uuid.uuid4().hex[:8]}", clock=clock)
+    try:
+        yield store, clock
+    finally:
+        await store.clear()
+        await store.aclose()
+
+
+async def test_a_litellm_budget_refuses_past_max_resets_each_period_and_alerts_once(
+    manual_store: tuple[Store, ManualClock], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, clock = manual_store
+    admission = Admission(PluginConfig.load({}), store=store)  # no budget in the plugin's config
+    budget = LiteLLMBudget("key", "sk-hashed", max_budget=0.001, duration="1h", soft_budget=0.0005)
+    who = Identity(key="sk-hashed", budgets=(budget,))
+    alerts = metrics.SOFT_BUDGET_ALERTS.labels("litellm-key")
+    before = alerts._value.get()
+
+    async def call(cost: float) -> None:
+        hold = await admission.admit([Offer(cost)], who)
+        await admission.settle(hold.request_id, cost, soft=hold.soft, spent_ttl_s=hold.spent_ttl_s)
+
+    with caplog.at_level(logging.WARNING, "litellm_router_plugin.alerts"):
+        await call(0.0004)
+        assert alerts._value.get() == before
+        await call(0.0004)  # $0.0008 >= the $0.0005 soft budget: one alert
+        await call(0.0001)  # still over it: no second alert
+        with pytest.raises(BudgetExceededError) as refused:
+            await admission.admit([Offer(0.0004)], who)  # $0.0009 + $0.0004 > $0.001
+        assert refused.value.retry_after == pytest.approx(3600)  # the period ends on the hour
+        clock.advance(3600)  # LiteLLM's next period: spent from zero again
+        await call(0.0004)
+    assert alerts._value.get() == before + 1
+    alerted = [r.message for r in caplog.records if r.name == "litellm_router_plugin.alerts"]
+    assert len(alerted) == 1
+    assert "soft_budget_crossed" in alerted[0]
+    spent, _ = await store.spent(budget.scope(), f"until{int(START) + 7200}")
+    assert spent == 400
