@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -203,6 +204,8 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
 
         params = counting._MessageCountParams(model, None)
         count_messages, count_extra = counting._count_messages, counting._count_extra
+        if list(inspect.signature(count_extra).parameters) != _COUNT_EXTRA_PARAMS:
+            return None  # another LiteLLM's counting (1.110 adds tool sections): its public function
     except Exception:  # another LiteLLM version, or a tokenizer that cannot load: the public function
         logger.debug("token counting falls back to litellm.token_counter", exc_info=True)
         return None
@@ -215,6 +218,8 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
 
     return count
 
+
+_COUNT_EXTRA_PARAMS = ["count_function", "tools", "tool_choice", "includes_system_message"]
 
 _SHORT_TEXT = 32
 """Texts up to this many characters have their token count remembered (see ``_short_text_memo``)."""

@@ -109,9 +109,12 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
     ):
         super().__init__()
         self.pipeline = Pipeline(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
-        if self.pipeline.admission is None and self.pipeline.config.budgets.litellm_budgets:
-            # LiteLLM's key, user and team budgets arrive with each request: admit every request.
-            self.pipeline.admission = Admission(self.pipeline.config)
+        if self.pipeline.config.budgets.litellm_budgets:
+            # LiteLLM's key, user and team budgets arrive with each request: admit every request
+            # (a reloaded policy keeps doing so, see pipeline.policy.apply_policy).
+            self.pipeline.admit_always = True
+            if self.pipeline.admission is None:
+                self.pipeline.admission = Admission(self.pipeline.config)
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()

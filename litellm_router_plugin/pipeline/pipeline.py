@@ -121,6 +121,8 @@ class Pipeline:
         self.tier_map = self.planner.tier_map
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
+        self.admit_always = False
+        """Admit every request even without configured limits (the proxy: LiteLLM's budgets ride on it)."""
         self.named = NamedDeployments(self.tier_map)
         self.faults = ConfigFaults()
         self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
