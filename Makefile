@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo proxy-demo test lint bench bench-state bench-proxy bench-cascade profile-proxy constraints clean
+.PHONY: demo proxy-demo test test-newest lint bench bench-state bench-proxy bench-cascade profile-proxy constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,27 @@ test: $(STAMP)          ## the whole test suite (starts Redis and PostgreSQL whe
 	bash .ci/ensure-redis
 	bash .ci/ensure-postgres
 	$(BIN)/pytest
+
+# The newest LiteLLM whose proxy installs here (1.110.x's `proxy` extra needs `litellm-proxy`, not
+# served; 1.109.3's pins litellm-proxy-extras 0.4.113, not served either, so its proxy runs with the
+# proxy dependencies of constraints.txt). Its own venv: `make test` keeps the lowest supported version.
+NEWEST       ?= 1.109.3
+VENV_NEWEST  ?= .venv-newest
+STAMP_NEWEST := $(VENV_NEWEST)/.installed
+
+$(STAMP_NEWEST): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV_NEWEST)
+	$(VENV_NEWEST)/bin/python -m pip install --quiet --upgrade pip
+	grep -v '^litellm==' constraints.txt > $(VENV_NEWEST)/constraints.txt
+	$(VENV_NEWEST)/bin/python -m pip install --quiet -r $(VENV_NEWEST)/constraints.txt
+	$(VENV_NEWEST)/bin/python -m pip install --quiet --no-deps 'litellm==$(NEWEST)'
+	$(VENV_NEWEST)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP_NEWEST)
+
+test-newest: $(STAMP_NEWEST)  ## the contract, SDK, Router and proxy tests on the newest supported LiteLLM
+	bash .ci/ensure-redis
+	$(VENV_NEWEST)/bin/pytest -p no:cacheprovider tests/test_litellm_contract.py tests/test_router.py \
+		tests/test_native.py tests/test_completion.py tests/test_provider.py tests/test_proxy_native.py
 
 lint: $(STAMP)          ## ruff, mypy and the import contracts (the layering)
 	$(BIN)/ruff check .
@@ -51,4 +72,4 @@ constraints: $(STAMP)
 	( echo '# Exact versions the README commands and CI install (tested together). Regenerate with `make constraints`.'; cat constraints.txt.new ) > constraints.txt && rm constraints.txt.new
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_NEWEST) .pytest_cache .mypy_cache .ruff_cache

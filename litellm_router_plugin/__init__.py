@@ -10,15 +10,10 @@ extra) only when asked for.
 from __future__ import annotations
 
 import importlib as _importlib
-import os as _os
-import sys as _sys
 import typing as _typing
 
-# Before anything can import litellm: its price map is then the bundled one (offline, deterministic),
-# unless the user chose otherwise. ``_litellm`` also restores it if litellm was imported before us.
-_os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-if "litellm" in _sys.modules:  # imported before us: bring the bundled price map back now (litellm is loaded anyway)
-    _importlib.import_module(f"{__name__}._litellm")
+# Importing the package leaves LiteLLM's price-map source alone (live or bundled, as LiteLLM decides):
+# offline prices are the caller's explicit choice, ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (see _litellm).
 
 if _typing.TYPE_CHECKING:
     from litellm_router_plugin.classify import CachedClassifier, Classifier, ComplexityAnalysis, HeuristicClassifier

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from litellm_router_plugin._litellm import use_bundled_price_map
 from litellm_router_plugin.config import ConfigWarning, PluginConfig
 from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.evaluation import MMLU_DATASET
@@ -86,6 +87,7 @@ def _planner(config: Path | None) -> Planner:
 @app.command()
 def demo(config: ConfigOption = None) -> None:
     """Route ~20 varied prompts through a real litellm.Router with mock responses (offline, no keys)."""
+    use_bundled_price_map()  # offline, deterministic prices: the demo's explicit choice
     planner = _planner(config)
     with user_errors():
         rows = asyncio.run(run_demo(planner))
@@ -462,6 +464,7 @@ def bench_routing(
     """Our classifiers against LiteLLM's complexity router, prompt length and random: APGR, CPT, cost, latency."""
     from litellm_router_plugin.evaluation.routing_bench import load_dataset, plot, run_benchmark
 
+    use_bundled_price_map()  # the published tables are priced by the bundled map, reproducibly
     with user_errors():
         samples = load_dataset(dataset, weak_column=weak_column, strong_column=strong_column)
         if split in ("folds", "draws"):

@@ -218,6 +218,9 @@ class BudgetsConfig(_Strict):
     """Plan a request that cannot afford its tier again on cheaper tiers before refusing it."""
     trust_client_user: bool = False
     """Count the request's ``user`` field as the user scope (otherwise only authenticated identities)."""
+    litellm_budgets: bool = True
+    """In the proxy: enforce LiteLLM's own budgets of the key, user and team (``max_budget``,
+    ``budget_duration``, ``soft_budget`` on ``UserAPIKeyAuth``) exactly, beside these limits."""
 
     @model_validator(mode="after")
     def _suspicious_limits(self) -> BudgetsConfig:

@@ -33,6 +33,9 @@ STORE_RESETS = Counter(
     ["action"],
     registry=REGISTRY,
 )
+SOFT_BUDGET_ALERTS = Counter(
+    "lrp_soft_budget_alerts", "LiteLLM soft budgets crossed (once per budget and period)", ["scope"], registry=REGISTRY
+)
 LEDGER_QUEUE = Gauge("lrp_ledger_queue", "Charged settles waiting for the durable ledger writer", registry=REGISTRY)
 LEDGER_DROPPED = Counter(
     "lrp_ledger_dropped", "Charged settles not queued for the ledger because its queue was full", registry=REGISTRY

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -149,6 +151,30 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
     return float(prompt_usd + completion_usd)
 
 
+def response_cost(response: Any, model: str, deployment_price: Price | None = None) -> float | None:
+    """LiteLLM's own ``response_cost`` of a call's response (cached prompt tokens, tiered and other
+    special prices included), as its spend logs record it; ``None`` when LiteLLM cannot price it.
+
+    The figure LiteLLM already attached to the response is used as is; otherwise it is computed by
+    ``litellm.completion_cost``, with ``deployment_price`` (a price set on the deployment) as its
+    custom price per token, as LiteLLM's logging does for such a deployment."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, Mapping) and isinstance(hidden.get("response_cost"), int | float):
+        return float(hidden["response_cost"])
+    custom = None
+    if deployment_price is not None and deployment_price.source == "deployment":
+        custom = {
+            "input_cost_per_token": deployment_price.input_per_token,
+            "output_cost_per_token": deployment_price.output_per_token,
+        }
+    try:
+        value = litellm.completion_cost(completion_response=response, model=model, custom_cost_per_token=custom)
+    except Exception:  # litellm raises several unrelated types for "cannot price this"
+        logger.debug("LiteLLM could not price a response of %s; usage x price instead", model, exc_info=True)
+        return None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) and value >= 0 else None
+
+
 def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str, tools: Any = None) -> int:
     """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``), tool definitions
     included; an image counts LiteLLM's default image tokens (never fetched to measure it).
@@ -178,6 +204,8 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
 
         params = counting._MessageCountParams(model, None)
         count_messages, count_extra = counting._count_messages, counting._count_extra
+        if list(inspect.signature(count_extra).parameters) != _COUNT_EXTRA_PARAMS:
+            return None  # another LiteLLM's counting (1.110 adds tool sections): its public function
     except Exception:  # another LiteLLM version, or a tokenizer that cannot load: the public function
         logger.debug("token counting falls back to litellm.token_counter", exc_info=True)
         return None
@@ -190,6 +218,8 @@ def _message_counter(model: str) -> Callable[[Sequence[Mapping[str, Any]], Any],
 
     return count
 
+
+_COUNT_EXTRA_PARAMS = ["count_function", "tools", "tool_choice", "includes_system_message"]
 
 _SHORT_TEXT = 32
 """Texts up to this many characters have their token count remembered (see ``_short_text_memo``)."""

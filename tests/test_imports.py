@@ -54,11 +54,7 @@ def test_the_pytest_plugin_does_not_import_litellm() -> None:
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("order", ["litellm first", "plugin first"])
-def test_the_bundled_price_map_wins_whatever_the_import_order(order: str) -> None:
-    # A loopback "remote" price map that differs from the bundled one in one price: litellm loads it
-    # when imported on its own; importing the plugin must bring the bundled map back.
-    code = """
+_REMOTE_MAP = """
         import importlib.util, json, pathlib, threading
         from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -83,15 +79,46 @@ def test_the_bundled_price_map_wins_whatever_the_import_order(order: str) -> Non
         threading.Thread(target=server.serve_forever, daemon=True).start()
         import os
         os.environ["LITELLM_MODEL_COST_MAP_URL"] = f"http://127.0.0.1:{server.server_port}/prices.json"
+"""
+
+
+@pytest.mark.parametrize("order", ["litellm first", "plugin first"])
+def test_importing_the_package_leaves_litellms_price_map_alone(order: str) -> None:
+    # A loopback "remote" price map that differs from the bundled one in one price: LiteLLM loads it,
+    # and the plugin prices with it, whatever the import order (a proxy that wants the live map keeps it).
+    code = (
+        _REMOTE_MAP
+        + """
         if ORDER == "litellm first":
             import litellm
-            assert litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"] == 1.0, "the test's remote map"
         import litellm_router_plugin
         import litellm
-        assert litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"] == expected, "bundled price expected"
-        assert litellm_router_plugin.price_for("gpt-4o-mini").input_per_token == expected
+        assert litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"] == 1.0, "the live (remote) map expected"
+        assert litellm_router_plugin.price_for("gpt-4o-mini").input_per_token == 1.0
         print("ok")
         """
+    )
     result = run_python(code.replace("ORDER", repr(order)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("how", ["environment", "explicit call"])
+def test_offline_prices_are_an_explicit_setting(how: str) -> None:
+    # LiteLLM's own LITELLM_LOCAL_MODEL_COST_MAP=True before its import, or use_bundled_price_map() after it.
+    code = (
+        _REMOTE_MAP
+        + """
+        import litellm
+        from litellm_router_plugin._litellm import use_bundled_price_map
+        if HOW == "explicit call":
+            assert litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"] == 1.0
+            use_bundled_price_map()
+        assert litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"] == expected, "bundled price expected"
+        print("ok")
+        """
+    )
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"} if how == "environment" else {}
+    result = run_python(code.replace("HOW", repr(how)), **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

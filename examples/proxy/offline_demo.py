@@ -122,7 +122,12 @@ def main() -> None:
             {}, HERE,
         )  # fmt: skip
         wait_http(f"{upstream}/hits", proc, log, 60)
-        env = {"LITELLM_ROUTER_PLUGIN_CONFIG": str(plugin_config), "LITELLM_LOG": "ERROR"}
+        # Offline, deterministic prices: LiteLLM's bundled price map, chosen explicitly for the demo.
+        env = {
+            "LITELLM_ROUTER_PLUGIN_CONFIG": str(plugin_config),
+            "LITELLM_LOG": "ERROR",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
         command = ["litellm", "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(proxy_port)]
         print(f"starting: LITELLM_ROUTER_PLUGIN_CONFIG=plugin-offline.yaml {' '.join(command)}  (~20 s)")
         proc, log = spawn(started, workdir, "proxy", [str(BIN / command[0]), *command[1:]], env, HERE)

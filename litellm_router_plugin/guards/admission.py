@@ -19,14 +19,28 @@ from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
 from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
 from litellm_router_plugin.guards.identity import Identity
+from litellm_router_plugin.guards.litellm_budgets import check_soft_budgets, periods
 from litellm_router_plugin.state import Admitted, AllOpen, BreakerSpec, BudgetRefused, Store
-from litellm_router_plugin.state.base import Outcome
+from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
 
 logger = logging.getLogger(__name__)
 
 
 def _limit(config: LimitConfig | None) -> BudgetLimit | None:
     return None if config is None else BudgetLimit(per_request=config.per_request, daily=config.daily)
+
+
+def _period_refusal(result: BudgetRefused, end: float | None, now: float) -> BudgetExceededError:
+    """The refusal by a LiteLLM budget: retry when its period resets (never, without a duration)."""
+    return BudgetExceededError(
+        result.scope,
+        "max_budget",
+        result.limit / MICROS_PER_USD,
+        result.spent / MICROS_PER_USD,
+        result.held / MICROS_PER_USD,
+        result.asked / MICROS_PER_USD,
+        retry_after=None if end is None else max(1.0, end - now),
+    )
 
 
 def store_from_config(config: PluginConfig) -> Store:
@@ -89,6 +103,8 @@ class Admission:
     async def admit(self, offers: Sequence[Offer], identity: Identity, request_id: str | None = None) -> Hold:
         """Hold the first offer its breaker and every budget allow (one round trip); ``hold.index`` says which."""
         request_id = request_id or uuid.uuid4().hex
+        now = self.guard.clock.now()
+        own = periods(identity.budgets, now, self.config.budgets.timezone) if identity.budgets else None
         request, limit_scope = self.guard.admit_request(
             request_id,
             [o.estimate for o in offers],
@@ -96,6 +112,7 @@ class Admission:
             key=identity.key,
             team=identity.team,
             breakers=[self.breaker(o.breaker) for o in offers],
+            extra_scopes=own.scopes if own is not None else (),
         )
         result = await self.guard.submit(request)
         if result is None:
@@ -103,9 +120,22 @@ class Admission:
             return Hold(request_id, offers[0].estimate, unaccounted=True)
         if isinstance(result, Admitted):
             metrics.child(metrics.ADMISSIONS, "admitted", "").inc()
-            return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
+            if own is None:
+                return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
+            return Hold(
+                request_id,
+                offers[result.index].estimate,
+                result.index,
+                result.probe,
+                soft=own.soft,
+                spent_ttl_s=own.ttl_s,
+            )
         if isinstance(result, BudgetRefused):
-            error: BudgetExceededError | CircuitBreakerOpen = self.guard.refusal(result, limit_scope)
+            error: BudgetExceededError | CircuitBreakerOpen = (
+                _period_refusal(result, own.ends[result.scope], now)
+                if own is not None and result.scope in own.ends
+                else self.guard.refusal(result, limit_scope)
+            )
             metrics.ADMISSIONS.labels("refused", error.scope.split(":", 1)[0]).inc()
             raise error
         if isinstance(result, AllOpen):
@@ -124,9 +154,12 @@ class Admission:
         breaker: str | None = None,
         probe: bool = False,
         report_overrun: bool = True,
+        soft: Sequence[Sequence[Any]] = (),
+        spent_ttl_s: int | None = None,
     ) -> None:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
-        ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged."""
+        ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged.
+        ``soft``: LiteLLM soft budgets to check once charged; ``spent_ttl_s``: their counters' lifetime."""
         try:
             await self.guard.settle(
                 request_id,
@@ -137,7 +170,10 @@ class Admission:
                 probe=probe,
                 queue_on_outage=True,  # an unreachable store queues the settle for retry (settle_queue.py)
                 report_overrun=report_overrun,
+                spent_ttl_s=spent_ttl_s,
             )
+            if soft and actual_cost > 0:
+                await check_soft_budgets(self.store, soft)
         except Exception:
             # The hold expires with its lease; the call itself already happened and must not fail now.
             logger.exception("settling request %s failed; its hold will expire with its lease", request_id)

@@ -82,6 +82,10 @@ class Hold:
     """Admitted under ``fail_open`` while the store was down: nothing is held or will be charged."""
     window: str | None = None
     """The daily window the hold counts against, as the store's clock chose it."""
+    soft: tuple[tuple[str, str, int], ...] = ()
+    """LiteLLM soft budgets of the request: (scope, period, micros), checked after its settle."""
+    spent_ttl_s: int | None = None
+    """How long its charged counters must live, when longer than a day window's (LiteLLM budgets)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +248,17 @@ class BudgetGuard:
         key: str | None = None,
         team: str | None = None,
         breakers: Sequence[BreakerSpec | None] | None = None,
+        extra_scopes: Sequence[ScopeLimit] = (),
     ) -> tuple[AdmitRequest, str]:
         """The store request holding the first of ``estimates`` every budget allows (``breakers``:
-        each candidate's circuit breaker, if any), and the scope of the per-request limit that
-        applies (for the refusal message)."""
+        each candidate's circuit breaker, if any; ``extra_scopes``: counters with periods of their
+        own, such as LiteLLM's budgets), and the scope of the per-request limit that applies."""
         if not estimates:
             raise ValueError("admit needs at least one candidate")
         checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
         before, after, boundary_ms = self.window_pair()  # the store's clock picks one of the two
         limits = self._limits_of(user, key, team)
-        scopes = self._scopes_of(user, key, team, before)
+        scopes = self._scopes_of(user, key, team, before) + tuple(extra_scopes)
         per_request = limits.per_request
         breakers = breakers if breakers is not None else (None,) * len(checked)
         request = AdmitRequest(
@@ -376,6 +381,7 @@ class BudgetGuard:
         probe: bool = False,
         queue_on_outage: bool = False,
         report_overrun: bool = True,
+        spent_ttl_s: int | None = None,
     ) -> SettleResult:
         """Release the hold and charge ``actual_cost``; idempotent (a second call charges nothing).
         A charge beyond the hold is logged as a warning unless ``report_overrun`` is false (mock calls).
@@ -386,7 +392,8 @@ class BudgetGuard:
         actual = _usd("actual_cost", actual_cost, allow_none=False) or 0.0
         micros = to_micros(actual)
         row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
-        request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=3 * 86400)
+        ttl = max(3 * 86400, spent_ttl_s or 0)  # a LiteLLM budget's counter lives past its period's end
+        request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=ttl)
         inflight = self.rebuild.settled(request_id)
         try:
             result = await self.rebuild.settle(request, inflight)

@@ -16,6 +16,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
+from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 logger = logging.getLogger(__name__)
@@ -34,14 +35,30 @@ def _decided_here(metadata: Any) -> bool:
     return used is None or used == decision.get("deployment_id")
 
 
-async def settle_from_metadata(metadata: Any, *, usage: Any = None, error: BaseException | None = None) -> None:
-    """Settle the ticket a request's metadata carries, through the pipeline that issued it."""
+async def settle_from_metadata(
+    metadata: Any,
+    *,
+    usage: Any = None,
+    error: BaseException | None = None,
+    response: Any = None,
+    cost: float | None = None,
+) -> None:
+    """Settle the ticket a request's metadata carries, through the pipeline that issued it, at
+    LiteLLM's ``response_cost`` (``cost``, or computed from ``response``) where LiteLLM has one."""
     if not _decided_here(metadata):
         return
     ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     if ticket is not None and pipeline is not None:
-        await pipeline.settle(ticket, usage=usage, error=error)
+        if cost is None and response is not None and error is None:
+            cost = response_cost(response, ticket.model, ticket.price())
+        await pipeline.settle(ticket, usage=usage, error=error, cost=cost)
+
+
+def _logged_cost(kwargs: Mapping[str, Any]) -> float | None:
+    """The ``response_cost`` LiteLLM's logging computed for the call, if any."""
+    value = kwargs.get("response_cost")
+    return float(value) if isinstance(value, int | float) and value >= 0 else None
 
 
 REQUEST_ID_KEY = "router_request_id"
@@ -77,7 +94,7 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
-            await settle_from_metadata(metadata, usage=getattr(response, "usage", None))
+            await settle_from_metadata(metadata, usage=getattr(response, "usage", None), response=response)
             try:
                 await _learn(request_data, response, ticket, metadata[METADATA_KEY])
             except Exception:  # learning must never fail a call that succeeded
@@ -93,12 +110,19 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
         self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         if kwargs.get("stream"):
-            await settle_from_metadata(_metadata_of(kwargs), usage=getattr(response_obj, "usage", None))
+            await settle_from_metadata(
+                _metadata_of(kwargs),
+                usage=getattr(response_obj, "usage", None),
+                response=response_obj,
+                cost=_logged_cost(kwargs),
+            )
 
     # LiteLLM calls the two below for synchronous calls only (Router.completion), which admit
     # through the memory store, whose coroutines never suspend.
     def log_success_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
-        run_without_loop(settle_from_metadata(_metadata_of(kwargs), usage=getattr(response_obj, "usage", None)))
+        usage = getattr(response_obj, "usage", None)
+        metadata = _metadata_of(kwargs)
+        run_without_loop(settle_from_metadata(metadata, usage=usage, response=response_obj, cost=_logged_cost(kwargs)))
 
     def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
         error = kwargs.get("exception")

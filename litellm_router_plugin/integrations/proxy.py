@@ -35,7 +35,10 @@ from litellm_router_plugin.errors import (
     StoreUnavailableError,
     UnsupportedRequest,
 )
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.guards.dependencies import log_dependencies
+from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY
+from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
 from litellm_router_plugin.integrations.cascade import (
     CLIENT_SETTINGS,
     cascade_entry,
@@ -107,6 +110,12 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
     ):
         super().__init__()
         self.pipeline = Pipeline(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
+        if self.pipeline.config.budgets.litellm_budgets:
+            # LiteLLM's key, user and team budgets arrive with each request: admit every request
+            # (a reloaded policy keeps doing so, see pipeline.policy.apply_policy).
+            self.pipeline.admit_always = True
+            if self.pipeline.admission is None:
+                self.pipeline.admission = Admission(self.pipeline.config)
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
@@ -182,6 +191,8 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             "team": user_api_key_dict.team_id,
             "authenticated": True,
         }
+        if self.pipeline.config.budgets.litellm_budgets:
+            metadata[OVERRIDES_KEY][LITELLM_BUDGETS_KEY] = budgets_from_auth(user_api_key_dict)
         if data.get("model") == self.alias or data.get("model") in self.pipeline.tier_map:
             # The response names the model that answered, not the alias (the alias stays in the decision).
             metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True

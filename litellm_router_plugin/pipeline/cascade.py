@@ -55,6 +55,7 @@ from litellm_router_plugin.pipeline.confidence import (
     check_verifier,
     load_verifier,
 )
+from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY, decision_logger
 from litellm_router_plugin.routing.tiers import Tier, TierDeployment
 
@@ -534,11 +535,12 @@ class Cascade:
                 exc._router_deployment = deployment.deployment_id  # type: ignore[attr-defined]
             raise
         usage = getattr(response, "usage", None)
+        actual = response_cost(response, deployment.model, deployment.price)  # LiteLLM's figure
         if routed.ticket is not None:
-            await pipeline.settle(routed.ticket, usage=usage)
+            await pipeline.settle(routed.ticket, usage=usage, cost=actual)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        charged = deployment.price.estimate(prompt, completion)
+        charged = actual if actual is not None else deployment.price.estimate(prompt, completion)
         run.prompt_tokens = max(run.prompt_tokens, prompt)  # later estimates use the provider's count
         run.calls.append(self._record(index, routed, "ok", usage, estimate, charged, start))
         run.decisions[index] = metadata[METADATA_KEY]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import uuid
 import weakref
 from collections.abc import Collection, Mapping, Sequence
@@ -29,13 +30,22 @@ from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
 from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
-from litellm_router_plugin.routing.decision import METADATA_KEY, RoutingDecision, decision_logger
+from litellm_router_plugin.routing.decision import (
+    LITELLM_METADATA_KEY,
+    METADATA_KEY,
+    RoutingDecision,
+    decision_logger,
+    litellm_routing_decision,
+    tier_tags,
+)
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.plan import Option, Plan
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.tiers import TierDeployment
 
 logger = logging.getLogger(__name__)
+
+_PROXY_SERVER = "litellm.proxy.proxy_server"
 
 _PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictionary()
 
@@ -59,12 +69,26 @@ class Routed:
     decision: RoutingDecision
     deployment: TierDeployment
     ticket: Ticket | None
+    baseline: TierDeployment | None = None
+    """The deployment savings are measured against (the strongest tier's cheapest)."""
 
     def attach(self, metadata: dict[str, Any]) -> None:
-        """Put the decision and the ticket in the request's metadata (where LiteLLM's hooks find them)."""
+        """Put the decision and the ticket in the request's metadata (where LiteLLM's hooks find them),
+        and the decision in LiteLLM's own shape and the tier as a request tag (for its logs and OTEL).
+        Every attempt writes or clears both, so a retry never carries an earlier attempt's."""
         metadata[METADATA_KEY] = self.decision.model_dump(mode="json")
         if self.ticket is not None:
             metadata[TICKET_KEY] = self.ticket.to_metadata()
+        base = self.baseline
+        native = litellm_routing_decision(
+            self.decision, base.model if base else None, base.deployment_id if base else None
+        )
+        if native is None:
+            metadata.pop(LITELLM_METADATA_KEY, None)
+        else:
+            metadata[LITELLM_METADATA_KEY] = native
+        if native is not None or "tags" in metadata:
+            metadata["tags"] = tier_tags(metadata.get("tags"), self.decision.tier if native else None)
 
 
 def run_without_loop(coro: Any) -> Any:
@@ -102,6 +126,8 @@ class Pipeline:
         self.tier_map = self.planner.tier_map
         self.admission = admission if admission is not None else self._default_admission()
         self.id = uuid.uuid4().hex
+        self.admit_always = False
+        """Admit every request even without configured limits (the proxy: LiteLLM's budgets ride on it)."""
         self.named = NamedDeployments(self.tier_map)
         self.faults = ConfigFaults()
         self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
@@ -239,8 +265,9 @@ class Pipeline:
         mocked: bool = False,
     ) -> Routed:
         """The admitted request: its decision, and the ticket its settlement needs (none without admission)."""
+        baseline = self._savings_baseline()
         if hold is None:
-            return Routed(decision, deployment, None)
+            return Routed(decision, deployment, None, baseline)
         ticket = Ticket(
             pipeline=self.id,
             request_id=hold.request_id,
@@ -255,8 +282,19 @@ class Pipeline:
             unaccounted=hold.unaccounted,
             reason=decision.reason,
             mocked=mocked,
+            priced_by=deployment.price.source,
+            soft=hold.soft,
+            spent_ttl_s=hold.spent_ttl_s,
         )
-        return Routed(decision, deployment, ticket)
+        return Routed(decision, deployment, ticket, baseline)
+
+    def _savings_baseline(self) -> TierDeployment | None:
+        """The strongest tier's cheapest deployment, named in LiteLLM's decision as the baseline of its
+        savings figure; inside the proxy only: outside it, LiteLLM's savings calculation imports the
+        whole proxy server (seconds, once per process) to look for a router that is not there."""
+        if _PROXY_SERVER not in sys.modules:
+            return None
+        return min(self.tier_map.strongest.deployments, key=lambda d: d.price.estimate(1000, 1000))
 
     async def admit_named(
         self,
@@ -284,14 +322,19 @@ class Pipeline:
         return {"model_name": model, "litellm_params": {"model": model}}
 
     # -- settle ----------------------------------------------------------------------------
-    async def settle(self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None) -> None:
-        """Charge the actual cost (usage x the deployment's price; 0 for a failed call), once, and
-        feed the deployment's breaker. Never raises."""
+    async def settle(
+        self, ticket: Ticket, *, usage: Any = None, error: BaseException | None = None, cost: float | None = None
+    ) -> None:
+        """Charge the actual cost, once, and feed the deployment's breaker. Never raises.
+
+        ``cost``: LiteLLM's ``response_cost`` of the call (see ``pricing.response_cost``); without
+        it, usage x the deployment's price. A failed call costs 0."""
         if ticket.unaccounted or self.admission is None:
             return
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        actual = 0.0 if error is not None else ticket.cost(prompt, completion)
+        actual = cost if cost is not None else ticket.cost(prompt, completion)
+        actual = 0.0 if error is not None else actual
         now = self.admission.guard.clock.now()
         row = {
             "ts": round(now, 3),
@@ -328,6 +371,8 @@ class Pipeline:
             breaker=ticket.breaker,
             probe=ticket.probe,
             report_overrun=not ticket.mocked,
+            soft=ticket.soft,
+            spent_ttl_s=ticket.spent_ttl_s,
         )
         if error is not None:
             await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)

@@ -52,6 +52,7 @@ def apply_policy(pipeline: Pipeline, config: PluginConfig, version: str) -> None
     old = pipeline.admission
     b = config.budgets
     wanted = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
+    wanted = wanted or (pipeline.admit_always and b.litellm_budgets)  # the proxy: LiteLLM's budgets
     admission = None
     if wanted or config.breaker.enabled:
         same_store = old is not None and config.store == pipeline.config.store

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from litellm_router_plugin.guards.identity import Identity
+from litellm_router_plugin.pricing import Price
 
 TICKET_KEY = "router_ticket"
 """Request metadata key of the ticket (plain data: LiteLLM copies metadata between attempts)."""
@@ -32,10 +33,21 @@ class Ticket:
     mocked: bool = False
     """A ``mock_response`` call: its usage is made up (LiteLLM ignores ``max_tokens``), so a charge
     beyond the hold is not reported as an overrun."""
+    priced_by: str = "litellm.model_cost"
+    """Where the deployment's price comes from (``pricing.PriceSource``): ``deployment`` prices the
+    response at the deployment's own price per token, as LiteLLM does."""
+    soft: tuple[tuple[str, str, int], ...] = ()
+    """LiteLLM soft budgets to check after the settle: (scope, period, micros)."""
+    spent_ttl_s: int | None = None
+    """How long the charged counters must live (LiteLLM budget periods outlast the default)."""
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """What a call with this usage costs at the deployment's prices (LiteLLM's, resolved at plan time)."""
         return prompt_tokens * self.input_cost_per_token + completion_tokens * self.output_cost_per_token
+
+    def price(self) -> Price:
+        """The deployment's price as resolved at plan time."""
+        return Price(self.input_cost_per_token, self.output_cost_per_token, self.priced_by)  # type: ignore[arg-type]
 
     def to_metadata(self) -> dict[str, Any]:
         """The ticket as plain data for request metadata."""
@@ -58,4 +70,4 @@ class Ticket:
 
 
 _FIELDS = tuple(f.name for f in fields(Ticket))
-_IDENTITY_FIELDS = tuple(f.name for f in fields(Identity))
+_IDENTITY_FIELDS = ("user", "key", "team")  # the budgets are the hold's business: settling needs none

@@ -83,3 +83,55 @@ class RoutingDecision(BaseModel):
         """Write the decision as one JSON line to the ``litellm_router_plugin.decisions`` logger."""
         if decision_logger.isEnabledFor(logging.INFO):
             decision_logger.info(json.dumps(self.log_record(prompt, include_prompt), sort_keys=True))
+
+
+LITELLM_METADATA_KEY = "routing_decision"
+"""Where LiteLLM's own routers put their decision (``StandardLoggingRoutingDecision``): its OTEL
+attributes, spend logs, callbacks' standard logging payload and savings views read it there."""
+
+TIER_TAG_PREFIX = "router-tier:"
+"""The tier goes to LiteLLM's spend logs as a request tag, e.g. ``router-tier:cheap``."""
+
+
+def _cause(analysis: ComplexityAnalysis) -> str:
+    """LiteLLM's ``RoutingDecisionCause`` for our classifier's answer."""
+    if analysis.fallback_reason:
+        return "classifier_fallback"
+    return "llm_classifier" if analysis.classifier.startswith("agent") else "heuristic_scorer"
+
+
+def litellm_routing_decision(
+    decision: RoutingDecision, baseline_model: str | None = None, baseline_id: str | None = None
+) -> dict[str, Any] | None:
+    """``decision`` in the shape of LiteLLM's ``StandardLoggingRoutingDecision`` (router type, tier,
+    score, routed model; ``baseline_*``: the deployment savings are measured against); ``None`` for
+    a call not routed (a deployment the caller named), as LiteLLM leaves it for plain model groups."""
+    analysis = decision.analysis
+    if analysis is None:
+        return None
+    record: dict[str, Any] = {
+        "router_model_name": decision.requested_model or "",
+        "router_type": "complexity",
+        "routed_model": decision.model,
+        "cause": _cause(analysis),
+        "tier": decision.tier,
+        "tier_label": decision.tier,
+        "request_type": str(analysis.category),
+        "score": float(analysis.score),
+        "escalated": "; escalated to " in decision.reason,
+    }
+    if analysis.classifier.startswith("agent:"):
+        record["classifier_model"] = analysis.classifier.removeprefix("agent:")
+    if decision.policy_version:
+        record["router_config_fingerprint"] = decision.policy_version
+    if baseline_model is not None and baseline_id is not None:
+        record["savings_baseline_model"] = baseline_model
+        record["savings_baseline_deployment_id"] = baseline_id
+    return record
+
+
+def tier_tags(tags: Any, tier: str | None) -> list[str]:
+    """``tags`` (a request's ``metadata["tags"]``) with this attempt's tier tag, and no other."""
+    listed = tags if isinstance(tags, list) else []
+    kept = [t for t in listed if not (isinstance(t, str) and t.startswith(TIER_TAG_PREFIX))]
+    return kept if tier is None else [*kept, TIER_TAG_PREFIX + tier]

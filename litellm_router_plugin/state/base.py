@@ -45,6 +45,13 @@ class ScopeLimit:
     window: str
     limit: int | None
     """Micro-dollars; ``None`` tracks spend without a limit."""
+    period: str | None = None
+    """A window of the scope's own (a LiteLLM budget period), the same either side of the day
+    boundary: the counter is ``period``'s whatever window the store picks for the others."""
+
+    def window_for(self, window: str) -> str:
+        """The window of this scope's counter when the request's window is ``window``."""
+        return self.period or window
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +371,14 @@ class Store(abc.ABC):
         """``(spent, held)`` micro-dollars of a scope in a window."""
         result: tuple[int, int] = await self._guard(self._spent(scope, window))
         return result
+
+    async def first_time(self, name: str, ttl_s: int) -> bool:
+        """Mark ``name`` (kept ``ttl_s``); true for the one caller that marked it first, across workers."""
+        result: bool = await self._guard(self._first_time(name, ttl_s))
+        return result
+
+    async def _first_time(self, name: str, ttl_s: int) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} has no set-once marks")
 
     async def breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
         """The breaker's state as every worker sees it."""

@@ -61,6 +61,7 @@ class MemoryStore(Store):
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
         self._lock = threading.Lock()
+        self._marks: set[str] = set()
         self._counters: dict[tuple[str, str], int] = defaultdict(int)  # (kind, scope:window) -> micros
         self._holds: dict[str, _Hold] = {}
         self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
@@ -110,7 +111,7 @@ class MemoryStore(Store):
                 return Admitted(mine.index, mine.probe, mine.window)
             return DuplicateRequest()
         window = request.window_at(now)
-        keys = [(f"{s.scope}:{window}", f"{s.scope}:{window}") for s in request.scopes]
+        keys = [(f"{s.scope}:{s.period or window}",) * 2 for s in request.scopes]
         spent = [self._counters[("spent", k)] for k, _ in keys]
         held = [self._counters[("held", k)] for _, k in keys]
         refusal: BudgetRefused | None = None
@@ -263,6 +264,13 @@ class MemoryStore(Store):
                     added += total - base
             self._provisional = False
             return added
+
+    async def _first_time(self, name: str, ttl_s: int) -> bool:
+        with self._lock:
+            if name in self._marks:
+                return False
+            self._marks.add(name)  # a process's lifetime is shorter than any mark's ttl
+            return True
 
     async def _spent(self, scope: str, window: str) -> tuple[int, int]:
         self._expire(self._now())

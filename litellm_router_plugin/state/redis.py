@@ -316,7 +316,7 @@ class RedisStore(Store):
             request.next_window or "",
         ]
         for scope in request.scopes:
-            after = request.next_window or scope.window
+            after = scope.period or request.next_window or scope.window
             keys += [
                 self._counter("spent", scope.scope, scope.window),
                 self._counter("held", scope.scope, scope.window),
@@ -395,7 +395,7 @@ class RedisStore(Store):
         if reply[0] == "settled":
             window = reply[4] or None
             start = len(self._tag) + len(":spent:")
-            scopes = tuple(key[start : -len(window) - 1] for key in reply[6:]) if window else ()
+            scopes = tuple(_scope_of(key[start:], window) for key in reply[6:]) if window else ()
             charged, held, expired = int(reply[1]), int(reply[2]), bool(int(reply[3]))
             return SettleResult("settled", charged, held, expired, window, scopes, reply[5] or None)
         if reply[0] == "already":
@@ -450,6 +450,9 @@ class RedisStore(Store):
             self._counter("spent", scope, window), self._counter("held", scope, window)
         )
         return int(spent or 0), int(held or 0)
+
+    async def _first_time(self, name: str, ttl_s: int) -> bool:
+        return bool(await self.client.set(f"{self._tag}:once:{name}", 1, nx=True, ex=ttl_s))
 
     async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
         bkey, fkey = self._breaker_keys(spec.name)
@@ -521,3 +524,10 @@ class RedisStore(Store):
         """Delete every key of this prefix (tests, resets)."""
         async for key in self.client.scan_iter(match=f"{self._tag}:*", count=500):
             await self.client.delete(key)
+
+
+def _scope_of(counter: str, window: str) -> str:
+    """The scope of a counter named ``<scope>:<window>``: the request's window, or a period of the
+    scope's own (``ScopeLimit.period``, which has no colon)."""
+    suffix = ":" + window
+    return counter[: -len(suffix)] if counter.endswith(suffix) else counter.rpartition(":")[0]

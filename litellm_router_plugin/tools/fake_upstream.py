@@ -47,6 +47,8 @@ class Behaviour(BaseModel):
     default: some tests want usage beyond the estimate)."""
     prompt_tokens: int | None = Field(default=None, ge=1)
     """Reported prompt tokens; default about 1.3 per word of the messages."""
+    cached_tokens: int = Field(default=0, ge=0)
+    """Prompt tokens reported as read from the provider's prompt cache (``prompt_tokens_details``)."""
     fail_first: int = Field(default=0, ge=0)
     """The first N requests of this model fail with ``error_status`` (then ``error_rate`` applies)."""
     answers: list[str] = Field(default_factory=list)
@@ -139,11 +141,13 @@ def create_app(seed: int = 0) -> FastAPI:
             if body.get("logprobs") and mean is not None:
                 choice["logprobs"] = _logprobs(text, mean)
             choices.append(choice)
-        usage = {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": per_choice * n,
             "total_tokens": prompt_tokens + per_choice * n,
         }
+        if how.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(how.cached_tokens, prompt_tokens)}
         if body.get("stream"):
             text = choices[0]["message"]["content"]
             return StreamingResponse(_sse(model, text, usage), media_type="text/event-stream")
@@ -173,7 +177,7 @@ def create_app(seed: int = 0) -> FastAPI:
     return app
 
 
-async def _sse(model: str, text: str, usage: dict[str, int]) -> AsyncIterator[str]:
+async def _sse(model: str, text: str, usage: dict[str, Any]) -> AsyncIterator[str]:
     """The answer as OpenAI-style server-sent events: one chunk a word, then the finish and usage."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "model": model}
     created = int(time.time())
