@@ -817,7 +817,7 @@ def bench_learning(
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
-    png = learning_bench.plot(rows, title, out / f"{stem}.png")
+    png = learning_bench.plot(rows, title.split(":")[0] if outcomes is None else title, out / f"{stem}.png")
     typer.echo(table)
     typer.echo(f"\nplot: {display_path(png)}")
 

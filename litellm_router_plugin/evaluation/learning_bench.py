@@ -151,7 +151,7 @@ def plot(rows: Sequence[Row], title: str, path: str | Path) -> Path:
     labels = [r.labels for r in rows]
     for name in rows[0].apgr:
         ys = [r.apgr[name] for r in rows]
-        learned = name.startswith(("learned", "plain"))
+        learned = name.startswith(("learned (no prior)", "learned (shipped", "plain"))
         ax.plot(labels, ys, marker="o" if learned else None, linestyle="-" if learned else "--", label=name)
     ax.axhline(0.5, color="grey", linewidth=0.7, linestyle=":", label="random (0.5)")
     ax.set_xscale("log")

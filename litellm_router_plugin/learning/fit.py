@@ -193,8 +193,14 @@ def _subset(design: _Design, dense: Any, keep: Any) -> tuple[Any, tuple[Any, Any
     return dense[keep], (position[design.rows[mask]], design.cols[mask], design.vals[mask], design.n_terms)
 
 
-def _choose_penalty(design: _Design, dense: Any, y: Any, seed: int) -> tuple[float, dict[str, float]]:
-    """The penalty with the best pooled out-of-fold APGR on a seeded split (ties: the larger penalty)."""
+def _choose_penalty(
+    design: _Design, dense: Any, y: Any, prior: Any, seed: int
+) -> tuple[tuple[bool, float], dict[str, float]]:
+    """(prior fixed?, penalty) with the best pooled out-of-fold APGR on a seeded split.
+
+    With a base model two ways are tried: its score as a free column (the labels weigh it), or as a
+    fixed offset the n-grams only correct (shrunk toward the base: what few labels need).
+    """
     np = _numpy()
     n = len(y)
     order = list(range(n))
@@ -202,25 +208,39 @@ def _choose_penalty(design: _Design, dense: Any, y: Any, seed: int) -> tuple[flo
     fold = np.empty(n, dtype=np.int64)
     fold[order] = np.arange(n) % INNER_FOLDS
     pairs = [_Pair(0.0, float(t)) for t in y]  # APGR of ranking by the gain: weak 0, strong = gain
+    modes = (False, True) if bool(np.any(prior)) else (False,)
+    scores = {(m, p): np.zeros(n) for m in modes for p in PENALTIES}
+    for fixed in modes:
+        columns = _fixed(dense) if fixed else dense
+        target = y - prior if fixed else y
+        for f in range(INNER_FOLDS):
+            train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            d_train, sp_train = _subset(design, columns, train)
+            d_test, (rows, cols, vals, _) = _subset(design, columns, test)
+            w = None
+            for penalty in sorted(PENALTIES, reverse=True):  # warm start from the smoother solution
+                w = _solve(d_train, sp_train, target[train], penalty, w)
+                k = d_test.shape[1]
+                sparse = np.bincount(rows, weights=vals * w[k:][cols], minlength=len(test))
+                scores[fixed, penalty][test] = d_test @ w[:k] + sparse + (prior[test] if fixed else 0.0)
     found: dict[str, float] = {}
-    scores = {p: np.zeros(n) for p in PENALTIES}
-    for f in range(INNER_FOLDS):
-        train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        d_train, sp_train = _subset(design, dense, train)
-        d_test, sp_test = _subset(design, dense, test)
-        w = None
-        for penalty in sorted(PENALTIES, reverse=True):  # warm start from the smoother solution
-            w = _solve(d_train, sp_train, y[train], penalty, w)
-            k = d_test.shape[1]
-            rows, cols, vals, _ = sp_test
-            scores[penalty][test] = d_test @ w[:k] + np.bincount(rows, weights=vals * w[k:][cols], minlength=len(test))
-    for penalty in PENALTIES:
+    for (fixed, penalty), predicted in scores.items():
         try:
-            found[str(penalty)] = apgr_of(pairs, list(scores[penalty]))
+            found[f"{'fixed' if fixed else 'free'} {penalty}"] = apgr_of(pairs, list(predicted))
         except ValueError:
-            found[str(penalty)] = 0.5
-    best = max(sorted(PENALTIES, reverse=True), key=lambda p: found[str(p)])
+            found[f"{'fixed' if fixed else 'free'} {penalty}"] = 0.5
+    best = max(
+        sorted(scores, key=lambda key: (key[0], -key[1])),
+        key=lambda key: found[f"{'fixed' if key[0] else 'free'} {key[1]}"],
+    )
     return best, found
+
+
+def _fixed(dense: Any) -> Any:
+    """The columns without the prior's (its weight is fixed at 1 as an offset)."""
+    columns = dense.copy()
+    columns[:, -1] = 0.0
+    return columns
 
 
 def fit(outcomes: Sequence[Outcome], *, base: TrafficModel | None = None, seed: int = 0) -> TrafficModel:
@@ -233,11 +253,16 @@ def fit(outcomes: Sequence[Outcome], *, base: TrafficModel | None = None, seed: 
         raise ValueError(f"the base model reads features {base.featuriser!r}, not {FEATURISER!r}")
     y = np.array(targets(used))
     design = _design(used, base)
-    dense = _columns(design, _prior(design, base))
-    penalty, tried = _choose_penalty(design, dense, y, seed)
-    w = _solve(dense, (design.rows, design.cols, design.vals, design.n_terms), y, penalty)
+    prior = _prior(design, base)
+    dense = _columns(design, prior)
+    (fixed, penalty), tried = _choose_penalty(design, dense, y, prior, seed)
+    if fixed:
+        w = _solve(_fixed(dense), (design.rows, design.cols, design.vals, design.n_terms), y - prior, penalty)
+    else:
+        w = _solve(dense, (design.rows, design.cols, design.vals, design.n_terms), y, penalty)
     k = dense.shape[1]
-    intercept, wd, a = float(w[0]), w[1 : k - 1], float(w[k - 1]) if base is not None else 0.0
+    a = 1.0 if fixed else float(w[k - 1]) if base is not None else 0.0
+    intercept, wd = float(w[0]), w[1 : k - 1]
     dense_weights = wd / design.scale
     bias = intercept - float(wd @ (design.mean / design.scale))
     if base is not None:
@@ -253,6 +278,7 @@ def fit(outcomes: Sequence[Outcome], *, base: TrafficModel | None = None, seed: 
         "outcomes": len(used),
         "penalty": penalty,
         "inner_cv_apgr": {p: round(v, 4) for p, v in tried.items()},
+        "prior": "fixed offset" if fixed else "free column" if base is not None else None,
         "prior_weight": round(a, 6),
         "base": base.version if base is not None else None,
         "seed": seed,
