@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
-from litellm_router_plugin.guards.costs import summarise_ledger
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.state.stats import store_stats
 
 PREFIX = "/router"
 """Where the routes live, on the proxy and in ``serve`` alike."""
@@ -64,6 +64,7 @@ def routes(pipeline: Pipeline) -> APIRouter:
     api = APIRouter()
     admission = pipeline.admission
     store = admission.store if admission is not None else store_from_config(pipeline.config)
+    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
 
     @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
     async def route(request: Request) -> dict[str, Any] | JSONResponse:
@@ -115,19 +116,23 @@ def routes(pipeline: Pipeline) -> APIRouter:
 
     @api.get("/stats", response_model=None)
     async def stats(request: Request) -> dict[str, Any] | JSONResponse:
-        """Spend by tier, model, user and day from the shared ledger; savings against all-strongest.
-        Query: ``limit`` (only the newest N ledger rows)."""
+        """Spend by tier, model, user, key, team and day from the shared ledger (summed in SQL when it
+        is PostgreSQL); savings against all-strongest, per day too. Query: ``since`` / ``until``
+        (inclusive days, YYYY-MM-DD), ``limit`` (only the newest N ledger rows)."""
         raw = request.query_params.get("limit")
         limit = int(raw) if raw is not None and raw.isdigit() else None
         if raw is not None and limit is None:
             return invalid_request(f"limit: invalid value {raw!r}; give a whole number of ledger rows.", "limit")
+        query = request.query_params
         try:
-            rows = await store.ledger(limit)
-        except StoreUnavailableError:
+            found = await store_stats(store, query.get("since"), query.get("until"), limit)
+        except ConfigError as exc:
+            return invalid_request(str(exc), exc.field)
+        except (StoreUnavailableError, *unavailable):
             return JSONResponse(
                 _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
             )
-        return summarise_ledger(rows).as_dict()
+        return found.as_dict()
 
     @api.get("/metrics")
     async def prometheus() -> Response:
