@@ -1,4 +1,4 @@
-"""``/router/route``, ``/router/stats`` and ``/router/metrics``: a small FastAPI app
+"""``/router/route``, ``/router/stats``, ``/router/metrics`` and the dashboard: a small FastAPI app
 (``litellm-router serve``), and the same routes the proxy plugin mounts under ``/router``.
 
 Errors use the OpenAI shape the proxy uses, ``{"error": {"message", "type", "param", "code"}}``,
@@ -8,6 +8,7 @@ in both places: the handlers validate their input themselves rather than leave i
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -17,7 +18,9 @@ from pydantic import BaseModel, Field, ValidationError
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
+from litellm_router_plugin.guards.budget_use import budget_use
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.stats import store_stats
 
 PREFIX = "/router"
@@ -59,11 +62,24 @@ def _validation_error(exc: ValidationError) -> JSONResponse:
 _ROUTE_BODY = {"content": {"application/json": {"schema": RouteRequest.model_json_schema()}}, "required": True}
 
 
+_STORES: weakref.WeakKeyDictionary[Pipeline, Store] = weakref.WeakKeyDictionary()
+
+
+def pipeline_store(pipeline: Pipeline) -> Store:
+    """The store the pipeline admits against (one made from its config, once, when it admits nothing)."""
+    if pipeline.admission is not None:
+        return pipeline.admission.store
+    found = _STORES.get(pipeline)
+    if found is None:
+        found = _STORES[pipeline] = store_from_config(pipeline.config)
+    return found
+
+
 def routes(pipeline: Pipeline) -> APIRouter:
     """The endpoints (without the prefix), for ``serve`` and for mounting on the proxy."""
     api = APIRouter()
     admission = pipeline.admission
-    store = admission.store if admission is not None else store_from_config(pipeline.config)
+    store = pipeline_store(pipeline)
     unavailable = store.durable.unavailable_errors if store.durable is not None else ()
 
     @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
@@ -142,6 +158,7 @@ def routes(pipeline: Pipeline) -> APIRouter:
             names = [d.deployment_id for tier in pipeline.tier_map for d in tier.deployments]
             try:
                 await admission.breaker_states(names)
+                await budget_use(admission)  # the remaining-budget gauges, bounded per scope kind
             except StoreUnavailableError:
                 for name in names:
                     metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES["unknown"])
@@ -152,6 +169,10 @@ def routes(pipeline: Pipeline) -> APIRouter:
 
 def create_app(pipeline: Pipeline) -> FastAPI:
     """A standalone app serving :func:`routes` under ``/router``, as the proxy does."""
+    from litellm_router_plugin.integrations.dashboard import data_routes, page_routes
+
     app = FastAPI(title="litellm-router-plugin")
     app.include_router(routes(pipeline), prefix=PREFIX)
+    app.include_router(page_routes(), prefix=PREFIX)
+    app.include_router(data_routes(pipeline, pipeline_store(pipeline)), prefix=PREFIX)
     return app
