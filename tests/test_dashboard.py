@@ -86,7 +86,7 @@ class Served:
             uvicorn.Config(create_app(pipeline), host="127.0.0.1", port=self.port, log_level="warning")
         )
         serving = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
             await asyncio.sleep(0.02)
         self.ready.set()
         await serving
