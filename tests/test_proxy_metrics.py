@@ -104,7 +104,7 @@ def test_every_worker_answers_with_the_counts_of_all(two_workers: tuple[str, Pat
     print(f"worker processes that wrote counters: {len(pids)}")
 
     # LiteLLM's own /metrics (its Prometheus callback) carries the plugin's metrics as well.
-    litellm_metrics = httpx.get(f"{url}/metrics/", timeout=10).text
+    litellm_metrics = httpx.get(f"{url}/metrics/", headers=auth, timeout=10).text
     assert total(litellm_metrics, "lrp_routing_decisions_total") == REQUESTS
 
 
