@@ -170,3 +170,24 @@ def test_the_stats_command_takes_a_range_and_shows_keys_and_teams(tmp_path: Path
         assert "since: invalid value 'yesterday'" in bad.output
     finally:
         asyncio.run(cleanup())
+
+
+async def test_the_sql_stats_count_only_this_deployments_prefix() -> None:
+    schema = schema_name()
+    ours, theirs = (PostgresLedger(LEDGER_DSN, schema=schema, prefix=p) for p in ("ours", "theirs"))
+    try:
+        for ledger, cost in ((ours, 5), (theirs, 700)):
+            store = MemoryStore()
+            store.attach_ledger(ledger)
+            guard = BudgetGuard(BudgetLimit(daily=1.0), store=store)
+            await guard.reserve(f"{ledger.prefix}-1", 0.01)
+            await guard.settle(f"{ledger.prefix}-1", cost / 1e6, ledger={**row(0), "day": "2026-11-20"})
+            assert await ledger.flush(10)
+        store = MemoryStore()
+        store.attach_ledger(ours)
+        stats = (await store_stats(store, since="2026-11-20", until="2026-11-20")).as_dict()
+        assert (stats["calls"], stats["total_usd"]) == (1, 0.000005)
+    finally:
+        await ours.aclose()
+        await theirs.aclose()
+        await drop(schema)

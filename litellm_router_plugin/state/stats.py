@@ -24,6 +24,9 @@ from litellm_router_plugin.state.base import MICROS_PER_USD, Store
 if TYPE_CHECKING:
     from litellm_router_plugin.state.ledger import PostgresLedger
 
+_OWN = "(t.store_prefix = %(prefix)s OR t.store_prefix IS NULL)"
+"""A deployment's rows: its store prefix, or written before rows carried one (as ``PostgresLedger.rows``)."""
+
 DIMENSIONS = ("tier", "model", "user", "key", "team", "day")
 """The row fields stats group by (``user``, ``key``, ``team``: ``-`` when absent)."""
 OPTIONAL = ("tier", "model", "day")
@@ -178,8 +181,8 @@ def stats_sql(schema: str) -> str:
         f"WITH r AS (SELECT {columns}, cost_micros AS cost, "
         "coalesce((row_data->>'strongest_micros')::numeric, 0)::bigint AS strongest, "
         "(coalesce(row_data->>'status', 'ok') <> 'ok')::int AS failed "
-        f"FROM {schema}.spend "
-        "WHERE (%(since)s::text IS NULL OR row_data->>'day' >= %(since)s) "
+        f"FROM {schema}.spend t WHERE {_OWN} "  # this deployment's rows only (its store prefix)
+        "AND (%(since)s::text IS NULL OR row_data->>'day' >= %(since)s) "
         "AND (%(until)s::text IS NULL OR row_data->>'day' <= %(until)s)) "
         f"SELECT GROUPING({dims}), {dims}, count(*), sum(failed), sum(cost), sum(strongest) "
         f"FROM r GROUP BY GROUPING SETS ({sets})"
@@ -196,7 +199,7 @@ async def ledger_stats(ledger: PostgresLedger, since: str | None = None, until: 
     """``aggregate`` done by PostgreSQL over the durable ledger (rows still queued here are flushed first)."""
     await ledger.flush()
     conn = await ledger._connection()
-    cur = await conn.execute(stats_sql(ledger.schema), {"since": since, "until": until})
+    cur = await conn.execute(stats_sql(ledger.schema), {"since": since, "until": until, "prefix": ledger.prefix})
     out = LedgerStats(since, until)
     for bits, *rest in await cur.fetchall():
         values = dict(zip(DIMENSIONS, rest[: len(DIMENSIONS)], strict=True))
