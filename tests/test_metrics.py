@@ -59,3 +59,38 @@ def test_the_plugins_metrics_are_in_the_default_registry_once() -> None:
     metrics.expose_in_default()
     metrics.expose_in_default()  # idempotent: a second plugin does not register twice
     assert b"lrp_decisions_total" in generate_latest(DEFAULT_REGISTRY)
+
+
+async def test_the_dashboard_data_carries_the_learning_status_when_a_learner_is_attached() -> None:
+    from collections import Counter
+    from types import SimpleNamespace
+
+    import httpx
+
+    from litellm_router_plugin.integrations.server import create_app
+
+    pipeline = Pipeline(PluginConfig.load(TWO_TIERS))
+    app = create_app(pipeline)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        assert (await http.get("/router/dashboard/data")).json()["learning"] is None
+
+        async def listing() -> list[dict[str, object]]:
+            return [{"version": "v1", "current": True}]
+
+        pipeline.learner = SimpleNamespace(  # type: ignore[assignment]  # what the dashboard reads of a Learner
+            config=SimpleNamespace(enabled=True, shadow=SimpleNamespace(share=0.25)),
+            adopted="v1",
+            stats=Counter(routed=7, shadowed=2),
+            last=None,
+            registry=SimpleNamespace(listing=listing),
+            refresh=None,
+        )
+        learning = (await http.get("/router/dashboard/data")).json()["learning"]
+    assert learning == {
+        "enabled": True,
+        "shadow_share": 0.25,
+        "adopted": "v1",
+        "counts": {"routed": 7, "shadowed": 2},
+        "last_comparison": None,
+        "versions": [{"version": "v1", "current": True}],
+    }

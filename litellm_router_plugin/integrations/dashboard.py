@@ -5,7 +5,7 @@ carries no data, so browsers can load it without a header; the data endpoint is 
 (the proxy mounts it behind its admin auth). The data: ledger stats over a range of days (spend and
 savings against all-strongest, by tier, model and day), budget use per scope, breaker states, the
 most recent decisions (tier, model, reason, cost; the ledger holds no prompt text) and the learning
-status when a ``learning_status`` provider is given.
+loop's status when one is attached (or what a ``learning_status`` provider returns).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def data_routes(pipeline: Pipeline, store: Store, learning_status: LearningStatu
                 "decisions": decision_rows(await store.ledger(RECENT_DECISIONS)),
                 "budgets": await budget_use(admission) if admission is not None else [],
                 "breakers": await _breakers(pipeline),
-                "learning": await learning_status() if learning_status is not None else None,
+                "learning": await (learning_status or (lambda: learning_of(pipeline)))(),
             }
         except ConfigError as exc:
             from litellm_router_plugin.integrations.server import invalid_request
@@ -107,6 +107,27 @@ def data_routes(pipeline: Pipeline, store: Store, learning_status: LearningStatu
         return out
 
     return api
+
+
+async def learning_of(pipeline: Pipeline) -> dict[str, Any] | None:
+    """The learning loop's status when one is attached (``online.learner.Learner``), else ``None``:
+    settings, adopted model version, its counters, the last comparison, the stored versions."""
+    learner: Any = pipeline.learner
+    if learner is None:
+        return None
+    last = getattr(learner, "last", None)
+    out: dict[str, Any] = {
+        "enabled": learner.config.enabled,
+        "shadow_share": learner.config.shadow.share,
+        "adopted": learner.adopted,
+        "counts": dict(learner.stats),
+        "last_comparison": last.as_dict() if last is not None else None,
+    }
+    try:
+        out["versions"] = (await learner.registry.listing())[:10]
+    except StoreUnavailableError:
+        out["versions"] = None
+    return out
 
 
 async def _breakers(pipeline: Pipeline) -> list[dict[str, Any]]:
