@@ -7,6 +7,7 @@ gauges stay bounded however many identities call. Reading them also sets those g
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,28 +41,29 @@ async def budget_use(admission: Admission, per_kind: int = metrics.BUDGET_SERIES
     scopes = {"global": ["global"], **recent_scopes(rows, per_kind)}
     reset_in = guard.seconds_to_next_window()
     resets_at = datetime.fromtimestamp(guard.clock.now() + reset_in, UTC).isoformat(timespec="seconds")
+    pairs = [(kind, scope) for kind, names in scopes.items() for scope in names]
+    # One round trip each, side by side: a scrape waits for the slowest, not for their sum.
+    found = await asyncio.gather(*(admission.store.spent(scope, window) for _, scope in pairs))
     out = []
-    for kind, names in scopes.items():
+    for (kind, scope), (spent, held) in zip(pairs, found, strict=True):
         limit = guard.limits.get(kind)  # type: ignore[call-overload]
         daily = None if limit is None else limit.daily
-        for scope in names:
-            spent, held = await admission.store.spent(scope, window)
-            remaining = None if daily is None else round(daily - (spent + held) / MICROS_PER_USD, 6)
-            name = scope.split(":", 1)[1] if ":" in scope else scope
-            out.append(
-                {
-                    "kind": kind,
-                    "scope": scope,
-                    "name": name,
-                    "limit_usd": daily,
-                    "spent_usd": round(spent / MICROS_PER_USD, 6),
-                    "held_usd": round(held / MICROS_PER_USD, 6),
-                    "remaining_usd": remaining,
-                    "resets_at": resets_at,
-                    "resets_in_seconds": round(reset_in),
-                }
-            )
-            if remaining is not None:
-                gauge = metrics.REMAINING[kind]
-                (gauge if kind == "global" else gauge.labels(name)).set(remaining)
+        remaining = None if daily is None else round(daily - (spent + held) / MICROS_PER_USD, 6)
+        name = scope.split(":", 1)[1] if ":" in scope else scope
+        out.append(
+            {
+                "kind": kind,
+                "scope": scope,
+                "name": name,
+                "limit_usd": daily,
+                "spent_usd": round(spent / MICROS_PER_USD, 6),
+                "held_usd": round(held / MICROS_PER_USD, 6),
+                "remaining_usd": remaining,
+                "resets_at": resets_at,
+                "resets_in_seconds": round(reset_in),
+            }
+        )
+        if remaining is not None:
+            gauge = metrics.REMAINING[kind]
+            (gauge if kind == "global" else gauge.labels(name)).set(remaining)
     return out

@@ -8,6 +8,7 @@ in both places: the handlers validate their input themselves rather than leave i
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import Any
 
@@ -22,6 +23,9 @@ from litellm_router_plugin.guards.budget_use import budget_use
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.stats import store_stats
+
+BUDGET_REFRESH_SECONDS = 5.0
+"""The remaining-budget gauges are read from the store at most this often per worker (scrapes stay cheap)."""
 
 PREFIX = "/router"
 """Where the routes live, on the proxy and in ``serve`` alike."""
@@ -150,6 +154,8 @@ def routes(pipeline: Pipeline) -> APIRouter:
             )
         return found.as_dict()
 
+    refreshed = [-BUDGET_REFRESH_SECONDS]
+
     @api.get("/metrics")
     async def prometheus() -> Response:
         """Prometheus metrics (breaker states read from the store at scrape time; ``unknown`` while
@@ -158,7 +164,9 @@ def routes(pipeline: Pipeline) -> APIRouter:
             names = [d.deployment_id for tier in pipeline.tier_map for d in tier.deployments]
             try:
                 await admission.breaker_states(names)
-                await budget_use(admission)  # the remaining-budget gauges, bounded per scope kind
+                if admission.budgets_on and time.monotonic() >= refreshed[0] + BUDGET_REFRESH_SECONDS:
+                    refreshed[0] = time.monotonic()
+                    await budget_use(admission)  # the remaining-budget gauges, bounded per scope kind
             except StoreUnavailableError:
                 for name in names:
                     metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES["unknown"])
