@@ -20,9 +20,10 @@ demo: $(STAMP)          ## the offline demo: real Router, mock responses, no key
 proxy-demo: $(STAMP)    ## the offline proxy walkthrough: fake upstream + stock `litellm --config` proxy, openai client calls
 	$(BIN)/python examples/proxy/offline_demo.py
 
-test: $(STAMP)          ## the whole test suite (starts Redis and PostgreSQL where none answers)
+test: $(STAMP)          ## the whole test suite (starts Redis and PostgreSQL, installs Chromium, where missing)
 	bash .ci/ensure-redis
 	bash .ci/ensure-postgres
+	bash .ci/ensure-chromium
 	$(BIN)/pytest
 
 # The newest LiteLLM whose proxy installs here (1.110.x's `proxy` extra needs `litellm-proxy`, not

@@ -22,7 +22,6 @@ from litellm_router_plugin.config import ConfigWarning, PluginConfig
 from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.evaluation import MMLU_DATASET
 from litellm_router_plugin.guards.admission import store_from_config
-from litellm_router_plugin.guards.costs import summarise_ledger
 from litellm_router_plugin.guards.stores import build_store
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.tools.demo import run_cascade_demo, run_demo
@@ -184,37 +183,66 @@ def stats(
     config: ConfigOption = None,
     limit: Annotated[int | None, typer.Option(help="Only the newest N ledger rows (1 or more).", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    since: Annotated[str | None, typer.Option(help="First day counted, YYYY-MM-DD (budget timezone).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day counted, YYYY-MM-DD (inclusive).")] = None,
 ) -> None:
-    """Spend from the shared ledger by tier, model, user and day, and savings against all-strongest."""
+    """Spend from the shared ledger by tier, model, user, key, team and day, and savings against all-strongest."""
     with user_errors():
         plugin_config = PluginConfig.load(config)
-        summary = summarise_ledger(asyncio.run(_ledger(plugin_config, limit)))
+        summary = asyncio.run(_stats(plugin_config, limit, since, until)).as_dict()
     if plugin_config.store.kind == "memory" and plugin_config.ledger.kind != "postgres":
         warn(
             "the memory store lives in one process, so this command sees only its own (empty) ledger, not a "
             "proxy's or an app's; point --config at the config with store.kind: redis (or a postgres ledger)"
         )
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     source = "postgres ledger" if plugin_config.ledger.kind == "postgres" else f"{plugin_config.store.kind} store"
     console.print(
-        f"{plural(summary.calls, 'call')} ({summary.failed} failed) from {source}: "
-        f"${summary.total_usd:.6f} spent vs ${summary.strongest_usd:.6f} all-strongest "
-        f"({summary.savings_ratio:.1%} saved)"
+        f"{plural(summary['calls'], 'call')} ({summary['failed']} failed) from {source}: "
+        f"${summary['total_usd']:.6f} spent vs ${summary['strongest_usd']:.6f} all-strongest "
+        f"({summary['savings_ratio']:.1%} saved)"
     )
-    for title, bucket in (
-        ("tier", summary.by_tier),
-        ("model", summary.by_model),
-        ("user", summary.by_user),
-        ("day", summary.by_day),
-    ):
+    for title in ("tier", "model", "user", "key", "team", "day"):
         table = Table(title=f"spend by {title}")
-        table.add_column(title)
-        table.add_column("USD", justify="right")
-        for key, usd in sorted(bucket.items(), key=lambda kv: -kv[1]):
-            table.add_row(key, f"${usd:.6f}")
+        for column in (title, "calls", "USD", "all-strongest USD", "saved USD"):
+            table.add_column(column, justify="left" if column == title else "right")
+        cells = summary["groups"][title]
+        for name, cell in sorted(cells.items(), key=lambda kv: kv[0] if title == "day" else -kv[1]["spent_usd"]):
+            table.add_row(
+                name,
+                str(cell["calls"]),
+                f"${cell['spent_usd']:.6f}",
+                f"${cell['strongest_usd']:.6f}",
+                f"${cell['savings_usd']:.6f}",
+            )
         console.print(table)
+
+
+async def _stats(config: PluginConfig, limit: int | None, since: str | None, until: str | None) -> Any:
+    from litellm_router_plugin.state.stats import store_stats
+
+    store = build_store(config, socket_timeout=STATS_STORE_TIMEOUT)
+    durable = store.durable
+    unreachable = durable.unavailable_errors if durable is not None else ()
+    try:
+        try:
+            return await store_stats(store, since, until, limit)
+        except unreachable as exc:
+            name = getattr(durable, "name", "")
+            raise ConfigError("ledger.dsn", name, f"PostgreSQL is unreachable ({exc}).") from exc
+        except StoreUnavailableError as exc:
+            # Not the request-path message (on_store_error does not apply to reading the ledger).
+            fail(
+                f"stats: {exc.store} is unreachable ({type(exc.cause).__name__}: {exc.cause}); check store.url "
+                "in --config and that the server is running",
+                code=1,
+            )
+    finally:
+        if store.durable is not None:
+            await store.durable.aclose()
+        await store.aclose()
 
 
 @app.command("test")
@@ -308,29 +336,6 @@ def _listen(asgi: Any, host: str, port: int, what: str) -> None:
 
 STATS_STORE_TIMEOUT = 1.0
 """Seconds ``stats`` waits for the store (the proxy's 5 s and its reconnect retries are for live traffic)."""
-
-
-async def _ledger(config: PluginConfig, limit: int | None) -> list[dict[str, object]]:
-    store = build_store(config, socket_timeout=STATS_STORE_TIMEOUT)
-    try:
-        if store.durable is not None:  # the durable ledger has every charged call, not just the newest
-            try:
-                return list(await store.durable.rows(limit))
-            except store.durable.unavailable_errors as exc:
-                raise ConfigError("ledger.dsn", store.durable.name, f"PostgreSQL is unreachable ({exc}).") from exc
-        try:
-            return await store.ledger(limit)
-        except StoreUnavailableError as exc:
-            # Not the request-path message (on_store_error does not apply to reading the ledger).
-            fail(
-                f"stats: {exc.store} is unreachable ({type(exc.cause).__name__}: {exc.cause}); check store.url "
-                "in --config and that the server is running",
-                code=1,
-            )
-    finally:
-        if store.durable is not None:
-            await store.durable.aclose()
-        await store.aclose()
 
 
 @app.command("ack-reset")

@@ -43,6 +43,7 @@ TEST_KEYS = (
     "sk-denied",
     "sk-cascade-t10",
     "sk-learn-t11",
+    "sk-metrics-t12",
 )
 
 
@@ -125,11 +126,14 @@ class Harness:
         plugin_config: Mapping[str, Any] | None,
         proxy_config: Path,
         launcher: Sequence[str] | None = None,
+        extra_args: Sequence[str] = (),
+        extra_env: Mapping[str, str] | None = None,
     ) -> tuple[str, Any]:
         """Start one proxy (without waiting); ``plugin_config`` None runs the stock proxy.
 
         ``launcher``: the command that runs ``litellm``'s CLI (default: the venv's ``litellm``);
-        the benchmark's profiler wraps it."""
+        the benchmark's profiler wraps it. ``extra_args`` / ``extra_env``: more CLI arguments
+        (e.g. ``--num_workers 2``) and environment."""
         port = free_port()
         env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LRP_DEMO_KEYS": str(self.keys_file)}
         if plugin_config is not None:
@@ -137,8 +141,8 @@ class Harness:
             path.write_text(yaml.safe_dump(dict(plugin_config)))
             env["LITELLM_ROUTER_PLUGIN_CONFIG"] = str(path)
         command = launcher or [str(BIN / "litellm")]
-        args = [*command, "--config", str(proxy_config), "--host", "127.0.0.1", "--port", str(port)]
-        proc = self._spawn(name, args, env, proxy_config.parent)
+        args = [*command, "--config", str(proxy_config), "--host", "127.0.0.1", "--port", str(port), *extra_args]
+        proc = self._spawn(name, args, {**env, **(extra_env or {})}, proxy_config.parent)
         return f"http://127.0.0.1:{port}", proc
 
     def close(self) -> None:

@@ -2,11 +2,12 @@
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 import yaml
 from fastapi import HTTPException, Request
-from litellm.proxy._types import UserAPIKeyAuth
+from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 
 from litellm_router_plugin.integrations.proxy import CONFIG_ENV, ProxyRouterPlugin
 
@@ -25,7 +26,15 @@ DEMO_KEYS: dict[str, dict[str, str]] = yaml.safe_load(
 
 
 async def custom_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
-    """Who is calling: the user and team of a listed key. The plugin keeps the key only as a hash."""
+    """Who is calling: the user and team of a listed key, or the admin (the master key, which opens
+    /router/dashboard's data). The plugin keeps the key only as a hash."""
+    from litellm.proxy import proxy_server
+
+    master = proxy_server.master_key
+    if api_key and isinstance(master, str) and secrets.compare_digest(api_key, master):
+        return UserAPIKeyAuth(
+            api_key=hashlib.sha256(api_key.encode()).hexdigest(), user_role=LitellmUserRoles.PROXY_ADMIN
+        )
     identity = DEMO_KEYS.get(api_key or "")
     if identity is None:
         raise HTTPException(401, detail="Invalid API key: not one of the demo keys listed in demo_keys.yaml.")

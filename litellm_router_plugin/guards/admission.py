@@ -9,6 +9,7 @@ module joins them into the store's single atomic admit and settle. It knows noth
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,11 @@ class Admission:
             breakers=[self.breaker(o.breaker) for o in offers],
             extra_scopes=own.scopes if own is not None else (),
         )
-        result = await self.guard.submit(request)
+        started = time.perf_counter()
+        try:
+            result = await self.guard.submit(request)
+        finally:
+            metrics.ADMIT_LATENCY.observe(time.perf_counter() - started)
         if result is None:
             metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted").inc()
             return Hold(request_id, offers[0].estimate, unaccounted=True)
@@ -160,6 +165,7 @@ class Admission:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
         ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged.
         ``soft``: LiteLLM soft budgets to check once charged; ``spent_ttl_s``: their counters' lifetime."""
+        started = time.perf_counter()
         try:
             await self.guard.settle(
                 request_id,
@@ -177,6 +183,8 @@ class Admission:
         except Exception:
             # The hold expires with its lease; the call itself already happened and must not fail now.
             logger.exception("settling request %s failed; its hold will expire with its lease", request_id)
+        finally:
+            metrics.SETTLE_LATENCY.observe(time.perf_counter() - started)
 
     async def breaker_states(self, names: Iterable[str]) -> dict[str, str]:
         """Each named deployment's breaker state, as every worker sees it (also updates the gauge)."""

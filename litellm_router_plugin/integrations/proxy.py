@@ -24,6 +24,7 @@ from litellm.constants import RETURN_RAW_MODEL_NAME_METADATA_KEY
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
+from litellm_router_plugin import metrics
 from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
 from litellm_router_plugin.errors import (
     BudgetExceededError,
@@ -97,6 +98,16 @@ def to_http_error(exc: BaseException) -> RouterHTTPError | None:
     return None
 
 
+_ADMIN_ROLES = ("proxy_admin", "proxy_admin_viewer")
+
+
+def check_admin(auth: UserAPIKeyAuth) -> None:
+    """403 unless the proxy authenticated an admin (the master key is one)."""
+    role = getattr(auth.user_role, "value", auth.user_role)
+    if role not in _ADMIN_ROLES:
+        raise RouterHTTPError(403, "The dashboard's data is for proxy admins (the master key).", "forbidden")
+
+
 class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyped here
     """Cost-aware routing inside ``litellm --config config.yaml``.
 
@@ -120,6 +131,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         self._installed: Any = None
         ensure_decision_hook()
         attach_learner(self.pipeline)
+        metrics.expose_in_default()  # in LiteLLM's /metrics when its Prometheus callback is on
         if mount_routes:
             self._mount_routes()
 
@@ -151,10 +163,22 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         from litellm.proxy import proxy_server
         from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
-        from litellm_router_plugin.integrations.server import routes
+        from litellm_router_plugin.integrations.dashboard import data_routes, page_routes
+        from litellm_router_plugin.integrations.server import pipeline_store, routes
 
         proxy_server.app.include_router(
             routes(self.pipeline), prefix="/router", dependencies=[Depends(user_api_key_auth)]
+        )
+
+        async def require_admin(auth: UserAPIKeyAuth = Depends(user_api_key_auth)) -> None:  # noqa: B008
+            check_admin(auth)
+
+        # The page holds no data; what it draws (budgets per key, team and user) is for admins only.
+        proxy_server.app.include_router(page_routes(), prefix="/router")
+        proxy_server.app.include_router(
+            data_routes(self.pipeline, pipeline_store(self.pipeline)),
+            prefix="/router",
+            dependencies=[Depends(require_admin)],
         )
 
     def install(self, router: Any) -> None:

@@ -1,4 +1,4 @@
-"""``/router/route``, ``/router/stats`` and ``/router/metrics``: a small FastAPI app
+"""``/router/route``, ``/router/stats``, ``/router/metrics`` and the dashboard: a small FastAPI app
 (``litellm-router serve``), and the same routes the proxy plugin mounts under ``/router``.
 
 Errors use the OpenAI shape the proxy uses, ``{"error": {"message", "type", "param", "code"}}``,
@@ -8,6 +8,8 @@ in both places: the handlers validate their input themselves rather than leave i
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -17,8 +19,13 @@ from pydantic import BaseModel, Field, ValidationError
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
-from litellm_router_plugin.guards.costs import summarise_ledger
+from litellm_router_plugin.guards.budget_use import budget_use
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.state.base import Store
+from litellm_router_plugin.state.stats import store_stats
+
+BUDGET_REFRESH_SECONDS = 5.0
+"""The remaining-budget gauges are read from the store at most this often per worker (scrapes stay cheap)."""
 
 PREFIX = "/router"
 """Where the routes live, on the proxy and in ``serve`` alike."""
@@ -59,11 +66,25 @@ def _validation_error(exc: ValidationError) -> JSONResponse:
 _ROUTE_BODY = {"content": {"application/json": {"schema": RouteRequest.model_json_schema()}}, "required": True}
 
 
+_STORES: weakref.WeakKeyDictionary[Pipeline, Store] = weakref.WeakKeyDictionary()
+
+
+def pipeline_store(pipeline: Pipeline) -> Store:
+    """The store the pipeline admits against (one made from its config, once, when it admits nothing)."""
+    if pipeline.admission is not None:
+        return pipeline.admission.store
+    found = _STORES.get(pipeline)
+    if found is None:
+        found = _STORES[pipeline] = store_from_config(pipeline.config)
+    return found
+
+
 def routes(pipeline: Pipeline) -> APIRouter:
     """The endpoints (without the prefix), for ``serve`` and for mounting on the proxy."""
     api = APIRouter()
     admission = pipeline.admission
-    store = admission.store if admission is not None else store_from_config(pipeline.config)
+    store = pipeline_store(pipeline)
+    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
 
     @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
     async def route(request: Request) -> dict[str, Any] | JSONResponse:
@@ -115,19 +136,25 @@ def routes(pipeline: Pipeline) -> APIRouter:
 
     @api.get("/stats", response_model=None)
     async def stats(request: Request) -> dict[str, Any] | JSONResponse:
-        """Spend by tier, model, user and day from the shared ledger; savings against all-strongest.
-        Query: ``limit`` (only the newest N ledger rows)."""
+        """Spend by tier, model, user, key, team and day from the shared ledger (summed in SQL when it
+        is PostgreSQL); savings against all-strongest, per day too. Query: ``since`` / ``until``
+        (inclusive days, YYYY-MM-DD), ``limit`` (only the newest N ledger rows)."""
         raw = request.query_params.get("limit")
         limit = int(raw) if raw is not None and raw.isdigit() else None
         if raw is not None and limit is None:
             return invalid_request(f"limit: invalid value {raw!r}; give a whole number of ledger rows.", "limit")
+        query = request.query_params
         try:
-            rows = await store.ledger(limit)
-        except StoreUnavailableError:
+            found = await store_stats(store, query.get("since"), query.get("until"), limit)
+        except ConfigError as exc:
+            return invalid_request(str(exc), exc.field)
+        except (StoreUnavailableError, *unavailable):
             return JSONResponse(
                 _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
             )
-        return summarise_ledger(rows).as_dict()
+        return found.as_dict()
+
+    refreshed = [-BUDGET_REFRESH_SECONDS]
 
     @api.get("/metrics")
     async def prometheus() -> Response:
@@ -137,6 +164,9 @@ def routes(pipeline: Pipeline) -> APIRouter:
             names = [d.deployment_id for tier in pipeline.tier_map for d in tier.deployments]
             try:
                 await admission.breaker_states(names)
+                if admission.budgets_on and time.monotonic() >= refreshed[0] + BUDGET_REFRESH_SECONDS:
+                    refreshed[0] = time.monotonic()
+                    await budget_use(admission)  # the remaining-budget gauges, bounded per scope kind
             except StoreUnavailableError:
                 for name in names:
                     metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES["unknown"])
@@ -147,6 +177,10 @@ def routes(pipeline: Pipeline) -> APIRouter:
 
 def create_app(pipeline: Pipeline) -> FastAPI:
     """A standalone app serving :func:`routes` under ``/router``, as the proxy does."""
+    from litellm_router_plugin.integrations.dashboard import data_routes, page_routes
+
     app = FastAPI(title="litellm-router-plugin")
     app.include_router(routes(pipeline), prefix=PREFIX)
+    app.include_router(page_routes(), prefix=PREFIX)
+    app.include_router(data_routes(pipeline, pipeline_store(pipeline)), prefix=PREFIX)
     return app

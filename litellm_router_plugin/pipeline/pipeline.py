@@ -230,6 +230,7 @@ class Pipeline:
         refused = usable[: hold.index] if hold is not None else ()
         decision = self._decision(plan, chosen, refused, unhealthy, tier or self.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
+        metrics.child(metrics.ROUTING, decision.tier, metrics.reason_label(decision.reason)).inc()
         return self._routed(hold, chosen.deployment, identity, decision, _mocked(request, chosen.deployment))
 
     def _decision(
@@ -336,6 +337,7 @@ class Pipeline:
         actual = cost if cost is not None else ticket.cost(prompt, completion)
         actual = 0.0 if error is not None else actual
         now = self.admission.guard.clock.now()
+        strongest = round(self.tier_map.strongest_estimate(prompt, completion) * 1_000_000)
         row = {
             "ts": round(now, 3),
             "day": datetime.fromtimestamp(now, self.admission.guard.tz).date().isoformat(),
@@ -346,7 +348,7 @@ class Pipeline:
             "model": ticket.model,
             "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "strongest_micros": round(self.tier_map.strongest_estimate(prompt, completion) * 1_000_000),
+            "strongest_micros": strongest,
             "status": "ok" if error is None else f"error:{type(error).__name__}",
             "reason": ticket.reason,
         }
@@ -363,6 +365,7 @@ class Pipeline:
                 )
             )
         metrics.child(metrics.SPEND, ticket.tier, ticket.model).inc(actual)
+        metrics.child(metrics.STRONGEST, ticket.tier, ticket.model).inc(strongest / 1_000_000)
         await self.admission.settle(
             ticket.request_id,
             actual,
