@@ -59,14 +59,15 @@ bench: $(STAMP)         ## routing overhead benchmark (prints ratios against a s
 bench-state: $(STAMP)   ## Redis round trips per request and reserve+settle latency against PING
 	$(BIN)/python bench/bench_state.py
 
-bench-proxy: $(STAMP)   ## proxy req/s and CPU per request: plugin vs stock, CPU-bound and I/O-bound (needs Redis)
+bench-proxy: $(STAMP)   ## proxy req/s and CPU per request: plugin vs stock with the same auth, CPU-bound and I/O-bound (needs Redis)
 	$(BIN)/python bench/bench_proxy.py
 
 bench-cascade: $(STAMP) ## cascade vs always-strong vs routed: accuracy and cost on a labelled arithmetic set
 	$(BIN)/python bench/bench_cascade.py
 
-profile-proxy: $(STAMP) ## cProfile of the plugin proxy's requests (VARIANT=stock for the baseline)
-	$(BIN)/python bench/profile_proxy.py --variant $(or $(VARIANT),plugin-redis)
+PROFILE_VARIANTS := stock,plugin-memory
+profile-proxy: $(STAMP) ## cProfile of proxy requests, stock beside plugin, with their difference (VARIANT=a,b to choose)
+	$(BIN)/python bench/profile_proxy.py --variant $(or $(VARIANT),$(PROFILE_VARIANTS))
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^litellm-router-plugin' > constraints.txt.new

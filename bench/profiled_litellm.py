@@ -1,6 +1,6 @@
 """``litellm`` (the proxy CLI) under cProfile, switched on and off by signals, so a profile covers
 only the steady-state requests a driver sends, not start-up: SIGUSR1 starts profiling the event
-loop's thread, SIGUSR2 stops and writes the stats to ``$BENCH_PROFILE_OUT``. Used by profile_proxy.py."""
+loop's thread, SIGUSR2 stops and writes the stats to ``$BENCH_PROFILE_OUT.<pid>``. Used by profile_proxy.py."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import cProfile
 import os
 import signal
 import sys
+import time
 from types import FrameType
 
 # The default (wall-clock) timer: a CPU-time timer (time.thread_time) is a system call here and
 # tripled the profiler's overhead, skewing the figures towards functions called often. Profile on
 # a quiet machine, or compare entries of one run rather than absolute figures.
-profiler = cProfile.Profile()
+# BENCH_PROFILE_TIMER=cpu counts the thread's CPU time instead (time.thread_time): slower, but
+# the figures do not grow with the time the process waits for a core on a loaded machine.
+profiler = cProfile.Profile(time.thread_time) if os.environ.get("BENCH_PROFILE_TIMER") == "cpu" else cProfile.Profile()
 
 
 def _start(signum: int, frame: FrameType | None) -> None:
@@ -22,7 +25,7 @@ def _start(signum: int, frame: FrameType | None) -> None:
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     profiler.disable()
-    profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+    profiler.dump_stats(f"{os.environ['BENCH_PROFILE_OUT']}.{os.getpid()}")
 
 
 signal.signal(signal.SIGUSR1, _start)

@@ -1,22 +1,29 @@
 """The proxies the proxy benchmark and the profiler drive: a fake upstream and one-worker `litellm`
-proxies on loopback, stock or with the plugin, plus a load generator and a per-process CPU meter.
+proxies on loopback, stock or with the plugin, and a load generator in its own process (``loadgen.py``).
 
-Variants (all answer from the same fake upstream deployment ``cheap-a``):
+Every proxy has the two model groups of the issue-25 setup, ``cheap`` (``openai/gpt-4o-mini``) and
+``strong`` (``openai/gpt-4o``), with prices in the deployments, answered by the same fake upstream,
+and the example's ``router_settings`` and master key. Variants:
 
-- ``stock``: the stock proxy, model group ``cheap``, master key auth.
-- ``stock-aa``: an identical second stock proxy, the A/A control (how much two identical proxies differ).
-- ``stock-auth``: the stock proxy with the example's ``custom_auth`` (isolates the auth hook's cost).
-- ``plugin-memory`` / ``plugin-redis``: ``examples/proxy/config.yaml`` with the plugin (model ``auto``
-  routed to the same deployment), budgets and breakers on the memory store or on Redis (own key prefix).
+- ``stock``: the stock proxy with the same kind of ``custom_auth`` as the example (the keys file,
+  a SHA-256 of the key, ``UserAPIKeyAuth(user_id, team_id)``); clients send ``model: cheap``.
+- ``stock-aa``: an identical second ``stock``: the A/A control (how much two identical proxies differ).
+- ``stock-keyonly``: stock with the master key only (no ``custom_auth``): the auth hook's own cost.
+- ``plugin-memory`` / ``plugin-redis``: a fresh copy of ``examples/proxy`` (its ``config.yaml``
+  verbatim: master key, the demo ``custom_auth``, ``router_settings``, the plugin callback) with a
+  realistic plugin config (``plugin_config()``: two tiers, prices, breakers, per-key budgets) on the
+  memory store or on Redis (own key prefix); clients send ``model: auto``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,15 +34,20 @@ import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from tests.proxy_harness import EXAMPLE, Harness, free_port, tier_deployment, wait_http  # noqa: E402
+from tests.proxy_harness import EXAMPLE, Harness, free_port, wait_http  # noqa: E402
 
-PROMPT = [{"role": "user", "content": "Hi there! What is the capital of France?"}]
-KEY = "sk-bench-team"
+PROMPT = [{"role": "user", "content": "Say hello in one short sentence, please."}]
+MAX_TOKENS = 16
+KEY = "sk-bench-team"  # one of the harness's demo keys: user "bench", team "team"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-VARIANTS = ("stock", "stock-aa", "stock-auth", "plugin-memory", "plugin-redis")
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
+VARIANTS = ("stock", "stock-aa", "stock-keyonly", "plugin-memory", "plugin-redis")
+EXAMPLE_CONFIG: dict[str, Any] = yaml.safe_load((EXAMPLE / "config.yaml").read_text(encoding="utf-8"))
+MASTER_KEY = EXAMPLE_CONFIG["general_settings"]["master_key"]
+# Names of the deployments the fake upstream sees, with their LiteLLM prices (USD per token).
+TIERS = {"cheap": ("gpt-4o-mini", 1.5e-7, 6.0e-7), "strong": ("gpt-4o", 2.5e-6, 1.0e-5)}
 
 STOCK_AUTH = '''"""The example's custom_auth, as a stock proxy's: same keys file, same work per request."""
 import hashlib
@@ -58,21 +70,37 @@ async def custom_auth(request, api_key):
 '''
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and its live descendants, from ``/proc/<pid>/stat``."""
-    total = 0
-    pending = [pid]
-    while pending:
-        p = pending.pop()
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()  # fields from 3 (state) on
-            total += int(fields[11]) + int(fields[12])  # 14 utime, 15 stime (clock ticks)
-            for task in Path(f"/proc/{p}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total / _CLK_TCK
+def deployment(upstream: str, tier: str) -> dict[str, Any]:
+    """The tier's deployment: an OpenAI model name on the fake upstream, priced as LiteLLM prices it."""
+    name, price_in, price_out = TIERS[tier]
+    params = {"api_base": f"{upstream}/v1", "api_key": "fake"}
+    return {
+        "model": f"openai/{name}",
+        "litellm_params": {**params, "input_cost_per_token": price_in, "output_cost_per_token": price_out},
+    }
+
+
+def plugin_config(upstream: str, store: dict[str, Any]) -> dict[str, Any]:
+    """The plugin config of issue 25's independent run: two tiers, prices, breakers, per-key budgets."""
+    return {
+        "alias": "auto",
+        "tiers": [{"name": t, "deployments": [deployment(upstream, t)]} for t in TIERS],
+        "budgets": {"per_key": {"daily": 1_000_000.0}},
+        "breaker": {"enabled": True, "failure_threshold": 5, "window_seconds": 60, "recovery_timeout": 30},
+        "store": store,
+    }
+
+
+def stock_config(upstream: str, custom_auth: bool) -> dict[str, Any]:
+    """The stock proxy: the same groups, master key and router settings as the plugin's proxy."""
+    model_list = []
+    for tier in TIERS:
+        d = deployment(upstream, tier)
+        model_list.append({"model_name": tier, "litellm_params": {"model": d["model"], **d["litellm_params"]}})
+    general: dict[str, Any] = {"master_key": MASTER_KEY}
+    if custom_auth:
+        general["custom_auth"] = "bench_auth.custom_auth"
+    return {"model_list": model_list, "router_settings": EXAMPLE_CONFIG["router_settings"], "general_settings": general}
 
 
 @dataclass
@@ -84,6 +112,7 @@ class Sample:
     seconds: float
     cpu_seconds: float
     latencies_ms: list[float]
+    loadgen_cpu_seconds: float = 0.0
 
     @classmethod
     def merge(cls, parts: Sequence[Sample]) -> Sample:
@@ -94,6 +123,7 @@ class Sample:
             sum(p.seconds for p in parts),
             sum(p.cpu_seconds for p in parts),
             [ms for p in parts for ms in p.latencies_ms],
+            sum(p.loadgen_cpu_seconds for p in parts),
         )
 
     @property
@@ -105,8 +135,41 @@ class Sample:
         return 1000 * self.cpu_seconds / max(1, self.requests)
 
     @property
+    def loadgen_ms_per_request(self) -> float:
+        return 1000 * self.loadgen_cpu_seconds / max(1, self.requests)
+
+    @property
     def p50_ms(self) -> float:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
+
+class LoadGen:
+    """``loadgen.py`` in its own process: one load window per call."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "loadgen.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def window(self, command: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the load generator exited with {self.proc.wait(10)}")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 @dataclass
@@ -115,36 +178,34 @@ class Proxy:
     url: str
     proc: Any
     model: str
+    key: str
+    loadgen: LoadGen
 
-    async def load(self, seconds: float, concurrency: int, requests: int | None = None) -> Sample:
-        """``concurrency`` clients looping for ``seconds`` (or until ``requests`` were sent); the proxy's
-        CPU over exactly that window."""
-        latencies: list[float] = []
-        budget = requests if requests is not None else -1
-        errors = 0
-        headers = {"Authorization": f"Bearer {KEY}"}
-        body = {"model": self.model, "messages": PROMPT, "max_tokens": 20}
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits) as client:
-
-            async def worker() -> None:
-                nonlocal errors, budget
-                while time.monotonic() < stop and budget != 0:
-                    budget -= 1
-                    start = time.perf_counter()
-                    response = await client.post("/v1/chat/completions", json=body, headers=headers)
-                    if response.status_code == 200:
-                        latencies.append((time.perf_counter() - start) * 1000)
-                    else:
-                        errors += 1
-
-            cpu_before = process_cpu_seconds(self.proc.pid)
-            began = time.monotonic()
-            stop = began + seconds
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.monotonic() - began
-            cpu = process_cpu_seconds(self.proc.pid) - cpu_before
-        return Sample(len(latencies), errors, elapsed, cpu, latencies)
+    def load(self, seconds: float, concurrency: int, requests: int | None = None) -> Sample:
+        """``concurrency`` clients (in the load generator's process) looping for ``seconds`` (or until
+        ``requests`` were sent); the proxy's CPU over exactly that window."""
+        body = {"model": self.model, "messages": PROMPT, "max_tokens": MAX_TOKENS}
+        got = self.loadgen.window(
+            {
+                "url": self.url,
+                "pid": self.proc.pid,
+                "key": self.key,
+                "body": body,
+                "seconds": seconds,
+                "concurrency": concurrency,
+                "requests": requests,
+            }
+        )
+        if got["error_sample"]:
+            print(f"  {self.name}: {got['errors']} errors, e.g. {got['error_sample'][0]}", file=sys.stderr)
+        return Sample(
+            got["requests"],
+            got["errors"],
+            got["seconds"],
+            got["cpu_seconds"],
+            got["latencies_ms"],
+            loadgen_cpu_seconds=got["own_cpu_seconds"],
+        )
 
 
 class Stack:
@@ -158,6 +219,7 @@ class Stack:
         self.harness = Harness(workdir)
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
         self.proxies: dict[str, Proxy] = {}
+        self.loadgen = LoadGen()
         try:
             self.upstream = self._upstream()
             self._start(variants, launcher)
@@ -177,54 +239,50 @@ class Stack:
         proc = self.harness._spawn("upstream", [sys.executable, "-c", code], {}, ROOT)
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/hits", proc, 60)
+        self.upstream = base
+        self._behave()
         return base
 
     def _start(self, variants: Sequence[str], launcher: Sequence[str] | None) -> None:
-        cheap = tier_deployment("cheap-a", f"{self.upstream}/v1", 1e-7, 4e-7)
-        stock: dict[str, Any] = {
-            "model_list": [
-                {"model_name": "cheap", "litellm_params": {"model": cheap["model"], **cheap["litellm_params"]}}
-            ],
-            "router_settings": {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 5},
-            "general_settings": {"master_key": KEY},
-        }
-        (self.workdir / "stock.yaml").write_text(yaml.safe_dump(stock))
         # The example's custom_auth accepts the keys of $LRP_DEMO_KEYS (the harness's list, KEY included);
         # the same auth for a stock proxy, without importing the example (that would install the plugin).
         (self.workdir / "bench_auth.py").write_text(STOCK_AUTH)
-        auth = {**stock["general_settings"], "custom_auth": "bench_auth.custom_auth"}
-        with_auth = {**stock, "general_settings": auth}
-        (self.workdir / "stock-auth.yaml").write_text(yaml.safe_dump(with_auth))
-
-        def plugin(store: dict[str, Any]) -> dict[str, Any]:
-            return {
-                "tiers": [{"name": "cheap", "deployments": [cheap]}],
-                "budgets": {"per_key": {"daily": 1000.0}},
-                "store": store,
-            }
-
+        for auth in (True, False):
+            config = stock_config(self.upstream, custom_auth=auth)
+            (self.workdir / f"stock{'' if auth else '-keyonly'}.yaml").write_text(yaml.safe_dump(config))
+        # A fresh copy of the example folder per plugin proxy: its config.yaml verbatim, no bytecode
+        # written into the repository.
         for name in variants:
-            if name in ("stock", "stock-aa"):
-                url, proc = self.harness.start_proxy(name, None, self.workdir / "stock.yaml", launcher)
-                model = "cheap"
-            elif name == "stock-auth":
-                url, proc = self.harness.start_proxy(name, None, self.workdir / "stock-auth.yaml", launcher)
+            if name.startswith("stock"):
+                config_path = self.workdir / ("stock-keyonly.yaml" if name == "stock-keyonly" else "stock.yaml")
+                url, proc = self.harness.start_proxy(name, None, config_path, launcher)
+                key = MASTER_KEY if name == "stock-keyonly" else KEY
                 model = "cheap"
             else:
                 store = {"kind": "memory"} if name == "plugin-memory" else {"kind": "redis", "url": REDIS_URL}
                 if store["kind"] == "redis":
                     store["prefix"] = self.prefix
-                url, proc = self.harness.start_proxy(name, plugin(store), EXAMPLE / "config.yaml", launcher)
-                model = "auto"
-            self.proxies[name] = Proxy(name, url, proc, model)
+                folder = self.workdir / f"{name}-example"
+                shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+                plugin = plugin_config(self.upstream, store)
+                url, proc = self.harness.start_proxy(name, plugin, folder / "config.yaml", launcher)
+                key, model = KEY, "auto"
+            self.proxies[name] = Proxy(name, url, proc, model, key, self.loadgen)
         for proxy in self.proxies.values():
             wait_http(f"{proxy.url}/health/liveliness", proxy.proc, 240)
 
     def upstream_latency(self, ms: float) -> None:
-        """How long the fake upstream takes to answer (the deployment ``cheap-a``)."""
-        httpx.post(f"{self.upstream}/control", json={"cheap-a": {"latency_ms": ms}}, timeout=10).raise_for_status()
+        """How long the fake upstream takes to answer (every tier's deployment)."""
+        self._behave(latency_ms=ms)
+
+    def _behave(self, **behaviour: Any) -> None:
+        """Every deployment answers like a real provider (at most ``max_tokens`` completion tokens:
+        the fake's default 20 would overrun every 16-token hold, and log it), plus ``behaviour``."""
+        changes = {name: {"truncate": True, **behaviour} for name, _, _ in TIERS.values()}
+        httpx.post(f"{self.upstream}/control", json=changes, timeout=10).raise_for_status()
 
     def close(self) -> None:
+        self.loadgen.close()
         self.harness.close()
         if "plugin-redis" in self.proxies:
             from litellm_router_plugin.state import RedisStore
