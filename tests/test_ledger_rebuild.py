@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -279,10 +280,15 @@ def test_the_proxy_and_serve_log_one_line_per_dependency_at_start(
 
     import uvicorn
 
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    # serve binds its socket, then runs a uvicorn.Server on it: stop before serving
+    def bound_only(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        for sock in sockets or []:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", bound_only)
     path = tmp_path / "c.json"  # type: ignore[operator]
     path.write_text(json.dumps(config))
-    result = CliRunner().invoke(app, ["serve", "--config", str(path)])
+    result = CliRunner().invoke(app, ["serve", "--config", str(path), "--port", str(free_port())])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert "store: Redis at redis://127.0.0.1:6379/0" in said
