@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from litellm_router_plugin.classify.base import CATEGORIES, Category
+from litellm_router_plugin.categories import CATEGORIES, Category
 from litellm_router_plugin.errors import ConfigError
 
 OVERRIDES_KEY = "router"
