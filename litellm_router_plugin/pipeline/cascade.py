@@ -60,7 +60,7 @@ from litellm_router_plugin.routing.decision import METADATA_KEY, decision_logger
 from litellm_router_plugin.routing.tiers import Tier, TierDeployment
 
 if TYPE_CHECKING:
-    from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed
+    from litellm_router_plugin.pipeline.routed import Routed, RoutingHost
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class _Run:
 class Cascade:
     """Runs one pipeline's requests as cascades (see the module docstring)."""
 
-    def __init__(self, pipeline: Pipeline, *, verifier: Verifier | Any | None = None) -> None:
+    def __init__(self, pipeline: RoutingHost, *, verifier: Verifier | Any | None = None) -> None:
         self.pipeline = pipeline
         self.config = pipeline.config
         self._verifier = verifier
