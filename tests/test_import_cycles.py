@@ -109,8 +109,6 @@ def test_the_check_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
     (package / "__init__.py").write_text("")
     (package / "a.py").write_text("from litellm_router_plugin import b\n")
     (package / "b.py").write_text("def f():\n    from litellm_router_plugin.c import x\n")
-    (package / "c.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import y\nx = 1\n"
-    )
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import y\nx = 1\n")
     (package / "d.py").write_text("from . import a\n")
     assert cycles(import_graph(package)) == [[f"{ROOT}.a", f"{ROOT}.b", f"{ROOT}.c"]]

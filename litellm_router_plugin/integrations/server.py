@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from litellm_router_plugin import metrics
-from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
+from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.budget_use import budget_use
+from litellm_router_plugin.integrations.http_errors import error_body, to_http_error
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.stats import store_stats
@@ -47,14 +48,17 @@ class FeedbackRequest(BaseModel):
     score: float = Field(ge=0, le=1)
 
 
-def _error(status: int, message: str, kind: str, param: str | None = None) -> dict[str, Any]:
-    """An OpenAI-style error body."""
-    return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
-
-
 def invalid_request(message: str, param: str | None = None) -> JSONResponse:
     """A 400 ``invalid_request_error`` as OpenAI (and the LiteLLM proxy) write it."""
-    return JSONResponse(_error(400, message, "invalid_request_error", param), status_code=400)
+    return JSONResponse(error_body(400, message, "invalid_request_error", param), status_code=400)
+
+
+def refusal(exc: RouterPluginError) -> JSONResponse:
+    """One of our refusals as the proxy answers it (``integrations.http_errors``, the one mapper)."""
+    error = to_http_error(exc)
+    if error is None:  # pragma: no cover - only refusals with an HTTP answer are caught here
+        raise exc
+    return error.response()
 
 
 def _validation_error(exc: ValidationError) -> JSONResponse:
@@ -106,7 +110,7 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             decision = await pipeline.planner.decide(messages, plan_request)
         except ConfigError as exc:
-            return invalid_request(str(exc), exc.field)
+            return refusal(exc)
         return decision.model_dump(mode="json")
 
     @api.post("/feedback", response_model=None)
@@ -126,11 +130,9 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             outcome = await learner.feedback(body.request_id, body.score)
         except UnknownRequest as exc:
-            return JSONResponse(_error(404, str(exc), "not_found_error", "request_id"), status_code=404)
-        except StoreUnavailableError:
-            return JSONResponse(
-                _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
-            )
+            return JSONResponse(error_body(404, str(exc), "not_found_error", "request_id"), status_code=404)
+        except StoreUnavailableError as exc:
+            return refusal(exc)
         data = outcome.to_json()
         return {"recorded": True, **{k: data[k] for k in ("source", "weak_model", "weak", "strong_model", "strong")}}
 
@@ -147,11 +149,9 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             found = await store_stats(store, query.get("since"), query.get("until"), limit)
         except ConfigError as exc:
-            return invalid_request(str(exc), exc.field)
-        except (StoreUnavailableError, *unavailable):
-            return JSONResponse(
-                _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
-            )
+            return refusal(exc)
+        except (StoreUnavailableError, *unavailable) as exc:
+            return refusal(exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(store.name, exc))
         return found.as_dict()
 
     refreshed = [-BUDGET_REFRESH_SECONDS]
