@@ -30,15 +30,10 @@ from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.guards.dependencies import log_dependencies
 from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY
 from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
-from litellm_router_plugin.integrations.cascade import (
-    CLIENT_SETTINGS,
-    cascade_entry,
-    cascade_headers,
-    register_cascade_provider,
-)
+from litellm_router_plugin.integrations.cascade import CLIENT_SETTINGS, cascade_headers
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
-from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
+from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY
 from litellm_router_plugin.routing.decision import METADATA_KEY
@@ -138,12 +133,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         """Put the tier deployments and the strategy on ``router`` (idempotent per router object)."""
         if router is None or router is self._installed:
             return
-        present = {d["model_info"]["id"] for d in router.model_list}
-        entries = [*self.pipeline.tier_map.model_list(), cascade_entry(self.pipeline)]
-        missing = [e for e in entries if e["model_info"]["id"] not in present]
-        register_cascade_provider()
-        if missing:
-            router.set_model_list(list(router.model_list) + missing)
+        install(router, self.pipeline, cascade=True)
         CostAwareRoutingStrategy.install(router, self.pipeline)
         self._installed = router
 
