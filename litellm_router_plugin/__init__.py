@@ -1,10 +1,13 @@
 """litellm-router-plugin: send every LiteLLM call to the cheapest model that can do the job.
 
-Everything a user needs is importable from here; the submodules may change. The names are imported
+The names a user types are importable from here (``__all__``); everything else from its module. The names are imported
 on first use, so ``import litellm_router_plugin`` (and the pytest plugin, which every pytest run of
 a project with this package installed loads) costs almost nothing: LiteLLM comes with the first name
 that needs it, ``pydantic_ai`` only with the agent classifier, ``ProxyRouterPlugin`` (the ``[proxy]``
 extra) only when asked for.
+
+PYTEST_DONT_REWRITE: this module has no asserts; rewriting it (pytest does, for the package of its
+plugin) would only add names to it.
 """
 
 from __future__ import annotations
