@@ -64,3 +64,16 @@ def to_http_error(exc: BaseException) -> RouterHTTPError | None:
     return RouterHTTPError(
         exc.http_status, exc.http_message, exc.http_type, retry_headers(exc.http_retry), exc.http_param
     )
+
+
+def invalid_request(message: str, param: str | None = None) -> JSONResponse:
+    """A 400 ``invalid_request_error`` as OpenAI (and the LiteLLM proxy) write it."""
+    return JSONResponse(error_body(400, message, "invalid_request_error", param), status_code=400)
+
+
+def refusal(exc: RouterPluginError) -> JSONResponse:
+    """One of our refusals as the proxy answers it, for a FastAPI handler (``serve``, the dashboard)."""
+    error = to_http_error(exc)
+    if error is None:  # pragma: no cover - only refusals with an HTTP answer are caught here
+        raise exc
+    return error.response()

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from litellm_router_plugin import metrics
-from litellm_router_plugin.errors import ConfigError, RouterPluginError, StoreUnavailableError
+from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.budget_use import budget_use
-from litellm_router_plugin.integrations.http_errors import error_body, to_http_error
+from litellm_router_plugin.integrations.http_errors import error_body, invalid_request, refusal
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.stats import store_stats
@@ -48,19 +48,6 @@ class FeedbackRequest(BaseModel):
     score: float = Field(ge=0, le=1)
 
 
-def invalid_request(message: str, param: str | None = None) -> JSONResponse:
-    """A 400 ``invalid_request_error`` as OpenAI (and the LiteLLM proxy) write it."""
-    return JSONResponse(error_body(400, message, "invalid_request_error", param), status_code=400)
-
-
-def refusal(exc: RouterPluginError) -> JSONResponse:
-    """One of our refusals as the proxy answers it (``integrations.http_errors``, the one mapper)."""
-    error = to_http_error(exc)
-    if error is None:  # pragma: no cover - only refusals with an HTTP answer are caught here
-        raise exc
-    return error.response()
-
-
 def _validation_error(exc: ValidationError) -> JSONResponse:
     first = exc.errors(include_url=False)[0]
     param = ".".join(str(part) for part in first["loc"]) or None
@@ -86,9 +73,13 @@ def pipeline_store(pipeline: Pipeline) -> Store:
 def routes(pipeline: Pipeline) -> APIRouter:
     """The endpoints (without the prefix), for ``serve`` and for mounting on the proxy."""
     api = APIRouter()
-    admission = pipeline.admission
-    store = pipeline_store(pipeline)
-    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
+    _request_routes(api, pipeline)
+    _store_routes(api, pipeline)
+    return api
+
+
+def _request_routes(api: APIRouter, pipeline: Pipeline) -> None:
+    """``/route`` (a decision, nothing called) and ``/feedback`` (a rating of a routed response)."""
 
     @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
     async def route(request: Request) -> dict[str, Any] | JSONResponse:
@@ -136,6 +127,13 @@ def routes(pipeline: Pipeline) -> APIRouter:
         data = outcome.to_json()
         return {"recorded": True, **{k: data[k] for k in ("source", "weak_model", "weak", "strong_model", "strong")}}
 
+
+def _store_routes(api: APIRouter, pipeline: Pipeline) -> None:
+    """``/stats`` (spend from the ledger) and ``/metrics`` (Prometheus, breakers and budgets read at scrape)."""
+    admission = pipeline.admission
+    store = pipeline_store(pipeline)
+    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
+
     @api.get("/stats", response_model=None)
     async def stats(request: Request) -> dict[str, Any] | JSONResponse:
         """Spend by tier, model, user, key, team and day from the shared ledger (summed in SQL when it
@@ -171,8 +169,6 @@ def routes(pipeline: Pipeline) -> APIRouter:
                 for name in names:
                     metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES["unknown"])
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
-
-    return api
 
 
 def create_app(pipeline: Pipeline) -> FastAPI:
