@@ -45,7 +45,7 @@ def plugin_config(store: str, prefix: str) -> dict[str, Any]:
 
 # -- in-process micro benchmarks ----------------------------------------------------------------
 def bench_heuristic(rounds: int) -> None:
-    from litellm_router_plugin import HeuristicClassifier
+    from litellm_router_plugin.classify import HeuristicClassifier
     from litellm_router_plugin.tools.demo import DEMO_PROMPTS
 
     clf = HeuristicClassifier()

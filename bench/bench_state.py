@@ -18,7 +18,8 @@ from typing import Any
 
 import psycopg
 
-from litellm_router_plugin import Admission, BudgetGuard, BudgetLimit, Pipeline, Planner, PluginConfig, build_router
+from litellm_router_plugin import BudgetGuard, BudgetLimit, Pipeline, Planner, PluginConfig, build_router
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.state import RedisStore
 from litellm_router_plugin.state.ledger import PostgresLedger
 

@@ -15,13 +15,16 @@ Refusals also subclass LiteLLM's closest exception, so ``except litellm.BudgetEx
     └── ModelNotAllowed           also litellm.PermissionDeniedError (403): the caller may not name this model
 
 Every refusal carries ``num_retries = 0`` (LiteLLM's Router reads it as the retries an error
-deserves) and ``should_retry`` (whether the same request can ever succeed later).
+deserves) and ``should_retry`` (whether the same request can ever succeed later). How each one
+reaches an HTTP client (the proxy, ``litellm-router serve``) is declared here too, on the class:
+``http_status``, ``http_type`` and ``http_retry`` (read by ``integrations.http_errors``, the one mapper).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import httpx
 
@@ -31,17 +34,46 @@ from litellm_router_plugin._litellm import litellm
 class RouterPluginError(Exception):
     """Base class of every error this package raises on purpose."""
 
+    http_status: ClassVar[int | None] = None
+    """The HTTP status a client gets for it (``None``: not a refusal the HTTP adapters answer themselves)."""
+    http_type: ClassVar[str] = "router_plugin_error"
+    """The OpenAI-style ``error.type`` of that answer."""
+
+    @property
+    def http_retry(self) -> float | bool | None:
+        """Seconds for ``Retry-After``; ``False``: the same request cannot succeed (``x-should-retry:
+        false``); ``None``: no retry header."""
+        return None
+
+    @property
+    def http_message(self) -> str:
+        """The message a client reads (the default: this error's own)."""
+        return str(self)
+
+    @property
+    def http_param(self) -> str | None:
+        """The request field at fault, when there is one."""
+        return None
+
 
 class ConfigError(RouterPluginError, ValueError):
     """Invalid configuration: names the field, the value found and what to write instead."""
 
     status_code = 400  # a bad per-request override is the client's error, and not worth a retry
+    http_status = 400
+    http_type = "invalid_request_error"
+    http_retry = False
 
     def __init__(self, field: str, value: object, fix: str) -> None:
         self.field = field
         self.value = value
         self.fix = fix
         super().__init__(f"{field}: invalid value {value!r}. {fix}")
+
+    @property
+    def http_param(self) -> str | None:
+        """The field named by the error."""
+        return self.field
 
 
 def checked_amount(field: str, value: object, unit: str = "USD", example: str = "0.10") -> float:
@@ -105,6 +137,10 @@ class _Unavailable(_Refusal, litellm.ServiceUnavailableError):  # type: ignore[m
 class NoDeploymentAvailable(_Unavailable):
     """Every tier the request may use has no healthy deployment."""
 
+    http_status = 503
+    http_type = "no_deployment_available"
+    http_retry = 5.0
+
     def __init__(self, tiers: Sequence[str], reason: str) -> None:
         self.tiers = list(tiers)
         super().__init__(f"no healthy deployment in tiers {', '.join(self.tiers)}: {reason}")
@@ -112,6 +148,11 @@ class NoDeploymentAvailable(_Unavailable):
 
 class StoreUnavailableError(_Unavailable):
     """The shared store (Redis) cannot be reached; under fail-closed nothing is called."""
+
+    http_status = 503
+    http_type = "store_unavailable"
+    # The client's message names no address (nor password); the cause stays in our logs.
+    http_message = "Routing state store unavailable; request refused (fail-closed)."
 
     def __init__(self, store: str, cause: BaseException) -> None:
         self.store = store
@@ -133,6 +174,10 @@ class StoreResetError(_Unavailable):
     ``reason`` says why it cannot be rebuilt (no ledger configured, the ledger unreachable and why);
     ``fix`` what the operator can do. The defaults are those of a store without a ledger."""
 
+    http_status = 503
+    http_type = "store_reset"  # the cause and the fix are in the message; logged once, in rebuild
+    http_retry = 5.0
+
     def __init__(self, store: str, reason: str, fix: str | None = None) -> None:
         self.store = store
         self.reason = reason
@@ -153,6 +198,9 @@ class UnsupportedRequest(_Refusal, litellm.BadRequestError):  # type: ignore[mis
     """No deployment the request may use can serve it (vision, tools, context window...)."""
 
     should_retry = False
+    http_status = 400
+    http_type = "invalid_request_error"
+    http_retry = False
 
     def __init__(self, missing: str, detail: str) -> None:
         self.missing = missing
@@ -168,6 +216,9 @@ class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # ty
     the same request can never pass: ``should_retry`` is then false). ``note`` adds how the estimate
     was made when that matters (e.g. ``default_max_tokens`` assumed).
     """
+
+    http_status = 429
+    http_type = "budget_exceeded"
 
     def __init__(
         self,
@@ -210,6 +261,11 @@ class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # ty
         """A per-request refusal can never succeed; a daily one can, after the window resets."""
         return self.limit != "per_request"
 
+    @property
+    def http_retry(self) -> float | bool | None:
+        """Until the window resets; a refusal without a reset (per request) cannot be retried."""
+        return False if self.retry_after is None else self.retry_after
+
     def with_note(self, note: str) -> BudgetExceededError:
         """The same refusal with ``note`` appended to its message."""
         return BudgetExceededError(
@@ -227,16 +283,27 @@ class BudgetExceededError(RouterPluginError, litellm.BudgetExceededError):  # ty
 class CircuitBreakerOpen(_Unavailable):
     """Every candidate deployment's circuit breaker is open; no network call was made."""
 
+    http_status = 503
+    http_type = "circuit_breaker_open"
+
     def __init__(self, names: list[str], retry_after: float) -> None:
         self.names = names
         self.retry_after = retry_after
         super().__init__(f"circuit breaker open for {', '.join(names)}; retry after {retry_after:.1f}s")
+
+    @property
+    def http_retry(self) -> float | bool | None:
+        """When the first breaker may let a probe through (at least a second)."""
+        return max(1, math.ceil(self.retry_after))
 
 
 class ModelNotAllowed(_Refusal, litellm.PermissionDeniedError):  # type: ignore[misc]
     """The caller may not name this model (``alias_only``, or a tier name with ``allow_tier_models: false``)."""
 
     should_retry = False
+    http_status = 403
+    http_type = "model_not_allowed"
+    http_retry = False
 
     def __init__(self, model: str, why: str) -> None:
         self.model_name = model

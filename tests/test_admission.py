@@ -10,10 +10,8 @@ import litellm
 import pytest
 
 from litellm_router_plugin import (
-    Admission,
     BudgetExceededError,
     CircuitBreakerOpen,
-    Identity,
     MemoryStore,
     Pipeline,
     Planner,
@@ -22,6 +20,8 @@ from litellm_router_plugin import (
     acompletion,
     build_router,
 )
+from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.guards.identity import Identity
 from tests.conftest import TWO_TIERS, user
 
 EASY = user("Hi there!")

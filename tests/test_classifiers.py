@@ -10,8 +10,8 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCall
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.test import TestModel
 
-from litellm_router_plugin import AgentClassifier, CachedClassifier, HeuristicClassifier
-from litellm_router_plugin.classify import category_for_score
+from litellm_router_plugin.classify import CachedClassifier, HeuristicClassifier, category_for_score
+from litellm_router_plugin.classify.agent import AgentClassifier
 
 HEURISTIC = HeuristicClassifier()
 

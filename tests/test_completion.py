@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import ast
 import inspect
 import pkgutil
+from pathlib import Path
 from typing import Any
 
 import litellm
@@ -86,3 +88,19 @@ def test_all_lists_exactly_what_the_package_exports() -> None:
     submodules = {m.name for m in pkgutil.iter_modules(litellm_router_plugin.__path__)}
     future = {"annotations"}  # bound by `from __future__ import annotations`
     assert sorted(offered - submodules - future) == litellm_router_plugin.__all__
+
+
+def test_the_public_names_are_few_and_the_type_checkers_see_the_same() -> None:
+    # The names a user types, at most 35; the TYPE_CHECKING imports (what mypy and editors read) are
+    # the runtime table written once more, so they must not drift apart.
+    assert len(litellm_router_plugin.__all__) <= 35
+    tree = ast.parse(Path(litellm_router_plugin.__file__).read_text())
+    static = {
+        alias.asname or alias.name: node.module
+        for block in tree.body
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert static == litellm_router_plugin._EXPORTS

@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from litellm_router_plugin import (
-    Admission,
-    ConfigError,
-    CostTracker,
-    Pipeline,
-    Planner,
-    PluginConfig,
-    build_router,
-    summarise_ledger,
-)
+from litellm_router_plugin import ConfigError, CostTracker, Pipeline, Planner, PluginConfig, build_router
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.cli import app
+from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.guards.costs import summarise_ledger
 from litellm_router_plugin.state import RedisStore
 from tests.conftest import TWO_TIERS, user
 from tests.stores import REDIS_URL

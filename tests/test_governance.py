@@ -11,7 +11,6 @@ import pytest
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments
 
 from litellm_router_plugin import (
-    Admission,
     BudgetExceededError,
     MemoryStore,
     ModelNotAllowed,
@@ -20,6 +19,7 @@ from litellm_router_plugin import (
     UnsupportedRequest,
     build_router,
 )
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.metrics import REGISTRY
 from tests.conftest import TWO_TIERS, user
 

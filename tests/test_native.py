@@ -12,20 +12,11 @@ from typing import Any
 import pytest
 from litellm.integrations.custom_logger import CustomLogger
 
-from litellm_router_plugin import (
-    Admission,
-    BudgetExceededError,
-    Identity,
-    MemoryStore,
-    Offer,
-    Pipeline,
-    PluginConfig,
-    Store,
-    build_router,
-    metrics,
-)
+from litellm_router_plugin import BudgetExceededError, MemoryStore, Pipeline, PluginConfig, Store, build_router, metrics
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.clock import ManualClock
+from litellm_router_plugin.guards.admission import Admission, Offer
+from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.guards.litellm_budgets import LiteLLMBudget
 from litellm_router_plugin.state import RedisStore
 from litellm_router_plugin.tools.fake_upstream import FakeUpstream

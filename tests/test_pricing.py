@@ -5,15 +5,17 @@ import os
 
 import pytest
 
-from litellm_router_plugin import ConfigError, Pipeline, PluginConfig, TierMap, UnknownModelError, price_for
+from litellm_router_plugin import ConfigError, Pipeline, PluginConfig, UnknownModelError
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.pricing import (
     _WARNED_FREE,
     _message_counter,
     cost,
     count_prompt_tokens,
+    price_for,
     register_custom_prices,
 )
+from litellm_router_plugin.routing.tiers import TierMap
 
 
 def test_offline_price_map_is_the_default() -> None:

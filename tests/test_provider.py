@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import litellm
 import pytest
 
-from litellm_router_plugin import Admission, MemoryStore, Pipeline, PluginConfig, RedisStore, register
+from litellm_router_plugin import MemoryStore, Pipeline, PluginConfig, RedisStore, register
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.integrations import completion
 from tests.conftest import user
 from tests.stores import REDIS_URL

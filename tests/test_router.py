@@ -248,7 +248,8 @@ async def test_agent_classifier_in_the_router_path_is_cached() -> None:
     from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-    from litellm_router_plugin import AgentClassifier, CachedClassifier, HeuristicClassifier
+    from litellm_router_plugin.classify import CachedClassifier, HeuristicClassifier
+    from litellm_router_plugin.classify.agent import AgentClassifier
 
     calls = 0
 

@@ -8,7 +8,8 @@ import time
 import httpx
 import pytest
 
-from litellm_router_plugin import Admission, Pipeline, Planner, PluginConfig
+from litellm_router_plugin import Pipeline, Planner, PluginConfig
+from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.integrations.server import create_app
 from litellm_router_plugin.state import MemoryStore
 from litellm_router_plugin.tools.fake_upstream import create_app as create_fake

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Category = Literal["simple", "moderate", "complex", "reasoning"]
-CATEGORIES: tuple[Category, ...] = ("simple", "moderate", "complex", "reasoning")
+from litellm_router_plugin.categories import CATEGORIES as CATEGORIES
+from litellm_router_plugin.categories import Category as Category
 
 
 def category_for_score(score: int) -> Category:

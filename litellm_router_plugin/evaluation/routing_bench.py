@@ -193,6 +193,65 @@ def timed_scores(scorer: Callable[[str], float], samples: Sequence[Sample]) -> t
     return scores, millis
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """One sample list's accuracies and costs, against which every router's scores are reported."""
+
+    samples: Sequence[Sample]
+    weak_acc: float
+    strong_acc: float
+    weak_cost: Sequence[float]
+    strong_cost: Sequence[float]
+
+    def cost_at(self, scores: Sequence[float], share: float) -> float:
+        """The cost of sending the top ``share`` of samples by score to the strong model."""
+        order = sorted(range(len(self.samples)), key=lambda i: -scores[i])
+        k = round(share * len(self.samples))
+        chosen = set(order[:k])
+        return sum(self.strong_cost[i] if i in chosen else self.weak_cost[i] for i in range(len(self.samples)))
+
+    def report(self, name: str, scores: Sequence[float], millis: Sequence[float] | None = None) -> RouterReport:
+        """APGR, CPT(50%), CPT(80%), the curve and their costs (and decision latency when timed)."""
+        weak_acc, strong_acc = self.weak_acc, self.strong_acc
+        pts = curve(self.samples, scores)
+        c50, c80 = cpt(pts, 0.5, weak_acc, strong_acc), cpt(pts, 0.8, weak_acc, strong_acc)
+        return RouterReport(
+            name,
+            apgr(pts, weak_acc, strong_acc),
+            c50,
+            c80,
+            pts,
+            self.cost_at(scores, c50),
+            self.cost_at(scores, c80),
+            percentile(millis, 0.5) if millis else None,
+            percentile(millis, 0.99) if millis else None,
+        )
+
+    def random_baseline(self, random_draws: int, seed: int) -> RouterReport:
+        """The random router: the mean of ``random_draws`` uniform score draws."""
+        weak_acc, strong_acc = self.weak_acc, self.strong_acc
+        rng = random.Random(seed)
+        draws = []
+        for _ in range(random_draws):
+            scores = [rng.random() for _ in self.samples]
+            pts = curve(self.samples, scores)
+            draws.append(
+                (
+                    apgr(pts, weak_acc, strong_acc),
+                    cpt(pts, 0.5, weak_acc, strong_acc),
+                    cpt(pts, 0.8, weak_acc, strong_acc),
+                    pts,
+                )
+            )
+        return RouterReport(
+            f"random (mean of {random_draws})",
+            statistics.fmean(d[0] for d in draws),
+            statistics.fmean(d[1] for d in draws),
+            statistics.fmean(d[2] for d in draws),
+            draws[0][3][:: max(1, len(draws[0][3]) // 200)],
+        )
+
+
 def run_benchmark(
     samples: Sequence[Sample],
     routers: Mapping[str, Callable[[Sequence[Sample]], Sequence[float]]],
@@ -222,52 +281,11 @@ def run_benchmark(
     weak_cost = [weak_price.estimate(t, completion_tokens) for t in tokens]
     strong_cost = [strong_price.estimate(t, completion_tokens) for t in tokens]
 
-    def cost_at(scores: Sequence[float], share: float) -> float:
-        order = sorted(range(len(samples)), key=lambda i: -scores[i])
-        k = round(share * len(samples))
-        chosen = set(order[:k])
-        return sum(strong_cost[i] if i in chosen else weak_cost[i] for i in range(len(samples)))
-
-    def report_of(name: str, scores: Sequence[float], millis: Sequence[float] | None = None) -> RouterReport:
-        pts = curve(samples, scores)
-        c50, c80 = cpt(pts, 0.5, weak_acc, strong_acc), cpt(pts, 0.8, weak_acc, strong_acc)
-        return RouterReport(
-            name,
-            apgr(pts, weak_acc, strong_acc),
-            c50,
-            c80,
-            pts,
-            cost_at(scores, c50),
-            cost_at(scores, c80),
-            percentile(millis, 0.5) if millis else None,
-            percentile(millis, 0.99) if millis else None,
-        )
-
-    reports = [report_of(name, list(score(samples))) for name, score in routers.items()]
+    scoring = _Scoring(samples, weak_acc, strong_acc, weak_cost, strong_cost)
+    reports = [scoring.report(name, list(score(samples))) for name, score in routers.items()]
     for name, scorer in (scorers or {}).items():
-        reports.append(report_of(name, *timed_scores(scorer, samples)))
-    rng = random.Random(seed)
-    draws = []
-    for _ in range(random_draws):
-        scores = [rng.random() for _ in samples]
-        pts = curve(samples, scores)
-        draws.append(
-            (
-                apgr(pts, weak_acc, strong_acc),
-                cpt(pts, 0.5, weak_acc, strong_acc),
-                cpt(pts, 0.8, weak_acc, strong_acc),
-                pts,
-            )
-        )
-    reports.append(
-        RouterReport(
-            f"random (mean of {random_draws})",
-            statistics.fmean(d[0] for d in draws),
-            statistics.fmean(d[1] for d in draws),
-            statistics.fmean(d[2] for d in draws),
-            draws[0][3][:: max(1, len(draws[0][3]) // 200)],
-        )
-    )
+        reports.append(scoring.report(name, *timed_scores(scorer, samples)))
+    reports.append(scoring.random_baseline(random_draws, seed))
     return BenchmarkReport(
         dataset=dataset,
         samples=len(samples),

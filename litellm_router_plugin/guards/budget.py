@@ -9,14 +9,11 @@ is charged at its estimate (``on_lost_settle="charge_estimate"``) or released (`
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.errors import (
@@ -27,7 +24,9 @@ from litellm_router_plugin.errors import (
     checked_positive,
 )
 from litellm_router_plugin.guards.rebuild import Rebuild
+from litellm_router_plugin.guards.scopes import SCOPE_KINDS, ScopeKind, applicable_scopes, scope_name
 from litellm_router_plugin.guards.settle_queue import queue_for
+from litellm_router_plugin.guards.windows import DailyWindows
 from litellm_router_plugin.state import (
     AdmitCandidate,
     AdmitRequest,
@@ -46,8 +45,8 @@ from litellm_router_plugin.state.base import MICROS_PER_USD, LostSettlePolicy, O
 
 logger = logging.getLogger(__name__)
 
-ScopeKind = Literal["global", "user", "key", "team"]
-SCOPE_KINDS: tuple[ScopeKind, ...] = ("global", "user", "key", "team")
+__all__ = ["SCOPE_KINDS", "BudgetGuard", "BudgetLimit", "Hold", "ScopeKind", "scope_name"]  # scopes: scopes.py
+
 StoreErrorPolicy = Literal["fail_closed", "fail_open"]
 ResetPolicy = Literal["continue", "refuse"]
 
@@ -102,24 +101,6 @@ _MAX_IDENTITIES = 10_000
 """Identities whose limits are kept (the least recently used go first: it only saves recomputing)."""
 
 
-def scope_name(kind: ScopeKind, value: str | None) -> str | None:
-    """The store's name of a scope: ``global``, ``user:alice``, ``key:<sha256 prefix>``, ``team:ml``."""
-    if kind == "global":
-        return "global"
-    if not value:
-        return None
-    if kind == "key":
-        return _key_scope(value)
-    return f"{kind}:{value}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_scope(key: str) -> str:
-    # API keys are secrets: only a hash of one ever reaches the store or a message. Cached: every
-    # request needs it up to four times (scopes, per-request limit, ledger), from few distinct keys.
-    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 class BudgetGuard:
     """Enforces budgets for the global scope and per user, API key and team, in any combination."""
 
@@ -146,10 +127,9 @@ class BudgetGuard:
         }
         self.limits: dict[ScopeKind, BudgetLimit] = {k: v for k, v in given.items() if v is not None}
         self.store = store if store is not None else MemoryStore(clock)
-        try:
-            self.tz = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError("timezone", timezone, "Use an IANA name such as 'UTC' or 'Europe/Paris'.") from exc
+        self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
+        self.days = DailyWindows(timezone, self.clock)
+        self.tz = self.days.tz
         checked_positive("lease_seconds", lease_seconds)
         if on_store_error not in ("fail_closed", "fail_open"):
             raise ConfigError("on_store_error", on_store_error, "Use 'fail_closed' or 'fail_open'.")
@@ -163,52 +143,21 @@ class BudgetGuard:
         self.on_reset = on_reset
         self.rebuild = Rebuild(self.store, on_reset, self.lease_ms)
         """Restores a store found without its epoch marker; keeps this worker's holds in flight."""
-        self.clock = clock or getattr(self.store, "clock", None) or SystemClock()
         self._pending: list[str] = []
         # Per request, only the identity and the day change: what they decide is computed once.
         self._limits_of = functools.lru_cache(maxsize=_MAX_IDENTITIES)(self._identity_limits)
         # Today's scopes and, around noon, yesterday's: two windows per identity.
         self._scopes_of = functools.lru_cache(maxsize=2 * _MAX_IDENTITIES)(self._window_scopes)
-        self._pair: tuple[float, float, tuple[str, str, int]] | None = None  # valid from, until, pair
 
     # -- scopes ----------------------------------------------------------------------------
     def window(self) -> str:
         """The current daily window, e.g. ``day:2026-11-25``, in the configured timezone, by this
         worker's clock (for reports; admits let the store's clock pick, see ``window_pair``)."""
-        return "day:" + datetime.fromtimestamp(self.clock.now(), self.tz).date().isoformat()
+        return self.days.window()
 
     def window_pair(self) -> tuple[str, str, int]:
-        """The windows either side of the midnight nearest this worker's clock, and that midnight
-        (epoch ms): the store picks one by its own clock, so workers' clock skew (under 12 h) does
-        not matter. The answer is the same from one noon to the next: it is kept for that span."""
-        stamp = self.clock.now()
-        cached = self._pair
-        if cached is not None and cached[0] <= stamp < cached[1]:
-            return cached[2]
-        now = datetime.fromtimestamp(stamp, self.tz)
-        day = now.date()
-        noon = datetime.combine(day, time(12), self.tz)
-        if now < noon:
-            before, after = day - timedelta(days=1), day
-            valid = (datetime.combine(day - timedelta(days=1), time(12), self.tz), noon)
-        else:
-            before, after = day, day + timedelta(days=1)
-            valid = (noon, datetime.combine(day + timedelta(days=1), time(12), self.tz))
-        boundary = datetime.combine(after, time(0), self.tz)
-        pair = f"day:{before.isoformat()}", f"day:{after.isoformat()}", int(boundary.timestamp() * 1000)
-        self._pair = (valid[0].timestamp(), valid[1].timestamp(), pair)
-        return pair
-
-    @staticmethod
-    def _applicable(user: str | None, key: str | None, team: str | None) -> list[tuple[ScopeKind, str]]:
-        """(kind, store name) of every scope a request with this identity belongs to."""
-        pairs: tuple[tuple[ScopeKind, str | None], ...] = (
-            ("global", None),
-            ("user", user),
-            ("key", key),
-            ("team", team),
-        )
-        return [(kind, name) for kind, value in pairs if (name := scope_name(kind, value)) is not None]
+        """The windows either side of the midnight nearest this worker's clock (``DailyWindows``)."""
+        return self.days.window_pair()
 
     def scopes(
         self,
@@ -221,7 +170,7 @@ class BudgetGuard:
         """The counters a request with this identity is checked against and charged to."""
         window = window or self.window()
         found = []
-        for kind, name in self._applicable(user, key, team):
+        for kind, name in applicable_scopes(user, key, team):
             lim = self.limits.get(kind)
             daily = None if lim is None or lim.daily is None else to_micros(lim.daily)
             found.append(ScopeLimit(name, window, daily))
@@ -230,7 +179,7 @@ class BudgetGuard:
     def per_request_limit(self, *, user: str | None, key: str | None, team: str | None) -> tuple[str, int | None]:
         """The tightest per-request limit that applies, and the scope it comes from."""
         best: tuple[str, int | None] = ("global", None)
-        for kind, name in self._applicable(user, key, team):
+        for kind, name in applicable_scopes(user, key, team):
             lim = self.limits.get(kind)
             if lim is not None and lim.per_request is not None:
                 micros = to_micros(lim.per_request)
@@ -303,9 +252,7 @@ class BudgetGuard:
 
     def seconds_to_next_window(self) -> float:
         """Seconds until the daily window rolls over (midnight in the configured timezone)."""
-        now = datetime.fromtimestamp(self.clock.now(), self.tz)
-        midnight = datetime.combine(now.date() + timedelta(days=1), time(), self.tz)
-        return max(1.0, midnight.timestamp() - now.timestamp())
+        return self.days.seconds_to_next_window()
 
     async def submit(self, request: AdmitRequest) -> AdmitResult | None:
         """Send ``request`` to the store; ``None`` when the store is down and ``fail_open`` admits."""

@@ -9,20 +9,17 @@ which rides in the request metadata). The placeholder itself is neither admitted
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from litellm.llms.custom_llm import CustomLLM
-from litellm.utils import custom_llm_setup
-
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import OVERRIDES_KEY
-from litellm_router_plugin.integrations.router import PLACEHOLDER_PREFIX
+from litellm_router_plugin.integrations.deployments import CASCADE_PROVIDER, cascade_entry, cascade_group
+from litellm_router_plugin.integrations.llm_provider import PluginProvider
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY, Cascade, CascadeResult
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 
-PROVIDER = "router-cascade"
+PROVIDER = CASCADE_PROVIDER
 """The provider prefix of the cascade deployment: ``router-cascade/<pipeline id>``."""
 
 CLIENT_SETTINGS = (
@@ -35,26 +32,21 @@ CLIENT_SETTINGS = (
 )
 """Cascade settings a proxy client may send in ``metadata.router`` (``max_cost_usd`` only lowers the cap)."""
 
-_INTERNAL = frozenset({"stream", "extra_body"})
+__all__ = [
+    "CLIENT_SETTINGS",
+    "PROVIDER",
+    "CascadeProvider",
+    "cascade_entry",
+    "cascade_group",
+    "cascade_headers",
+    "register_cascade_provider",
+]  # the entries live in deployments.py
 
 
-def cascade_group(alias: str) -> str:
-    """The model group of the alias' cascade deployment."""
-    return f"{PLACEHOLDER_PREFIX}-cascade-{alias}"
-
-
-def cascade_entry(pipeline: Pipeline) -> dict[str, Any]:
-    """The Router ``model_list`` entry that runs ``pipeline``'s cascade."""
-    group = cascade_group(pipeline.alias)
-    return {
-        "model_name": group,
-        "litellm_params": {"model": f"{PROVIDER}/{pipeline.id}"},
-        "model_info": {"id": group},
-    }
-
-
-class CascadeProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped here
+class CascadeProvider(PluginProvider):
     """Runs ``router-cascade/<pipeline id>`` calls as cascades of that pipeline."""
+
+    provider = PROVIDER
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         """Run the cascade; the final response carries the ``CascadeResult``."""
@@ -63,9 +55,8 @@ class CascadeProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped he
             raise litellm.BadRequestError(
                 message=f"{PROVIDER}/{model}: no such pipeline in this process", model=model, llm_provider=PROVIDER
             )
-        optional = kwargs.get("optional_params") or {}
-        call = {k: v for k, v in optional.items() if k not in _INTERNAL}
-        metadata = dict((kwargs.get("litellm_params") or {}).get("metadata") or {})
+        call = self.call_kwargs(kwargs.get("optional_params") or {})
+        metadata = dict(self.metadata(kwargs) or {})
         overrides = metadata.get(OVERRIDES_KEY)
         metadata[OVERRIDES_KEY] = {**(overrides if isinstance(overrides, Mapping) else {}), "cascade": True}
         try:
@@ -75,20 +66,13 @@ class CascadeProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped he
             exc.num_retries = 0  # type: ignore[attr-defined]
             raise
 
-    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        """The synchronous twin: runs :meth:`acompletion` on a private event loop."""
-        return asyncio.run(self.acompletion(model, messages, *args, **kwargs))
-
 
 _PROVIDER = CascadeProvider()
 
 
 def register_cascade_provider() -> None:
     """Add the ``router-cascade`` provider to LiteLLM (idempotent)."""
-    if any(e.get("provider") == PROVIDER for e in litellm.custom_provider_map):
-        return
-    litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": _PROVIDER}]
-    custom_llm_setup()
+    _PROVIDER.register(replace=False)
 
 
 def cascade_headers(response: Any) -> dict[str, str]:

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.budget_use import budget_use
+from litellm_router_plugin.integrations.http_errors import refusal
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state.base import MICROS_PER_USD, Store
 from litellm_router_plugin.state.stats import store_stats
@@ -98,12 +99,9 @@ def data_routes(pipeline: Pipeline, store: Store, learning_status: LearningStatu
                 "learning": await (learning_status or (lambda: learning_of(pipeline)))(),
             }
         except ConfigError as exc:
-            from litellm_router_plugin.integrations.server import invalid_request
-
-            return invalid_request(str(exc), exc.field)
-        except (StoreUnavailableError, *unavailable):
-            body = {"error": {"message": "Routing state store unavailable.", "type": "store_unavailable"}}
-            return JSONResponse(body, 503)
+            return refusal(exc)
+        except (StoreUnavailableError, *unavailable) as exc:
+            return refusal(exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(store.name, exc))
         return out
 
     return api

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
-from litellm.llms.custom_llm import CustomLLM
-from litellm.utils import custom_llm_setup
 
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
@@ -26,20 +24,18 @@ from litellm_router_plugin.errors import BudgetExceededError
 from litellm_router_plugin.integrations.blocking import run_blocking
 from litellm_router_plugin.integrations.completion import configure, default_pipeline
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
+from litellm_router_plugin.integrations.llm_provider import PluginProvider
 from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 PROVIDER = "router"
 """The provider prefix: ``model="router/auto"``."""
 
-# What LiteLLM passes in optional_params that litellm.acompletion does not take back as is.
-_INTERNAL = frozenset({"stream", "extra_body"})
-
 
 def _call_kwargs(optional_params: Mapping[str, Any], litellm_params: Mapping[str, Any] | None) -> dict[str, Any]:
-    kwargs = {k: v for k, v in optional_params.items() if k not in _INTERNAL}
-    metadata = (litellm_params or {}).get("metadata")
-    if isinstance(metadata, Mapping):
+    kwargs = PluginProvider.call_kwargs(optional_params)
+    metadata = PluginProvider.metadata({"litellm_params": litellm_params})
+    if metadata is not None:
         kwargs["metadata"] = dict(metadata)
     return kwargs
 
@@ -88,8 +84,10 @@ def _publish(decision: Any, logging_obj: Any) -> None:
             return
 
 
-class RouterProvider(CustomLLM):  # type: ignore[misc]  # litellm is untyped here
+class RouterProvider(PluginProvider):
     """Routes ``router/<alias>`` calls through the default pipeline (see :func:`register`)."""
+
+    provider = PROVIDER
 
     async def _route(
         self, model: str, messages: list[Any], optional_params: dict[str, Any], litellm_params: Any, stream: bool
@@ -153,9 +151,7 @@ def register(config: PluginConfig | Mapping[str, Any] | str | Path | None = None
     """
     if config is not None:
         configure(config)
-    entries = [e for e in litellm.custom_provider_map if e.get("provider") != PROVIDER]
-    litellm.custom_provider_map = [*entries, {"provider": PROVIDER, "custom_handler": _PROVIDER}]
-    custom_llm_setup()  # LiteLLM's own step that adds the provider name to its lists
+    _PROVIDER.register(replace=True)
     # LiteLLM re-maps a provider's unknown exceptions (a budget refusal would reach the caller as a
     # BadRequestError); the types listed here pass through as raised.
     if BudgetExceededError not in litellm.LITELLM_EXCEPTION_TYPES:

@@ -12,7 +12,6 @@ errors that say whether a retry can help.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -26,28 +25,15 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
-from litellm_router_plugin.errors import (
-    BudgetExceededError,
-    CircuitBreakerOpen,
-    ConfigError,
-    ModelNotAllowed,
-    NoDeploymentAvailable,
-    StoreResetError,
-    StoreUnavailableError,
-    UnsupportedRequest,
-)
+from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.guards.dependencies import log_dependencies
 from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY
 from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
-from litellm_router_plugin.integrations.cascade import (
-    CLIENT_SETTINGS,
-    cascade_entry,
-    cascade_headers,
-    register_cascade_provider,
-)
+from litellm_router_plugin.integrations.cascade import CLIENT_SETTINGS, cascade_headers
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
-from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy
+from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
+from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY
 from litellm_router_plugin.routing.decision import METADATA_KEY
@@ -57,45 +43,7 @@ logger = logging.getLogger(__name__)
 CONFIG_ENV = "LITELLM_ROUTER_PLUGIN_CONFIG"
 _CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier", "reference", *CLIENT_SETTINGS)
 
-
-class RouterHTTPError(HTTPException):
-    """An HTTP error the proxy turns into OpenAI-style JSON: ``{"error": {"message", "type", ...}}``."""
-
-    def __init__(self, status_code: int, message: str, error_type: str, headers: dict[str, str] | None = None):
-        super().__init__(status_code=status_code, detail=message, headers=headers)
-        self.type = error_type
-        self.param = None
-        self.message = message
-
-
-_NO_RETRY = {"x-should-retry": "false"}  # the OpenAI SDKs honour it: the same request cannot succeed
-
-
-def to_http_error(exc: BaseException) -> RouterHTTPError | None:
-    """The client-facing error for one of our refusals (``None`` for anything else)."""
-    if isinstance(exc, BudgetExceededError):
-        if exc.retry_after is None:
-            return RouterHTTPError(429, str(exc), "budget_exceeded", dict(_NO_RETRY))
-        return RouterHTTPError(429, str(exc), "budget_exceeded", {"Retry-After": str(math.ceil(exc.retry_after))})
-    if isinstance(exc, UnsupportedRequest):
-        return RouterHTTPError(400, str(exc), "invalid_request_error", dict(_NO_RETRY))
-    if isinstance(exc, ModelNotAllowed):
-        return RouterHTTPError(403, str(exc), "model_not_allowed", dict(_NO_RETRY))
-    if isinstance(exc, CircuitBreakerOpen):
-        retry = str(max(1, math.ceil(exc.retry_after)))
-        return RouterHTTPError(503, str(exc), "circuit_breaker_open", {"Retry-After": retry})
-    if isinstance(exc, StoreUnavailableError):
-        # The message names the store's address without its password; the cause stays in our logs.
-        return RouterHTTPError(
-            503, "Routing state store unavailable; request refused (fail-closed).", "store_unavailable"
-        )
-    if isinstance(exc, StoreResetError):  # the cause and the fix are in the message; logged once, in rebuild
-        return RouterHTTPError(503, str(exc), "store_reset", {"Retry-After": "5"})
-    if isinstance(exc, NoDeploymentAvailable):
-        return RouterHTTPError(503, str(exc), "no_deployment_available", {"Retry-After": "5"})
-    if isinstance(exc, ConfigError):
-        return RouterHTTPError(400, str(exc), "invalid_request_error", dict(_NO_RETRY))
-    return None
+__all__ = ["CONFIG_ENV", "ProxyRouterPlugin", "RouterHTTPError", "to_http_error"]  # the mapper: http_errors.py
 
 
 _ADMIN_ROLES = ("proxy_admin", "proxy_admin_viewer")
@@ -185,12 +133,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         """Put the tier deployments and the strategy on ``router`` (idempotent per router object)."""
         if router is None or router is self._installed:
             return
-        present = {d["model_info"]["id"] for d in router.model_list}
-        entries = [*self.pipeline.tier_map.model_list(), cascade_entry(self.pipeline)]
-        missing = [e for e in entries if e["model_info"]["id"] not in present]
-        register_cascade_provider()
-        if missing:
-            router.set_model_list(list(router.model_list) + missing)
+        install(router, self.pipeline, cascade=True)
         CostAwareRoutingStrategy.install(router, self.pipeline)
         self._installed = router
 

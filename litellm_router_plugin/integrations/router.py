@@ -17,12 +17,28 @@ from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployment
 
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.integrations.cascade import register_cascade_provider
+from litellm_router_plugin.integrations.deployments import (
+    PLACEHOLDER_PREFIX,
+    add_missing,
+    alias_placeholder,
+    cascade_entry,
+)
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.pipeline.cascade import cascade_requested
 from litellm_router_plugin.pipeline.names import routed_tier
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
 
-PLACEHOLDER_PREFIX = "router-plugin-placeholder"
+__all__ = ["PLACEHOLDER_PREFIX", "CostAwareRoutingStrategy", "alias_placeholder", "build_router", "install"]
+
+
+def install(router: Router, pipeline: Pipeline, *, cascade: bool = False) -> None:
+    """The one edit of a Router's model list: add the tier deployments of ``pipeline`` it lacks and,
+    with ``cascade``, the alias' cascade deployment (registering its provider)."""
+    entries = pipeline.tier_map.model_list()
+    if cascade:
+        entries.append(cascade_entry(pipeline))
+    add_missing(router, entries, register_cascade_provider if cascade else None)
 
 
 class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
@@ -61,8 +77,7 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             # The model list may be rebuilt (the proxy reloads it); re-index on a miss.
             self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
             if deployment_id not in self._by_id:  # a reloaded policy added tier deployments
-                missing = [e for e in self.pipeline.tier_map.model_list() if e["model_info"]["id"] not in self._by_id]
-                self.router.set_model_list(list(self.router.model_list) + missing)
+                install(self.router, self.pipeline)
                 self._by_id = {d["model_info"]["id"]: d for d in self.router.model_list}
             found = self._by_id[deployment_id]
         return found
@@ -75,12 +90,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     def _cascade(self) -> dict[str, Any]:
         """The alias' cascade deployment (added on first use): its steps are planned, admitted and
         settled by the cascade itself (``integrations.cascade``)."""
-        from litellm_router_plugin.integrations.cascade import cascade_entry, register_cascade_provider  # a cycle
-
         entry = cascade_entry(self.pipeline)
         if not any(d["model_info"]["id"] == entry["model_info"]["id"] for d in self.router.model_list):
-            register_cascade_provider()
-            self.router.set_model_list([*self.router.model_list, entry])
+            install(self.router, self.pipeline, cascade=True)
         return self._deployment(entry["model_info"]["id"])
 
     @staticmethod
@@ -181,14 +193,3 @@ def build_router(
     router = Router(model_list=pipeline.tier_map.model_list() + extra, **router_kwargs)
     CostAwareRoutingStrategy.install(router, pipeline)
     return router
-
-
-def alias_placeholder(alias: str) -> dict[str, Any]:
-    """A model group named like the alias. The strategy never sends traffic to it; it exists because
-    LiteLLM's Router retries a failed call only when the requested group has a healthy deployment,
-    and finds a known group without a wildcard search."""
-    return {
-        "model_name": alias,
-        "litellm_params": {"model": f"openai/{PLACEHOLDER_PREFIX}", "api_key": "unused"},
-        "model_info": {"id": f"{PLACEHOLDER_PREFIX}-{alias}"},
-    }

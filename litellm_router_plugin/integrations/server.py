@@ -20,6 +20,7 @@ from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.guards.budget_use import budget_use
+from litellm_router_plugin.integrations.http_errors import error_body, invalid_request, refusal
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.stats import store_stats
@@ -47,16 +48,6 @@ class FeedbackRequest(BaseModel):
     score: float = Field(ge=0, le=1)
 
 
-def _error(status: int, message: str, kind: str, param: str | None = None) -> dict[str, Any]:
-    """An OpenAI-style error body."""
-    return {"error": {"message": message, "type": kind, "param": param, "code": str(status)}}
-
-
-def invalid_request(message: str, param: str | None = None) -> JSONResponse:
-    """A 400 ``invalid_request_error`` as OpenAI (and the LiteLLM proxy) write it."""
-    return JSONResponse(_error(400, message, "invalid_request_error", param), status_code=400)
-
-
 def _validation_error(exc: ValidationError) -> JSONResponse:
     first = exc.errors(include_url=False)[0]
     param = ".".join(str(part) for part in first["loc"]) or None
@@ -82,9 +73,13 @@ def pipeline_store(pipeline: Pipeline) -> Store:
 def routes(pipeline: Pipeline) -> APIRouter:
     """The endpoints (without the prefix), for ``serve`` and for mounting on the proxy."""
     api = APIRouter()
-    admission = pipeline.admission
-    store = pipeline_store(pipeline)
-    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
+    _request_routes(api, pipeline)
+    _store_routes(api, pipeline)
+    return api
+
+
+def _request_routes(api: APIRouter, pipeline: Pipeline) -> None:
+    """``/route`` (a decision, nothing called) and ``/feedback`` (a rating of a routed response)."""
 
     @api.post("/route", openapi_extra={"requestBody": _ROUTE_BODY}, response_model=None)
     async def route(request: Request) -> dict[str, Any] | JSONResponse:
@@ -106,7 +101,7 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             decision = await pipeline.planner.decide(messages, plan_request)
         except ConfigError as exc:
-            return invalid_request(str(exc), exc.field)
+            return refusal(exc)
         return decision.model_dump(mode="json")
 
     @api.post("/feedback", response_model=None)
@@ -126,13 +121,18 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             outcome = await learner.feedback(body.request_id, body.score)
         except UnknownRequest as exc:
-            return JSONResponse(_error(404, str(exc), "not_found_error", "request_id"), status_code=404)
-        except StoreUnavailableError:
-            return JSONResponse(
-                _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
-            )
+            return JSONResponse(error_body(404, str(exc), "not_found_error", "request_id"), status_code=404)
+        except StoreUnavailableError as exc:
+            return refusal(exc)
         data = outcome.to_json()
         return {"recorded": True, **{k: data[k] for k in ("source", "weak_model", "weak", "strong_model", "strong")}}
+
+
+def _store_routes(api: APIRouter, pipeline: Pipeline) -> None:
+    """``/stats`` (spend from the ledger) and ``/metrics`` (Prometheus, breakers and budgets read at scrape)."""
+    admission = pipeline.admission
+    store = pipeline_store(pipeline)
+    unavailable = store.durable.unavailable_errors if store.durable is not None else ()
 
     @api.get("/stats", response_model=None)
     async def stats(request: Request) -> dict[str, Any] | JSONResponse:
@@ -147,11 +147,9 @@ def routes(pipeline: Pipeline) -> APIRouter:
         try:
             found = await store_stats(store, query.get("since"), query.get("until"), limit)
         except ConfigError as exc:
-            return invalid_request(str(exc), exc.field)
-        except (StoreUnavailableError, *unavailable):
-            return JSONResponse(
-                _error(503, "Routing state store unavailable; try again shortly.", "store_unavailable"), 503
-            )
+            return refusal(exc)
+        except (StoreUnavailableError, *unavailable) as exc:
+            return refusal(exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(store.name, exc))
         return found.as_dict()
 
     refreshed = [-BUDGET_REFRESH_SECONDS]
@@ -171,8 +169,6 @@ def routes(pipeline: Pipeline) -> APIRouter:
                 for name in names:
                     metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES["unknown"])
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
-
-    return api
 
 
 def create_app(pipeline: Pipeline) -> FastAPI:

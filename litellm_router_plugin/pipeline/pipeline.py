@@ -14,10 +14,9 @@ import sys
 import uuid
 import weakref
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin._litellm import litellm
@@ -28,15 +27,15 @@ from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold, scope_name
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
+from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested
 from litellm_router_plugin.pipeline.faults import ConfigFaults
-from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
+from litellm_router_plugin.pipeline.policy import PolicyWatcher, config_version
+from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
+from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
-    LITELLM_METADATA_KEY,
     METADATA_KEY,
     RoutingDecision,
     decision_logger,
-    litellm_routing_decision,
-    tier_tags,
 )
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.plan import Option, Plan
@@ -50,45 +49,7 @@ _PROXY_SERVER = "litellm.proxy.proxy_server"
 _PIPELINES: weakref.WeakValueDictionary[str, Pipeline] = weakref.WeakValueDictionary()
 
 
-class LearnerHook(Protocol):
-    """What the pipeline asks of the learning loop (``online.learner.Learner``), when one is attached."""
-
-    async def refresh(self) -> None:
-        """Adopt the published model version, if it changed (before a request)."""
-        ...
-
-    def cascade_outcome(self, messages: Sequence[Mapping[str, Any]], steps: Sequence[tuple[str, float | None]]) -> None:
-        """Record a cascade's escalations that produced both answers ((model, quality) per step)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """A planned and admitted request: the decision, the deployment to call, the ticket to settle."""
-
-    decision: RoutingDecision
-    deployment: TierDeployment
-    ticket: Ticket | None
-    baseline: TierDeployment | None = None
-    """The deployment savings are measured against (the strongest tier's cheapest)."""
-
-    def attach(self, metadata: dict[str, Any]) -> None:
-        """Put the decision and the ticket in the request's metadata (where LiteLLM's hooks find them),
-        and the decision in LiteLLM's own shape and the tier as a request tag (for its logs and OTEL).
-        Every attempt writes or clears both, so a retry never carries an earlier attempt's."""
-        metadata[METADATA_KEY] = self.decision.model_dump(mode="json")
-        if self.ticket is not None:
-            metadata[TICKET_KEY] = self.ticket.to_metadata()
-        base = self.baseline
-        native = litellm_routing_decision(
-            self.decision, base.model if base else None, base.deployment_id if base else None
-        )
-        if native is None:
-            metadata.pop(LITELLM_METADATA_KEY, None)
-        else:
-            metadata[LITELLM_METADATA_KEY] = native
-        if native is not None or "tags" in metadata:
-            metadata["tags"] = tier_tags(metadata.get("tags"), self.decision.tier if native else None)
+__all__ = ["LearnerHook", "Pipeline", "Routed", "run_without_loop"]  # Routed and LearnerHook live in routed.py
 
 
 def run_without_loop(coro: Any) -> Any:
@@ -119,8 +80,6 @@ class Pipeline:
         planner: Planner | None = None,
         admission: Admission | None = None,
     ) -> None:
-        from litellm_router_plugin.pipeline.policy import PolicyWatcher, config_version  # imports this module
-
         self.planner = planner or Planner(PluginConfig.load(config))
         self.config = self.planner.config
         self.tier_map = self.planner.tier_map
@@ -389,8 +348,6 @@ class Pipeline:
         A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``.
         ``tier``: forced (a tier name given as the model); ``named``: a model called as named, not routed
         but admitted like the rest (see ``pipeline.names``)."""
-        from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested  # imports this module
-
         if self.policy is not None:
             await self.policy.refresh()  # before the cascade reads the policy
         if self.learner is not None:

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
@@ -24,10 +24,21 @@ from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.pipeline.policy_rules import parse_policy, policy_changes
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.routing.tiers import TierMap
 from litellm_router_plugin.state import RedisStore
 
-if TYPE_CHECKING:
-    from litellm_router_plugin.pipeline.pipeline import Pipeline
+
+class PolicyHolder(Protocol):
+    """The pipeline as its policy watcher sees it: the parts a new policy replaces (``Pipeline`` has them)."""
+
+    planner: Planner
+    config: PluginConfig
+    tier_map: TierMap
+    admission: Admission | None
+    policy_version: str
+    named: NamedDeployments
+    admit_always: bool
+
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +55,7 @@ def config_version(config: PluginConfig) -> str:
     return body_version(config.model_dump_json(by_alias=True, fallback=repr))
 
 
-def apply_policy(pipeline: Pipeline, config: PluginConfig, version: str) -> None:
+def apply_policy(pipeline: PolicyHolder, config: PluginConfig, version: str) -> None:
     """Swap ``pipeline`` to ``config``: everything is built first (prices resolved), then swapped.
 
     The store is kept when its settings are unchanged (budgets and breakers keep their state)."""
@@ -74,7 +85,7 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
 class PolicyWatcher:
     """Reloads a pipeline's policy file (and, with Redis, the version every worker shares)."""
 
-    def __init__(self, pipeline: Pipeline, path: Path, body: bytes) -> None:
+    def __init__(self, pipeline: PolicyHolder, path: Path, body: bytes) -> None:
         self.pipeline = pipeline
         self.path = path
         self.version = body_version(body)
@@ -88,7 +99,7 @@ class PolicyWatcher:
         self._published = False
 
     @classmethod
-    def watch(cls, pipeline: Pipeline, source: Any) -> PolicyWatcher | None:
+    def watch(cls, pipeline: PolicyHolder, source: Any) -> PolicyWatcher | None:
         """A watcher when ``source`` is a file whose policy says ``watch: true``; else ``None``."""
         if not isinstance(source, str | Path) or not pipeline.config.policy.watch:
             return None

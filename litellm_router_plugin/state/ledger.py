@@ -34,7 +34,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError
-from litellm_router_plugin.state.base import MICROS_PER_USD, SettleRequest, SettleResult
+from litellm_router_plugin.state.records import MICROS_PER_USD, SettleRequest, SettleResult
 
 logger = logging.getLogger(__name__)
 

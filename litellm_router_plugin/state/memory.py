@@ -9,6 +9,7 @@ from typing import Any
 
 from litellm_router_plugin.clock import Clock, SystemClock
 from litellm_router_plugin.state.base import (
+    AdmitCandidate,
     AdmitRequest,
     AdmitResult,
     Admitted,
@@ -117,16 +118,10 @@ class MemoryStore(Store):
         refusal: BudgetRefused | None = None
         retry_after = -1
         for j, cand in enumerate(request.candidates):
-            probe = False
-            if cand.breaker is not None:
-                breaker = self._breakers.get(cand.breaker.name)
-                if breaker is not None and breaker.state == "open":
-                    reopen_at = breaker.opened_at + cand.breaker.recovery_ms
-                    wait = reopen_at - now if now < reopen_at else breaker.probe_until - now
-                    if wait > 0 and (now < reopen_at or breaker.probe_id != request.request_id):
-                        retry_after = wait if retry_after < 0 else min(retry_after, wait)
-                        continue
-                    probe = True
+            wait, probe = self._breaker_gate(cand, request.request_id, now)
+            if wait > 0:
+                retry_after = wait if retry_after < 0 else min(retry_after, wait)
+                continue
             if cand.per_request_limit is not None and cand.estimate > cand.per_request_limit:
                 refusal = refusal or BudgetRefused(j, "per_request", cand.per_request_limit, 0, 0, cand.estimate)
                 continue
@@ -144,19 +139,7 @@ class MemoryStore(Store):
                 refusal = refusal or BudgetRefused(j, s.scope, s.limit, spent[over], held[over], cand.estimate)
                 continue
             if request.scopes:
-                for _, held_key in keys:
-                    self._counters[("held", held_key)] += cand.estimate
-                self._holds[request.request_id] = _Hold(
-                    cand.estimate,
-                    keys,
-                    now + request.lease_ms,
-                    window,
-                    tuple(s.scope for s in request.scopes),
-                    attempt=request.attempt,
-                    index=j,
-                    probe=probe,
-                    charge_lost=request.on_lost_settle == "charge_estimate",
-                )
+                self._hold(request, j, probe, keys, window, now)
             if probe and cand.breaker is not None:
                 breaker = self._breakers[cand.breaker.name]
                 breaker.probe_until, breaker.probe_id = now + cand.breaker.probe_lease_ms, request.request_id
@@ -164,6 +147,37 @@ class MemoryStore(Store):
         if refusal is not None:
             return refusal
         return AllOpen(retry_after)
+
+    def _breaker_gate(self, cand: AdmitCandidate, request_id: str, now: int) -> tuple[int, bool]:
+        """Milliseconds until ``cand``'s breaker lets a call through (0: now), and whether that call is
+        its probe (an open breaker past its recovery time, not probing for another request)."""
+        breaker = self._breakers.get(cand.breaker.name) if cand.breaker is not None else None
+        if cand.breaker is None or breaker is None or breaker.state != "open":
+            return 0, False
+        reopen_at = breaker.opened_at + cand.breaker.recovery_ms
+        wait = reopen_at - now if now < reopen_at else breaker.probe_until - now
+        if wait > 0 and (now < reopen_at or breaker.probe_id != request_id):
+            return wait, False
+        return 0, True
+
+    def _hold(
+        self, request: AdmitRequest, j: int, probe: bool, keys: list[tuple[str, str]], window: str | None, now: int
+    ) -> None:
+        """Hold candidate ``j``'s estimate on every scope of ``request``."""
+        estimate = request.candidates[j].estimate
+        for _, held_key in keys:
+            self._counters[("held", held_key)] += estimate
+        self._holds[request.request_id] = _Hold(
+            estimate,
+            keys,
+            now + request.lease_ms,
+            window,
+            tuple(s.scope for s in request.scopes),
+            attempt=request.attempt,
+            index=j,
+            probe=probe,
+            charge_lost=request.on_lost_settle == "charge_estimate",
+        )
 
     async def _settle(self, request: SettleRequest) -> SettleResult:
         with self._lock:

@@ -8,21 +8,12 @@ Clocks are Redis ``TIME`` unless a clock is injected (tests).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import time
-import weakref
-from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Any
 
-import redis.asyncio as aioredis
-from hiredis import pack_command as hiredis_pack_command
 from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 
 from litellm_router_plugin.clock import Clock
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
@@ -43,87 +34,19 @@ from litellm_router_plugin.state.base import (
     Store,
     StoreReset,
 )
+from litellm_router_plugin.state.redis_client import (
+    CountingRedis,
+    CountingRedisCluster,
+    LoopClients,
+    _HiredisPacking,
+    cluster_client,
+    lua_script,
+    safe_url,
+    single_client,
+)
 
-HEALTH_CHECK_SECONDS = 15.0
-"""A connection idle this long is PINGed before reuse (costs a round trip only after idleness)."""
-RETRY_BACKOFF_CAP = 0.05
-
-
-def reconnecting_retry() -> Retry:
-    """Retry a connection error once, at once.
-
-    After a Redis restart every pooled connection is dead: the one retry replaces it with a fresh one.
-    A store that stays unreachable is not retried inside the request (that cost 5.6 s per refused
-    request): the store's circuit (``state.circuit``) refuses at once and tries again in the
-    background of later calls. The scripts are safe to resend: settle is idempotent by request id,
-    and admit by its attempt id (a re-sent admit gets the first result).
-    """
-    return Retry(
-        ExponentialBackoff(cap=RETRY_BACKOFF_CAP, base=0.005),
-        1,
-        (redis_errors.ConnectionError,),  # not timeouts: a slow server is not made slower by resending
-    )
-
-
-class _HiredisPacking:
-    """Mixed into the pool's connection class: commands are packed into the Redis protocol by hiredis
-    (C) instead of redis-py's per-argument Python loop. An admit sends ~40 arguments: 44 us -> 5 us
-    per command. The bytes are the same (tests compare them); a command name with a space (``CONFIG
-    GET``), which redis-py splits, takes redis-py's path."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        first = args[0]
-        if (isinstance(first, str) and " " in first) or (isinstance(first, bytes) and b" " in first):
-            packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
-            return packed
-        return [hiredis_pack_command(args)]
-
-
-def _hiredis_packing(connection_class: type) -> type:
-    """``connection_class`` (plain, TLS or Unix socket, as the URL chose) packing with hiredis."""
-    if issubclass(connection_class, _HiredisPacking):
-        return connection_class
-    return type(f"Hiredis{connection_class.__name__}", (_HiredisPacking, connection_class), {})
-
-
-def _script(name: str) -> str:
-    return resources.files("litellm_router_plugin.state").joinpath("lua", name).read_text(encoding="utf-8")
-
-
-class _CountingRedis(aioredis.Redis):
-    """A client that counts the commands it sends (one ``EVALSHA`` = one round trip)."""
-
-    round_trips: RoundTrips
-
-    async def execute_command(self, *args: Any, **options: Any) -> Any:
-        self.round_trips.count += 1
-        name = str(args[0]).upper()
-        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
-        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-
-
-class _CountingRedisCluster(aioredis.RedisCluster):
-    """The cluster client, counting commands like ``_CountingRedis``, and waiting for a free
-    connection when all are busy (the cluster pool raises ``MaxConnectionsError`` instead)."""
-
-    round_trips: RoundTrips
-    slots: asyncio.Semaphore
-
-    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        self.round_trips.count += 1
-        name = str(args[0]).upper()
-        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
-        async with self.slots:
-            return await super().execute_command(*args, **kwargs)
-
-
-async def _close_at_loop_shutdown(client: Any) -> AsyncIterator[None]:
-    """Closes ``client`` when its event loop shuts down (``asyncio.run`` finalises async generators
-    before closing the loop); otherwise a closed loop's connections would only warn when collected."""
-    try:
-        yield
-    finally:
-        await client.aclose()
+_script = lua_script  # the name ``state.learning`` imports
+__all__ = ["RedisStore", "_HiredisPacking", "_script"]
 
 
 class RedisStore(Store):
@@ -171,16 +94,14 @@ class RedisStore(Store):
         # One client per event loop: a redis.asyncio connection belongs to the loop that opened it, and
         # synchronous callers run on a loop of their own (integrations/blocking.py). The first loop
         # to ask gets the client made here.
-        self._home: _CountingRedis | _CountingRedisCluster | None = self._new_client()
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
-        home = self._home
-        self._admit_script = home.register_script(_script("admit.lua"))
-        self._settle_script = home.register_script(_script("settle.lua"))
-        self._status_script = home.register_script(_script("breaker_status.lua"))
-        self._restore_script = home.register_script(_script("restore.lua"))
-        self._reconcile_script = home.register_script(_script("reconcile.lua"))
+        self._loop_clients = LoopClients(self._new_client)
+        home = self._loop_clients.home
+        assert home is not None
+        self._admit_script = home.register_script(lua_script("admit.lua"))
+        self._settle_script = home.register_script(lua_script("settle.lua"))
+        self._status_script = home.register_script(lua_script("breaker_status.lua"))
+        self._restore_script = home.register_script(lua_script("restore.lua"))
+        self._reconcile_script = home.register_script(lua_script("reconcile.lua"))
         tag = "{" + prefix + "}"
         self._holds, self._hold, self._expired = f"{tag}:holds", f"{tag}:hold", f"{tag}:expired"
         self._settled, self._settled_at, self._ledger_key = f"{tag}:settled", f"{tag}:settled_at", f"{tag}:ledger"
@@ -188,81 +109,25 @@ class RedisStore(Store):
         self._epoch = f"{tag}:epoch"
         self._provisional = f"{tag}:provisional"
 
-    def _new_client(self) -> _CountingRedis | _CountingRedisCluster:
+    def _new_client(self) -> CountingRedis | CountingRedisCluster:
         socket_timeout, max_connections = self._client_settings
         client = (
-            self._cluster_client(socket_timeout, max_connections)
+            cluster_client(self.url, socket_timeout, max_connections)
             if self.cluster
-            else self._single_client(socket_timeout, max_connections)
+            else single_client(self.url, socket_timeout, max_connections)
         )
         client.round_trips = self.round_trips
         return client
 
     @property
-    def client(self) -> _CountingRedis | _CountingRedisCluster:
+    def client(self) -> CountingRedis | CountingRedisCluster:
         """The client of the running event loop (made on its first use there)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return self._home or self._new_client()
-        found = self._clients.get(loop)
-        if found is None:
-            client, self._home = (self._home or self._new_client()), None
-            closer = _close_at_loop_shutdown(client)
-            with contextlib.suppress(StopIteration):  # runs to its yield: the loop now tracks it
-                closer.asend(None).send(None)  # type: ignore[attr-defined]  # a coroutine-like awaitable
-            found = self._clients[loop] = (client, closer)
-        client = found[0]
-        assert isinstance(client, (_CountingRedis, _CountingRedisCluster))
-        return client
-
-    def _single_client(self, socket_timeout: float, max_connections: int) -> _CountingRedis:
-        try:
-            # Blocking: a burst of concurrent requests waits for a connection instead of failing.
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.url,
-                max_connections=max_connections,
-                timeout=socket_timeout,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=socket_timeout,
-                decode_responses=True,
-                retry=reconnecting_retry(),
-                retry_on_error=[redis_errors.ConnectionError],
-                health_check_interval=HEALTH_CHECK_SECONDS,
-            )
-        except ValueError as exc:
-            raise ConfigError("store.url", self._safe_url(self.url), f"Not a Redis URL ({exc}).") from exc
-        pool.connection_class = _hiredis_packing(pool.connection_class)
-        client = _CountingRedis.from_pool(pool)  # the client owns (and closes) its pool
-        assert isinstance(client, _CountingRedis)
-        return client
-
-    def _cluster_client(self, socket_timeout: float, max_connections: int) -> _CountingRedisCluster:
-        try:
-            client = _CountingRedisCluster.from_url(
-                self.url,
-                max_connections=max_connections,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=socket_timeout,
-                decode_responses=True,
-                retry=reconnecting_retry(),
-                health_check_interval=HEALTH_CHECK_SECONDS,
-            )
-        except (ValueError, redis_errors.RedisClusterException) as exc:
-            raise ConfigError(
-                "store.url", self._safe_url(self.url), f"Not a Redis Cluster URL ({exc}); e.g. redis://host:7000"
-            ) from exc
-        assert isinstance(client, _CountingRedisCluster)
-        client.slots = asyncio.Semaphore(max_connections)
-        return client
+        return self._loop_clients.current()
 
     @staticmethod
     def _safe_url(url: str) -> str:
         """The URL without its password, for messages and logs."""
-        scheme, sep, rest = url.partition("://")
-        if "@" in rest:
-            rest = "***@" + rest.split("@", 1)[1]
-        return scheme + sep + rest
+        return safe_url(url)
 
     async def _guard(self, coro: Any) -> Any:
         try:
@@ -477,14 +342,7 @@ class RedisStore(Store):
     async def aclose(self) -> None:
         """Close the connection pools (each on its own event loop; a closed loop's died with it)."""
         self.closed = True
-        current = asyncio.get_running_loop()
-        clients, self._home = [*self._clients.items(), *([(current, (self._home, None))] if self._home else [])], None
-        self._clients.clear()
-        for loop, (client, _closer) in clients:
-            if loop is current:
-                await client.aclose()
-            elif loop.is_running():
-                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(client.aclose(), loop))
+        await self._loop_clients.aclose()
 
     async def policy(self) -> tuple[str | None, str | None, float]:
         """The published routing policy: ``(version, body, file mtime)`` (``None, None, 0`` when none)."""

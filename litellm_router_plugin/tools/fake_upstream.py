@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -75,53 +76,26 @@ def _logprobs(text: str, mean: float) -> dict[str, Any]:
     return {"content": [{"token": t, "logprob": mean, "bytes": list(t.encode()), "top_logprobs": []} for t in tokens]}
 
 
-def create_app(seed: int = 0) -> FastAPI:
-    """A fresh fake upstream (its own behaviours and counters)."""
-    app = FastAPI(title="fake upstream")
-    behaviours: dict[str, Behaviour] = {}
-    hits: Counter[str] = Counter()
-    served: Counter[str] = Counter()  # choices answered per model, for canned answers
-    rng = random.Random(seed)
+@dataclass
+class _Upstream:
+    """The state of one fake upstream: its behaviours and counters, and the answers it gives."""
 
-    @app.post("/control")
-    async def control(changes: dict[str, Behaviour]) -> dict[str, Any]:
-        behaviours.update(changes)
-        return {m: b.model_dump() for m, b in behaviours.items()}
+    seed: int = 0
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    hits: Counter[str] = field(default_factory=Counter)
+    served: Counter[str] = field(default_factory=Counter)  # choices answered per model, for canned answers
 
-    @app.post("/reset")
-    async def reset() -> dict[str, str]:
-        behaviours.clear()
-        hits.clear()
-        served.clear()
-        return {"status": "ok"}
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
 
-    @app.get("/hits")
-    async def get_hits() -> dict[str, int]:
-        return dict(hits)
-
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request) -> Response:
-        body = await request.json()
+    async def chat(self, body: dict[str, Any], authorization: str) -> Response:
+        """One chat completion: the injected fault, if any, else the answer (streamed when asked)."""
         model = str(body.get("model", ""))
-        hits[model] += 1
-        how = behaviours.get(model, Behaviour())
-        if request.headers.get("authorization", "").removeprefix("Bearer ") in how.denied_keys:
-            error = {
-                "message": "Incorrect API key provided.",
-                "type": "invalid_request_error",
-                "code": "invalid_api_key",
-            }
-            return JSONResponse({"error": error}, 401)
-        if how.hang:
-            await asyncio.sleep(3600)
-        if how.latency_ms:
-            await asyncio.sleep(how.latency_ms / 1000)
-        failing = hits[model] <= how.fail_first or (how.error_rate and rng.random() < how.error_rate)
-        if failing:
-            kind = "rate_limit_error" if how.error_status == 429 else "server_error"
-            return JSONResponse({"error": {"message": f"injected {how.error_status}", "type": kind}}, how.error_status)
-        if how.malformed:
-            return Response("{not json", media_type="application/json")
+        self.hits[model] += 1
+        how = self.behaviours.get(model, Behaviour())
+        fault = await self._fault(model, how, authorization)
+        if fault is not None:
+            return fault
         messages = body.get("messages", [])
         words = sum(len(str(m.get("content", "")).split()) for m in messages)
         prompt_tokens = how.prompt_tokens or max(1, int(words * 1.3))
@@ -129,18 +103,7 @@ def create_app(seed: int = 0) -> FastAPI:
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         per_choice = min(how.completion_tokens, int(limit)) if limit and how.truncate else how.completion_tokens
         question = str(messages[-1].get("content", "")) if messages else ""
-        choices = []
-        for i in range(n):
-            text, mean = _answer(model, how, question, served[model])
-            served[model] += 1
-            choice: dict[str, Any] = {
-                "index": i,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-            }
-            if body.get("logprobs") and mean is not None:
-                choice["logprobs"] = _logprobs(text, mean)
-            choices.append(choice)
+        choices = [self._choice(i, model, how, question, bool(body.get("logprobs"))) for i in range(n)]
         usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": per_choice * n,
@@ -162,17 +125,76 @@ def create_app(seed: int = 0) -> FastAPI:
             }
         )
 
-    def _answer(model: str, how: Behaviour, question: str, count: int) -> tuple[str, float | None]:
+    async def _fault(self, model: str, how: Behaviour, authorization: str) -> Response | None:
+        """A denied key (401), a hang or delay, an injected error, or a malformed body; else ``None``."""
+        if authorization.removeprefix("Bearer ") in how.denied_keys:
+            error = {
+                "message": "Incorrect API key provided.",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            return JSONResponse({"error": error}, 401)
+        if how.hang:
+            await asyncio.sleep(3600)
+        if how.latency_ms:
+            await asyncio.sleep(how.latency_ms / 1000)
+        failing = self.hits[model] <= how.fail_first or (how.error_rate and self.rng.random() < how.error_rate)
+        if failing:
+            kind = "rate_limit_error" if how.error_status == 429 else "server_error"
+            return JSONResponse({"error": {"message": f"injected {how.error_status}", "type": kind}}, how.error_status)
+        if how.malformed:
+            return Response("{not json", media_type="application/json")
+        return None
+
+    def _choice(self, index: int, model: str, how: Behaviour, question: str, logprobs: bool) -> dict[str, Any]:
+        text, mean = self._answer(model, how, question, self.served[model])
+        self.served[model] += 1
+        choice: dict[str, Any] = {
+            "index": index,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop",
+        }
+        if logprobs and mean is not None:
+            choice["logprobs"] = _logprobs(text, mean)
+        return choice
+
+    def _answer(self, model: str, how: Behaviour, question: str, count: int) -> tuple[str, float | None]:
         if how.arithmetic_wrong_rate is not None:
             found = _SUM.search(question)
             if found:
                 right = int(found.group(1)) + int(found.group(2))
                 if hard_for(model, question, how.arithmetic_wrong_rate):
-                    return str(right + rng.choice([-3, -2, -1, 1, 2, 3, 10])), -2.0
+                    return str(right + self.rng.choice([-3, -2, -1, 1, 2, 3, 10])), -2.0
                 return str(right), -0.05
         if how.answers:
             return how.answers[count % len(how.answers)], how.logprob
         return f"answer from {model}", how.logprob
+
+
+def create_app(seed: int = 0) -> FastAPI:
+    """A fresh fake upstream (its own behaviours and counters)."""
+    app = FastAPI(title="fake upstream")
+    upstream = _Upstream(seed)
+
+    @app.post("/control")
+    async def control(changes: dict[str, Behaviour]) -> dict[str, Any]:
+        upstream.behaviours.update(changes)
+        return {m: b.model_dump() for m, b in upstream.behaviours.items()}
+
+    @app.post("/reset")
+    async def reset() -> dict[str, str]:
+        upstream.behaviours.clear()
+        upstream.hits.clear()
+        upstream.served.clear()
+        return {"status": "ok"}
+
+    @app.get("/hits")
+    async def get_hits() -> dict[str, int]:
+        return dict(upstream.hits)
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        return await upstream.chat(await request.json(), request.headers.get("authorization", ""))
 
     return app
 
