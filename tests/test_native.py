@@ -170,3 +170,35 @@ async def test_a_litellm_budget_refuses_past_max_resets_each_period_and_alerts_o
     assert "soft_budget_crossed" in alerted[0]
     spent, _ = await store.spent(budget.scope(), f"until{int(START) + 7200}")
     assert spent == 400
+
+
+async def test_a_routed_call_is_priced_once_and_litellm_logs_that_figure(
+    fake: FakeUpstream, logged: Payloads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import litellm.cost_calculator
+
+    calls: list[str] = []
+    original = litellm.cost_calculator.completion_cost
+
+    def counted(*args: Any, **kwargs: Any) -> float:
+        calls.append(str(kwargs.get("model")))
+        return float(original(*args, **kwargs))
+
+    monkeypatch.setattr(litellm.cost_calculator, "completion_cost", counted)
+    monkeypatch.setattr(litellm, "completion_cost", counted)
+    prefix = f"native-{uuid.uuid4().hex[:8]}"
+    config = PluginConfig.load(_config(fake, prefix))
+    admission = Admission(config)
+    router = build_router(pipeline=Pipeline(config, admission=admission))
+    try:
+        response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "bo"}})
+        await _drain(logged, 1)
+        assert len(calls) == 1, calls  # ours; LiteLLM's logging reuses it
+        spent, _ = await admission.guard.spent("user", "bo")
+        assert logged.seen[0]["response_cost"] == response._hidden_params["response_cost"]
+        assert spent == pytest.approx(logged.seen[0]["response_cost"], abs=1e-6)
+    finally:
+        store = RedisStore(REDIS_URL, prefix=prefix)
+        await store.clear()
+        await store.aclose()
+        await admission.store.aclose()

@@ -42,17 +42,20 @@ async def settle_from_metadata(
     error: BaseException | None = None,
     response: Any = None,
     cost: float | None = None,
-) -> None:
+) -> float | None:
     """Settle the ticket a request's metadata carries, through the pipeline that issued it, at
-    LiteLLM's ``response_cost`` (``cost``, or computed from ``response``) where LiteLLM has one."""
+    LiteLLM's ``response_cost`` (``cost``, or computed from ``response``) where LiteLLM has one;
+    returns the cost computed here (``None`` when none was)."""
     if not _decided_here(metadata):
-        return
+        return None
     ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
+    computed = None
     if ticket is not None and pipeline is not None:
         if cost is None and response is not None and error is None:
-            cost = response_cost(response, ticket.model, ticket.price())
+            cost = computed = response_cost(response, ticket.model, ticket.price())
         await pipeline.settle(ticket, usage=usage, error=error, cost=cost)
+    return computed
 
 
 def _logged_cost(kwargs: Mapping[str, Any]) -> float | None:
@@ -94,7 +97,12 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
-            await settle_from_metadata(metadata, usage=getattr(response, "usage", None), response=response)
+            cost = await settle_from_metadata(metadata, usage=getattr(response, "usage", None), response=response)
+            if isinstance(hidden, dict) and cost is not None and hidden.get("response_cost") is None:
+                # LiteLLM's logging prices the call after this hook unless the response carries its
+                # cost: the same figure, computed once (twice cost ~0.5 ms a request for a
+                # deployment-priced model, whose custom price clears LiteLLM's cost-map caches)
+                hidden["response_cost"] = cost
             try:
                 await _learn(request_data, response, ticket, metadata[METADATA_KEY])
             except Exception:  # learning must never fail a call that succeeded
