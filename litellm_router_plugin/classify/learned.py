@@ -34,7 +34,7 @@ from litellm_router_plugin.classify.base import ComplexityAnalysis
 from litellm_router_plugin.classify.features import PromptShape
 from litellm_router_plugin.classify.heuristic import HeuristicClassifier
 from litellm_router_plugin.classify.traffic import FORMAT as TRAFFIC_FORMAT
-from litellm_router_plugin.classify.traffic import TrafficModel
+from litellm_router_plugin.classify.traffic import TrafficModel, with_learned_strength
 from litellm_router_plugin.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -224,14 +224,7 @@ class LearnedClassifier:
             return base.model_copy(update={"fallback_reason": f"learned model unavailable: {self._error}"})
         heuristic = base.strength if base.strength is not None else self.fallback.strength(prompt)
         strength = model.strength_of(model.raw_of(heuristic, shape))
-        return base.model_copy(
-            update={
-                "classifier": self.name,
-                "strength": strength,
-                "reasoning": f"learned strength {strength:.2f}; heuristic: {base.reasoning}",
-                "latency_ms": (time.perf_counter() - start) * 1000,
-            }
-        )
+        return with_learned_strength(base, self.name, strength, start)
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""
