@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
-from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.errors import (
     BudgetExceededError,
     CircuitBreakerOpen,
@@ -40,7 +39,8 @@ from litellm_router_plugin.errors import (
     UnsupportedRequest,
 )
 from litellm_router_plugin.pipeline.attempts import is_config_fault
-from litellm_router_plugin.pipeline.cascade_records import CASCADE_KEY, CallRecord, CascadeResult, Escalation
+from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
+from litellm_router_plugin.pipeline.cascade_records import CASCADE_KEY, CallRecord, CascadeResult
 from litellm_router_plugin.pipeline.cascade_settings import (
     CapReached,
     CostCap,
@@ -52,13 +52,15 @@ from litellm_router_plugin.pipeline.cascade_settings import (
 )
 from litellm_router_plugin.pipeline.cascade_state import Climb, Run
 from litellm_router_plugin.pipeline.confidence import (
-    CheckResult,
+    Check,
+    Consistency,
+    Logprobs,
+    Needs,
+    Verification,
     Verifier,
-    answer_text,
-    check_consistency,
-    check_logprobs,
-    check_verifier,
+    first_failure,
     load_verifier,
+    needs_of,
 )
 from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY, decision_logger
@@ -92,6 +94,16 @@ class Cascade:
         if self._verifier is None and self.config.cascade.verifier is not None:
             self._verifier = load_verifier(self.config.cascade.verifier)
         return self._verifier
+
+    def checks(self, settings: Settings) -> tuple[Check, ...]:
+        """The request's confidence checks, in its order."""
+        made: dict[str, Check] = {
+            "consistency": Consistency(settings.consistency_threshold, settings.sample_temperature),
+            "logprobs": Logprobs(settings.logprob_threshold),
+        }
+        if "verifier" in settings.checks:
+            made["verifier"] = Verification(self.verifier(), settings.verifier_threshold)
+        return tuple(made[name] for name in settings.checks)
 
     # -- the ladder -------------------------------------------------------------------------
     async def ladder(self, messages: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> tuple[Any, list[Tier]]:
@@ -128,6 +140,7 @@ class Cascade:
             kwargs,
             metadata,
             settings,
+            self.checks(settings),
             CostCap(settings.max_cost_usd),
             plan.max_tokens,
             plan.prompt_tokens,
@@ -138,10 +151,9 @@ class Cascade:
     async def _climb(self, run: Run, ladder: list[Tier]) -> Any:
         climb = Climb()
         for i, tier in enumerate(ladder):
-            last = i == len(ladder) - 1
-            samples = 2 if "consistency" in run.settings.checks and not last else 1
+            needs = Needs() if i == len(ladder) - 1 else needs_of(run.checks)  # the last step is not checked
             try:
-                responses = await self._step(run, i, tier, samples, last)
+                responses = await self._step(run, i, tier, needs)
             except (CapReached, BudgetExceededError, TierFailed) as exc:
                 if self._stops(climb, run, exc, ladder, i):
                     break
@@ -164,14 +176,12 @@ class Cascade:
                 raise BudgetExceededError(
                     "request", "per_request", run.cap.limit or 0.0, run.cap.spent, 0.0, exc.cheapest
                 ).with_note(f"max_cost_usd of the cascade: {exc}") from None
-            climb.stop("cost_cap", Escalation(from_tier=best[1].name, to_tier=None, check="cost_cap", detail=str(exc)))
+            climb.stop("cost_cap", best[1].name, "cost_cap", str(exc))
             return True
         if isinstance(exc, BudgetExceededError):  # a daily budget ran out mid-cascade: keep what we have
             if best is None:
                 raise exc
-            climb.stop(
-                "budget", Escalation(from_tier=best[1].name, to_tier=None, check="budget", detail=str(exc)[:200])
-            )
+            climb.stop("budget", best[1].name, "budget", str(exc))
             return True
         assert isinstance(exc, TierFailed)
         climb.tried.append(tier.name)
@@ -179,12 +189,9 @@ class Cascade:
         if not self.config.resilience.fallback or i == len(ladder) - 1:
             if best is None:
                 raise exc.cause from None
-            climb.stop("failed", Escalation(from_tier=tier.name, to_tier=None, check="fallback", detail=str(exc)[:200]))
+            climb.stop("failed", tier.name, "fallback", str(exc))
             return True
-        next_tier = ladder[i + 1].name
-        climb.escalations.append(
-            Escalation(from_tier=tier.name, to_tier=next_tier, check="fallback", detail=str(exc)[:200])
-        )
+        climb.escalate(tier.name, ladder[i + 1].name, detail=str(exc))
         return False
 
     async def _answered(self, climb: Climb, run: Run, responses: list[Any], ladder: list[Tier], i: int) -> bool:
@@ -193,52 +200,25 @@ class Cascade:
         climb.tried.append(tier.name)
         climb.best = (responses[0], tier)
         model = next((c.model for c in reversed(run.calls) if c.step == i and c.status == "ok"), tier.name)
-        if last or not run.settings.checks:
+        if last or not run.checks:
             climb.answered.append((model, None))
             climb.stopped = "strongest" if last else "no_checks"
             return True
-        failed = await self._judge(run, responses)
+        failed = await first_failure(run.checks, run.messages, responses)
         climb.answered.append((model, 1.0 if failed[0] is None else min(1.0, max(0.0, failed[0].value or 0.0))))
         climb.checks += [r.as_dict() | {"tier": tier.name} for r in failed[1]]
         if failed[0] is None:
             climb.stopped = "confident"
             return True
-        climb.escalations.append(
-            Escalation(
-                from_tier=tier.name,
-                to_tier=ladder[i + 1].name,
-                check=failed[0].check,
-                value=failed[0].value,
-                threshold=failed[0].threshold,
-                detail=failed[0].detail,
-            )
-        )
+        climb.escalate(tier.name, ladder[i + 1].name, failed[0])
         return False
 
-    async def _judge(self, run: Run, responses: list[Any]) -> tuple[CheckResult | None, list[CheckResult]]:
-        """Run the checks in order; the first that fails, and every result made."""
-        settings = run.settings
-        results: list[CheckResult] = []
-        for name in settings.checks:
-            if name == "consistency":
-                result = check_consistency(responses[0], responses[1], settings.consistency_threshold)
-            elif name == "logprobs":
-                result = check_logprobs(responses[0], settings.logprob_threshold)
-            else:
-                result = await check_verifier(
-                    self.verifier(), run.messages, answer_text(responses[0]), settings.verifier_threshold
-                )
-            results.append(result)
-            if not result.passed:
-                return result, results
-        return None, results
-
     # -- one step: its samples, each with retries and fallbacks ------------------------------
-    async def _step(self, run: Run, index: int, tier: Tier, samples: int, last: bool) -> list[Any]:
-        """``samples`` answers from ``tier``. The step's worst case (every sample on the dearest
+    async def _step(self, run: Run, index: int, tier: Tier, needs: Needs) -> list[Any]:
+        """``needs.samples`` answers from ``tier``. The step's worst case (every sample on the dearest
         deployment that fits) is reserved against the cap before the first call; failed attempts
         are charged nothing, so retries and fallbacks within the tier stay inside it."""
-        available = run.cap.available()
+        available, samples = run.cap.available(), needs.samples
         usable = [d for d in tier.deployments if d.deployment_id not in run.failed]
         allowed = [d for d in usable if self._estimate(run, d) * samples <= available + 1e-12]
         if not allowed:
@@ -248,10 +228,8 @@ class Cascade:
         too_dear = {d.deployment_id for d in tier.deployments} - {d.deployment_id for d in allowed}
         reserved = max(self._estimate(run, d) for d in allowed) * samples
         run.cap.take(reserved)
-        temperature = run.settings.sample_temperature if samples > 1 else None
-        logprobs = "logprobs" in run.settings.checks and not last
         try:
-            calls = [self._resilient(run, index, tier, too_dear, temperature, logprobs) for _ in range(samples)]
+            calls = [self._resilient(run, index, tier, too_dear, needs) for _ in range(samples)]
             # every sample ends (and is charged) before the step's reservation is released
             answers = await asyncio.gather(*calls, return_exceptions=True)
             for answer in answers:
@@ -266,12 +244,11 @@ class Cascade:
         ``max_tokens``, at the deployment's LiteLLM price."""
         return deployment.price.estimate(run.prompt_tokens, run.max_tokens)
 
-    async def _resilient(
-        self, run: Run, index: int, tier: Tier, too_dear: set[str], temperature: float | None, logprobs: bool
-    ) -> Any:
+    async def _resilient(self, run: Run, index: int, tier: Tier, too_dear: set[str], needs: Needs) -> Any:
         """One answer from ``tier``: retries on a deployment, then the tier's next deployment."""
         resilience = self.config.resilience
         last_error: BaseException | None = None
+        blamed: str | None = None  # the deployment the latest attempt called
         while True:
             try:
                 retrying = AsyncRetrying(
@@ -284,17 +261,18 @@ class Cascade:
                 )
                 async for attempt in retrying:
                     with attempt:
+                        blamed = None
                         routed = await self.pipeline.route(
                             {**run.call_kwargs, "metadata": run.metadata},
                             run.messages,
                             tier=tier.name,
                             unhealthy=run.failed | too_dear,
                         )
-                        return await self._call(run, index, routed, temperature, logprobs)
+                        blamed = routed.deployment.deployment_id
+                        return await self._call(run, index, routed, needs)
             except (CircuitBreakerOpen, NoDeploymentAvailable, UnsupportedRequest) as exc:
                 raise TierFailed(tier.name, last_error or exc) from exc
             except Exception as exc:
-                blamed = getattr(exc, "_router_deployment", None)
                 if isinstance(exc, RouterPluginError) or blamed is None or not resilience.fallback:
                     raise
                 if not (is_transient(exc) or is_config_fault(exc)):
@@ -307,62 +285,52 @@ class Cascade:
                     raise TierFailed(tier.name, exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _call(self, run: Run, index: int, routed: Routed, temperature: float | None, logprobs: bool) -> Any:
-        """Call the admitted deployment, settle its ticket (success or error), record the call."""
-        pipeline = self.pipeline
+    async def _call(self, run: Run, index: int, routed: Routed, needs: Needs) -> Any:
+        """Call the admitted deployment as ``needs`` asks, settle its ticket (success or error), record the call."""
         deployment = routed.deployment
-        tier = deployment.tier
-        metadata = dict(run.metadata)
-        routed.attach(metadata)
-        kwargs = {**deployment.litellm_params, **run.call_kwargs}
-        timeout = self.config.resilience.tier_timeouts.get(tier, self.config.resilience.timeout_seconds)
-        asked = kwargs.get("timeout")
+        resilience = self.config.resilience
+        timeout = resilience.tier_timeouts.get(deployment.tier, resilience.timeout_seconds)
+        asked = {**deployment.litellm_params, **run.call_kwargs}.get("timeout")
         if isinstance(asked, int | float) and 0 < asked < timeout:
             timeout = float(asked)
-        kwargs.update(timeout=timeout, max_retries=0, num_retries=0)
-        if logprobs:
+        kwargs = {**run.call_kwargs, "timeout": timeout, "max_retries": 0, "num_retries": 0}
+        if needs.logprobs:
             kwargs["logprobs"] = True
-        if temperature is not None and "temperature" not in run.call_kwargs:
-            kwargs["temperature"] = temperature
+        if needs.temperature is not None and "temperature" not in run.call_kwargs:
+            kwargs["temperature"] = needs.temperature
         estimate = self._estimate(run, deployment)
         start = time.perf_counter()
         try:
-            async with asyncio.timeout(timeout + 5):  # a stuck client must not outlive the tier's timeout
-                response = await litellm.acompletion(
-                    **kwargs, model=deployment.model, messages=run.messages, metadata=metadata
-                )
+            response = await call_deployment(
+                self.pipeline.settle, routed, run.messages, kwargs, run.metadata, deadline=timeout + 5
+            )
         except BaseException as exc:
-            error = exc if isinstance(exc, Exception) else RuntimeError("cancelled")
-            if routed.ticket is not None:
-                await pipeline.settle(routed.ticket, error=error)
             run.calls.append(self._record(index, routed, f"error:{type(exc).__name__}", None, estimate, 0.0, start))
-            if isinstance(exc, Exception):
-                exc._router_deployment = deployment.deployment_id  # type: ignore[attr-defined]
             raise
         usage = getattr(response, "usage", None)
         actual = response_cost(response, deployment.model, deployment.price)  # LiteLLM's figure
         if routed.ticket is not None:
-            await pipeline.settle(routed.ticket, usage=usage, cost=actual)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+            await self.pipeline.settle(routed.ticket, usage=usage, cost=actual)
+        prompt, completion = usage_tokens(usage)
         charged = actual if actual is not None else deployment.price.estimate(prompt, completion)
         run.prompt_tokens = max(run.prompt_tokens, prompt)  # later estimates use the provider's count
         run.calls.append(self._record(index, routed, "ok", usage, estimate, charged, start))
-        run.decisions[index] = metadata[METADATA_KEY]
+        run.decisions[index] = routed.decision.model_dump(mode="json")
         return response
 
     @staticmethod
     def _record(
         index: int, routed: Routed, status: str, usage: Any, estimate: float, charged: float, start: float
     ) -> CallRecord:
+        prompt, completion = usage_tokens(usage)
         return CallRecord(
             step=index,
             tier=routed.deployment.tier,
             model=routed.deployment.model,
             deployment_id=routed.deployment.deployment_id,
             status=status,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
             estimated_cost_usd=estimate,
             cost_usd=charged,
             latency_ms=round((time.perf_counter() - start) * 1000, 3),

@@ -8,6 +8,7 @@ from typing import Any
 
 from litellm_router_plugin.pipeline.cascade_records import CallRecord, CascadeResult, Escalation, Stop
 from litellm_router_plugin.pipeline.cascade_settings import CostCap, Settings
+from litellm_router_plugin.pipeline.confidence import Check, CheckResult
 from litellm_router_plugin.routing.tiers import Tier
 
 
@@ -19,6 +20,8 @@ class Run:
     call_kwargs: dict[str, Any]
     metadata: dict[str, Any]
     settings: Settings
+    checks: tuple[Check, ...]
+    """The confidence checks of every step but the last, in order."""
     cap: CostCap
     max_tokens: int
     prompt_tokens: int
@@ -41,10 +44,25 @@ class Climb:
     stopped: Stop = "strongest"
     last_error: BaseException | None = None
 
-    def stop(self, why: Stop, escalation: Escalation) -> None:
+    def stop(self, why: Stop, from_tier: str, check: str, detail: str) -> None:
         """End the climb on the best answer so far."""
-        self.escalations.append(escalation)
+        self.escalations.append(Escalation(from_tier=from_tier, to_tier=None, check=check, detail=detail[:200]))
         self.stopped = why
+
+    def escalate(self, from_tier: str, to_tier: str, failed: CheckResult | None = None, detail: str = "") -> None:
+        """Move on to ``to_tier``: after ``failed`` (a confidence check), else a fallback (``detail``: why)."""
+        if failed is None:
+            escalation = Escalation(from_tier=from_tier, to_tier=to_tier, check="fallback", detail=detail[:200])
+        else:
+            escalation = Escalation(
+                from_tier=from_tier,
+                to_tier=to_tier,
+                check=failed.check,
+                value=failed.value,
+                threshold=failed.threshold,
+                detail=failed.detail,
+            )
+        self.escalations.append(escalation)
 
     def result(self, run: Run, policy_version: str | None) -> tuple[Any, CascadeResult, list[CallRecord]]:
         """The best response, the cascade's result, and the calls of the final tier that answered."""

@@ -2,7 +2,9 @@
 
 Each check turns an answer (or two samples of it) into a value between 0 and 1 and compares it with
 its threshold; ``value is None`` means the check could not be made (no logprobs returned) and does
-not escalate. The cascade escalates on the first check that fails.
+not escalate. The cascade escalates on the first check that fails. A check is a small object that
+declares what the step's calls must carry for it (``Needs``: samples, logprobs, a temperature), so
+the cascade asks its checks instead of passing flags down.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -138,6 +140,101 @@ async def check_verifier(
     verdict = _verdict(raw, threshold)
     passed = verdict.ok and verdict.confidence >= threshold
     return CheckResult("verifier", verdict.confidence, threshold, passed, verdict.reason[:200])
+
+
+# -- the checks as objects: what each needs of a step, and its judgement ---------------------------
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a step's calls must carry for its checks: answers per step, logprobs, a sampling temperature."""
+
+    samples: int = 1
+    logprobs: bool = False
+    temperature: float | None = None
+
+    def __or__(self, other: Needs) -> Needs:
+        return Needs(
+            max(self.samples, other.samples),
+            self.logprobs or other.logprobs,
+            self.temperature if self.temperature is not None else other.temperature,
+        )
+
+
+class Check(Protocol):
+    """One confidence check of a cascade step."""
+
+    @property
+    def needs(self) -> Needs:
+        """What the step's calls must carry for this check."""
+        ...
+
+    async def judge(self, messages: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> CheckResult:
+        """The check on a step's answers (``needs.samples`` of them)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Consistency:
+    """Two samples at ``temperature`` agree at least ``threshold``."""
+
+    threshold: float
+    temperature: float | None
+
+    @property
+    def needs(self) -> Needs:
+        return Needs(samples=2, temperature=self.temperature)
+
+    async def judge(self, messages: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> CheckResult:
+        return check_consistency(answers[0], answers[1], self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """The answer's mean token probability is at least ``threshold``."""
+
+    threshold: float
+
+    @property
+    def needs(self) -> Needs:
+        return Needs(logprobs=True)
+
+    async def judge(self, messages: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> CheckResult:
+        return check_logprobs(answers[0], self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A verifier accepts the answer with confidence at least ``threshold``."""
+
+    verifier: Verifier | Any
+    threshold: float
+
+    @property
+    def needs(self) -> Needs:
+        return Needs()
+
+    async def judge(self, messages: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> CheckResult:
+        return await check_verifier(self.verifier, messages, answer_text(answers[0]), self.threshold)
+
+
+def needs_of(checks: Sequence[Check]) -> Needs:
+    """What a step must carry for all of ``checks``."""
+    needs = Needs()
+    for check in checks:
+        needs |= check.needs
+    return needs
+
+
+async def first_failure(
+    checks: Sequence[Check], messages: Sequence[Mapping[str, Any]], answers: Sequence[Any]
+) -> tuple[CheckResult | None, list[CheckResult]]:
+    """Run ``checks`` in order: the first that fails (``None``: all passed) and every result made."""
+    results: list[CheckResult] = []
+    for check in checks:
+        result = await check.judge(messages, answers)
+        results.append(result)
+        if not result.passed:
+            return result, results
+    return None, results
 
 
 def load_verifier(path: str) -> Any:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from litellm_router_plugin import metrics
-from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError
 from litellm_router_plugin.guards.admission import Admission, Offer
@@ -27,13 +26,13 @@ from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold, scope_name
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
+from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
 from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested
 from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.policy import PolicyWatcher, config_version
 from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
-    METADATA_KEY,
     RoutingDecision,
     decision_logger,
 )
@@ -291,8 +290,7 @@ class Pipeline:
         it, usage x the deployment's price. A failed call costs 0."""
         if ticket.unaccounted or self.admission is None:
             return
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        prompt, completion = usage_tokens(usage)
         actual = cost if cost is not None else ticket.cost(prompt, completion)
         actual = 0.0 if error is not None else actual
         now = self.admission.guard.clock.now()
@@ -358,21 +356,5 @@ class Pipeline:
             return await Cascade(self).acompletion(messages, **kwargs)
         else:
             routed = await self._route(kwargs, messages, None, tier, ())  # the policy was refreshed above
-        metadata = dict(kwargs.pop("metadata", None) or {})
-        routed.attach(metadata)
-        try:
-            response = await litellm.acompletion(
-                **{**routed.deployment.litellm_params, **kwargs},
-                model=routed.deployment.model,
-                messages=messages or [],
-                metadata=metadata,
-            )
-        except BaseException as exc:
-            if routed.ticket is not None:
-                # Usually settled already by LiteLLM's failure hook; settling is idempotent.
-                await self.settle(routed.ticket, error=exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-            raise
-        hidden = getattr(response, "_hidden_params", None)
-        if isinstance(hidden, dict):
-            hidden[METADATA_KEY] = metadata[METADATA_KEY]
-        return response
+        metadata = kwargs.pop("metadata", None) or {}
+        return await call_deployment(self.settle, routed, messages or [], kwargs, metadata)
