@@ -1,6 +1,7 @@
 """The real proxy with the plugin from the installed package (a config file alone in its folder) and
 LiteLLM's own key budgets (``max_budget``, ``budget_duration``, ``soft_budget`` on ``UserAPIKeyAuth``,
-none in the plugin's config) enforced exactly across two instances on one Redis."""
+none in the plugin's config) enforced exactly across two instances on one Redis; a crossed soft budget
+reaches LiteLLM's own alerting (``general_settings.alerting: [webhook]``) once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import hashlib
 import json
 import os
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,30 @@ async def custom_auth(request, api_key):
 """
 
 
+class Webhook(ThreadingHTTPServer):
+    """LiteLLM's alerting webhook on loopback: keeps every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+
+
 def _proxy_config() -> dict[str, Any]:
     return {
         "model_list": [
@@ -60,12 +87,16 @@ def _proxy_config() -> dict[str, Any]:
             }
         ],
         "litellm_settings": {"callbacks": ["litellm_router_plugin.integrations.proxy_entry.plugin"]},
-        "general_settings": {"master_key": "sk-master-native", "custom_auth": "native_auth.custom_auth"},
+        "general_settings": {
+            "master_key": "sk-master-native",
+            "custom_auth": "native_auth.custom_auth",
+            "alerting": ["webhook"],  # LiteLLM posts its budget alerts to $WEBHOOK_URL
+        },
     }
 
 
 @pytest.fixture(scope="module")
-def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], Harness, Path, str]]:
+def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], Harness, Path, str, Webhook]]:
     root = tmp_path_factory.mktemp("native")
     run, auth = root / "run", root / "auth"
     run.mkdir()
@@ -77,6 +108,7 @@ def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
     state.write_text(json.dumps(_state(reset_at)))
     prefix = f"native-{uuid.uuid4().hex[:8]}"
     harness = Harness(root)
+    webhook = Webhook()
     saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "NATIVE_AUTH_STATE")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(auth), saved["PYTHONPATH"]) if p)
     os.environ["NATIVE_AUTH_STATE"] = str(state)
@@ -89,15 +121,18 @@ def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
             "tiers": [{"name": "cheap", "deployments": [price]}],
             "store": {"kind": "redis", "url": REDIS_URL, "prefix": prefix},
         }
-        started = [harness.start_proxy(f"native-{i}", plugin, run / "config.yaml") for i in (1, 2)]
+        hook = {"WEBHOOK_URL": webhook.url}
+        started = [harness.start_proxy(f"native-{i}", plugin, run / "config.yaml", extra_env=hook) for i in (1, 2)]
         for url, proc in started:
             wait_http(f"{url}/health/liveliness", proc, 240)
-        yield [url for url, _ in started], harness, state, prefix
+        yield [url for url, _ in started], harness, state, prefix, webhook
     except Exception:
         print(harness.tail_logs())
         raise
     finally:
         harness.close()
+        webhook.shutdown()
+        webhook.server_close()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -154,9 +189,9 @@ async def _spent(prefix: str, reset_at: int) -> float:
 
 
 def test_a_keys_litellm_budget_holds_across_two_proxies_resets_and_alerts_once(
-    proxies: tuple[list[str], Harness, Path, str],
+    proxies: tuple[list[str], Harness, Path, str, Webhook],
 ) -> None:
-    urls, harness, state, prefix = proxies
+    urls, harness, state, prefix, webhook = proxies
     reset_at = json.loads(state.read_text())["budget_reset_at"]
     statuses = asyncio.run(_burst(urls, 60))  # 60 calls of $0.0001 against a $0.004 budget
     admitted = statuses.count(200)
@@ -167,6 +202,15 @@ def test_a_keys_litellm_budget_holds_across_two_proxies_resets_and_alerts_once(
     assert spent > MAX_BUDGET - 2 * CALL, "the budget was used up, not refused early"
     logs = "".join(p.read_text(errors="replace") for p in harness.logs if p.name.startswith("native-"))
     assert logs.count('"event": "soft_budget_crossed"') == 1, "one alert for the soft budget, from one proxy"
+    deadline = time.monotonic() + 10
+    while not webhook.bodies and time.monotonic() < deadline:
+        time.sleep(0.1)
+    soft = [b for b in webhook.bodies if b.get("event") == "soft_budget_crossed"]
+    assert len(soft) == 1, webhook.bodies  # LiteLLM's alerting got it once, from one of the two proxies
+    assert soft[0]["soft_budget"] == SOFT_BUDGET
+    assert soft[0]["event_group"] == "key"
+    assert SOFT_BUDGET <= soft[0]["spend"] <= MAX_BUDGET, soft[0]
+    assert KEY not in json.dumps(soft[0]), "the alert names the key by a hash, never the key"
     # LiteLLM's budget reset moves budget_reset_at one period on: the next period starts from zero.
     state.write_text(json.dumps(_state(reset_at + 86400)))
     assert asyncio.run(_burst(urls, 2)) == [200, 200]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.guards.budget import scope_name
@@ -137,24 +137,52 @@ def periods(budgets: Iterable[LiteLLMBudget], now: float, timezone: str = "UTC")
     return Periods(tuple(scopes), ends, tuple(soft), ttl)
 
 
+@dataclass(frozen=True, slots=True)
+class SoftBudgetCrossed:
+    """A LiteLLM soft budget reached in its period (sent once across instances)."""
+
+    kind: BudgetKind
+    name: str
+    """The user's or team's id; for a key, the hash the plugin keeps of it (never the key)."""
+    period: str
+    soft_budget_usd: float
+    spent_usd: float
+
+    def as_event(self) -> dict[str, Any]:
+        """The alert log line's fields."""
+        return {
+            "event": "soft_budget_crossed",
+            "scope": f"litellm-{self.kind}:{self.name}",
+            "period": self.period,
+            "soft_budget_usd": self.soft_budget_usd,
+            "spent_usd": self.spent_usd,
+        }
+
+
+AlertSink = Callable[[SoftBudgetCrossed], Awaitable[None]]
+_alert_sinks: list[AlertSink] = []
+
+
+def add_alert_sink(sink: AlertSink) -> None:
+    """Also send every soft-budget alert to ``sink`` (the proxy adds LiteLLM's own alerting)."""
+    if sink not in _alert_sinks:
+        _alert_sinks.append(sink)
+
+
 async def check_soft_budgets(store: Any, soft: Sequence[Sequence[Any]]) -> None:
     """After a settle: a soft budget reached for the first time in its period (across instances:
-    the store's set-once) emits one alert event and metric."""
+    the store's set-once) emits one alert event and metric, and goes to every alert sink."""
     for scope, period, limit in soft:
         spent, _held = await store.spent(scope, period)
         if spent < int(limit):
             continue
         if await store.first_time(f"soft:{scope}:{period}", 400 * _DAY_S):
+            kind, _, name = scope.removeprefix("litellm-").partition(":")
+            alert = SoftBudgetCrossed(cast(BudgetKind, kind), name, period, int(limit) / 1_000_000, spent / 1_000_000)
             metrics.SOFT_BUDGET_ALERTS.labels(scope.split(":", 1)[0]).inc()
-            alert_logger.warning(
-                json.dumps(
-                    {
-                        "event": "soft_budget_crossed",
-                        "scope": scope,
-                        "period": period,
-                        "soft_budget_usd": int(limit) / 1_000_000,
-                        "spent_usd": spent / 1_000_000,
-                    },
-                    sort_keys=True,
-                )
-            )
+            alert_logger.warning(json.dumps(alert.as_event(), sort_keys=True))
+            for sink in list(_alert_sinks):
+                try:
+                    await sink(alert)
+                except Exception:  # an alerting backend's failure must not fail the settle
+                    alert_logger.exception("an alert sink failed on %s", alert.as_event()["scope"])

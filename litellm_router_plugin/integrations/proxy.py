@@ -28,11 +28,12 @@ from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.guards.dependencies import log_dependencies
-from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY
+from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY, add_alert_sink
 from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
 from litellm_router_plugin.integrations.cascade import CLIENT_SETTINGS, cascade_headers
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
+from litellm_router_plugin.integrations.litellm_alerting import to_litellm_alerting
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY
@@ -75,6 +76,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             self.pipeline.admit_always = True
             if self.pipeline.admission is None:
                 self.pipeline.admission = Admission(self.pipeline.config)
+            add_alert_sink(to_litellm_alerting)  # soft budgets also reach general_settings.alerting
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
