@@ -25,6 +25,7 @@ from litellm_router_plugin.integrations.deployments import (
     cascade_entry,
 )
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
+from litellm_router_plugin.integrations.litellm_compat import stock_pick, stock_pick_sync
 from litellm_router_plugin.pipeline.cascade import cascade_requested
 from litellm_router_plugin.pipeline.names import routed_tier
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
@@ -125,9 +126,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             return self._attach(
                 await self.pipeline.route(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
             )
-        entry = await Router.async_get_available_deployment(
+        entry = await stock_pick(
             self.router,
-            model=model,
+            model,
             messages=messages,
             input=input,
             specific_deployment=specific_deployment,
@@ -162,9 +163,9 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             return self._attach(
                 self.pipeline.route_sync(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
             )
-        entry = Router.get_available_deployment(
+        entry = stock_pick_sync(
             self.router,
-            model=model,
+            model,
             messages=messages,
             input=input,
             specific_deployment=specific_deployment,
