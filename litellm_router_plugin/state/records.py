@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 MICROS_PER_USD = 1_000_000
@@ -144,6 +145,43 @@ class LostHold:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerRow(Mapping[str, Any]):
+    """One settled call's ledger line, typed while it travels to the store; a read-only mapping of
+    its fields (in this order) where it becomes JSON. ``Store.ledger`` returns the lines as dicts."""
+
+    ts: float
+    day: str
+    """The budget day of the settle, in the budgets' timezone (ISO date)."""
+    user: str | None
+    key: str | None
+    """The API key's scope name (a hash, never the key)."""
+    team: str | None
+    tier: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    strongest_micros: int
+    """What the same tokens would have cost on the strongest tier."""
+    status: str
+    """``ok`` or ``error:<exception type>``."""
+    reason: str | None
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _LEDGER_FIELDS:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_LEDGER_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_LEDGER_FIELDS)
+
+
+_LEDGER_FIELDS = tuple(f.name for f in fields(LedgerRow))
+
+
+@dataclass(frozen=True, slots=True)
 class SettleRequest:
     """Settle ``request_id`` at ``actual`` micro-dollars, once; feed ``outcome`` to ``breaker``."""
 
@@ -200,6 +238,17 @@ class BreakerStatus:
     failures: int
     opened_at_ms: int | None = None
     probe_in_flight: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPolicy:
+    """A routing policy shared through the store: its version, its text and its file's mtime."""
+
+    version: str
+    body: str
+    mtime: float
+    origin: str
+    """Where it was read from, for logs (e.g. ``redis:<prefix>``)."""
 
 
 @dataclass(slots=True)
