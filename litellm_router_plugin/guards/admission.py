@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import LimitConfig, PluginConfig
@@ -61,6 +61,8 @@ class Offer:
 
 class Admission:
     """Admits and settles calls against the configured budgets and per-deployment breakers."""
+
+    enabled: Literal[True] = True
 
     def __init__(self, config: PluginConfig, store: Store | None = None) -> None:
         self.config = config
@@ -163,6 +165,7 @@ class Admission:
         spent_ttl_s: int | None = None,
     ) -> None:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
+        ``ledger``: the call's line (a ``LedgerRow``, or any mapping of ledger fields).
         ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged.
         ``soft``: LiteLLM soft budgets to check once charged; ``spent_ttl_s``: their counters' lifetime."""
         started = time.perf_counter()
@@ -186,6 +189,10 @@ class Admission:
         finally:
             metrics.SETTLE_LATENCY.observe(time.perf_counter() - started)
 
+    async def faults(self, deployments: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The configuration faults remembered for ``deployments`` (``Store.faults``)."""
+        return await self.store.faults(deployments)
+
     async def breaker_states(self, names: Iterable[str]) -> dict[str, str]:
         """Each named deployment's breaker state, as every worker sees it (also updates the gauge)."""
         states: dict[str, str] = {}
@@ -197,3 +204,25 @@ class Admission:
             metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES[state])
             states[name] = state
         return states
+
+
+class NullAdmission:
+    """No budgets and no breakers: every request is admitted unaccounted (no hold, no ticket) and
+    nothing is settled. Stands where an ``Admission`` would, so callers need no ``None`` checks."""
+
+    enabled: Literal[False] = False
+    budgets_on = False
+    store: None = None
+
+    async def admit(self, offers: Sequence[Offer], identity: Identity, request_id: str | None = None) -> None:
+        """Nothing to hold: the caller goes to its first offer."""
+
+    async def settle(self, request_id: str, actual_cost: float, **settings: Any) -> None:
+        """Nothing was held: nothing to charge."""
+
+    async def faults(self, deployments: Sequence[str]) -> dict[str, dict[str, str]]:
+        """No store, so no remembered faults."""
+        return {}
+
+
+NULL_ADMISSION = NullAdmission()
