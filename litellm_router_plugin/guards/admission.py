@@ -8,6 +8,7 @@ module joins them into the store's single atomic admit and settle. It knows noth
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -18,10 +19,11 @@ from typing import Any, Literal
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
-from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
+from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit
+from litellm_router_plugin.guards.holds import Hold, hold_of
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.guards.litellm_budgets import check_soft_budgets, periods
-from litellm_router_plugin.state import Admitted, AllOpen, BreakerSpec, BudgetRefused, Store
+from litellm_router_plugin.state import BreakerSpec, BudgetRefused, Store
 from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
 
 logger = logging.getLogger(__name__)
@@ -122,34 +124,24 @@ class Admission:
             result = await self.guard.submit(request)
         finally:
             metrics.ADMIT_LATENCY.observe(time.perf_counter() - started)
-        if result is None:
-            metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted").inc()
-            return Hold(request_id, offers[0].estimate, unaccounted=True)
-        if isinstance(result, Admitted):
-            metrics.child(metrics.ADMISSIONS, "admitted", "").inc()
-            if own is None:
-                return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
-            return Hold(
-                request_id,
-                offers[result.index].estimate,
-                result.index,
-                result.probe,
-                soft=own.soft,
-                spent_ttl_s=own.ttl_s,
-            )
-        if isinstance(result, BudgetRefused):
-            error: BudgetExceededError | CircuitBreakerOpen = (
-                _period_refusal(result, own.ends[result.scope], now)
-                if own is not None and result.scope in own.ends
-                else self.guard.refusal(result, limit_scope)
-            )
-            metrics.ADMISSIONS.labels("refused", error.scope.split(":", 1)[0]).inc()
-            raise error
-        if isinstance(result, AllOpen):
+
+        def refusal(refused: BudgetRefused) -> BudgetExceededError:
+            if own is not None and refused.scope in own.ends:
+                return _period_refusal(refused, own.ends[refused.scope], now)
+            return self.guard.refusal(refused, limit_scope)
+
+        try:
+            hold = hold_of(result, request, [o.estimate for o in offers], refusal)
+        except BudgetExceededError as exc:
+            metrics.ADMISSIONS.labels("refused", exc.scope.split(":", 1)[0]).inc()
+            raise
+        except CircuitBreakerOpen:
             metrics.ADMISSIONS.labels("refused", "breaker").inc()
-            names = [o.breaker for o in offers if o.breaker is not None]
-            raise CircuitBreakerOpen(names, max(result.retry_after_ms, 0) / 1000)
-        raise RuntimeError(f"request id {request_id} admitted twice")  # ids are fresh uuids
+            raise
+        metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted" if hold.unaccounted else "").inc()
+        if own is None or hold.unaccounted:
+            return hold
+        return dataclasses.replace(hold, soft=own.soft, spent_ttl_s=own.ttl_s)
 
     async def settle(
         self,
