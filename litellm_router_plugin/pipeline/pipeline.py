@@ -82,7 +82,7 @@ class Pipeline:
         self.watcher = PolicyWatcher.watch(self, config, loaded) if planner is None else None
         version = self.watcher.version if self.watcher is not None else config_version(loaded)
         self.policy: Policy = build_policy(loaded, version, planner=planner, admission=admission)
-        """The running policy: read once per step, replaced whole (``pipeline.policy``) on a reload."""
+        """The running policy, replaced whole on a reload (``pipeline.policy``) or a learned model's adoption."""
         self.id = uuid.uuid4().hex
         self.faults = ConfigFaults()
         self.learner: LearnerHook | None = None

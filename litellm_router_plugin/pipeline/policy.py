@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Everything one policy decides, built together by ``build_policy`` and swapped whole: a request
-    reads one snapshot from start to end, never half of an old policy and half of a new one."""
+    """Everything one policy decides, built together by ``build_policy`` and swapped whole (one
+    assignment of ``Pipeline.policy``): a reader holding it never sees half of an old policy and half
+    of a new one."""
 
     config: PluginConfig
     planner: Planner
