@@ -25,6 +25,7 @@ from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.guards.litellm_budgets import check_soft_budgets, periods
 from litellm_router_plugin.state import BreakerSpec, BudgetRefused, Store
 from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
+from litellm_router_plugin.state.records import LedgerRow
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class Admission:
         request_id: str,
         actual_cost: float,
         *,
-        ledger: Mapping[str, Any] | None = None,
+        ledger: LedgerRow | Mapping[str, Any] | None = None,
         outcome: Outcome | None = None,
         breaker: str | None = None,
         probe: bool = False,
@@ -157,7 +158,7 @@ class Admission:
         spent_ttl_s: int | None = None,
     ) -> None:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
-        ``ledger``: the call's line (a ``LedgerRow``, or any mapping of ledger fields).
+        ``ledger``: the call's line (a ``LedgerRow``; tests and callers of their own pass any mapping).
         ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged.
         ``soft``: LiteLLM soft budgets to check once charged; ``spent_ttl_s``: their counters' lifetime."""
         started = time.perf_counter()

@@ -43,6 +43,7 @@ from litellm_router_plugin.state import (
     to_micros,
 )
 from litellm_router_plugin.state.base import MICROS_PER_USD, LostSettlePolicy, Outcome, StoreReset
+from litellm_router_plugin.state.records import LedgerRow
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ def _usd(field: str, value: object, *, allow_none: bool = True) -> float | None:
     if value is None and allow_none:
         return None
     return checked_amount(field, value)
+
+
+def _ledger_line(ledger: LedgerRow | Mapping[str, Any], request_id: str, micros: int) -> dict[str, Any]:
+    """The settle's ledger line as the store keeps it: its fields, the request id and the charge."""
+    row = ledger.as_dict() if isinstance(ledger, LedgerRow) else dict(ledger)
+    row["request_id"], row["cost_micros"] = request_id, micros
+    return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +306,7 @@ class BudgetGuard:
         request_id: str,
         actual_cost: float,
         *,
-        ledger: Mapping[str, Any] | None = None,
+        ledger: LedgerRow | Mapping[str, Any] | None = None,
         outcome: Outcome | None = None,
         breaker: BreakerSpec | None = None,
         probe: bool = False,
@@ -314,7 +322,7 @@ class BudgetGuard:
         """
         actual = _usd("actual_cost", actual_cost, allow_none=False) or 0.0
         micros = to_micros(actual)
-        row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
+        row = None if ledger is None else _ledger_line(ledger, request_id, micros)
         ttl = max(3 * 86400, spent_ttl_s or 0)  # a LiteLLM budget's counter lives past its period's end
         request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=ttl)
         inflight = self.rebuild.settled(request_id)

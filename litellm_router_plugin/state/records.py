@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
 
 MICROS_PER_USD = 1_000_000
 
@@ -144,10 +143,9 @@ class LostHold:
     """``True``: charged at ``amount`` (its estimate); ``False``: released."""
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow(Mapping[str, Any]):
-    """One settled call's ledger line, typed while it travels to the store; a read-only mapping of
-    its fields (in this order) where it becomes JSON. ``Store.ledger`` returns the lines as dicts."""
+class LedgerRow(NamedTuple):
+    """One settled call's ledger line, typed while it travels to the store (``as_dict`` where it
+    becomes JSON; ``Store.ledger`` returns the lines as dicts). A tuple: built on every settle."""
 
     ts: float
     day: str
@@ -166,19 +164,9 @@ class LedgerRow(Mapping[str, Any]):
     """``ok`` or ``error:<exception type>``."""
     reason: str | None
 
-    def __getitem__(self, name: str) -> Any:
-        if name not in _LEDGER_FIELDS:
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_LEDGER_FIELDS)
-
-    def __len__(self) -> int:
-        return len(_LEDGER_FIELDS)
-
-
-_LEDGER_FIELDS = tuple(f.name for f in fields(LedgerRow))
+    def as_dict(self) -> dict[str, Any]:
+        """The line as a plain dict, in field order."""
+        return dict(zip(self._fields, self, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
