@@ -8,21 +8,24 @@ module joins them into the store's single atomic admit and settle. It knows noth
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import LimitConfig, PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen
-from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit, Hold
+from litellm_router_plugin.guards.budget import BudgetGuard, BudgetLimit
+from litellm_router_plugin.guards.holds import Hold, hold_of
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.guards.litellm_budgets import check_soft_budgets, periods
-from litellm_router_plugin.state import Admitted, AllOpen, BreakerSpec, BudgetRefused, Store
+from litellm_router_plugin.state import BreakerSpec, BudgetRefused, Store
 from litellm_router_plugin.state.base import MICROS_PER_USD, Outcome
+from litellm_router_plugin.state.records import LedgerRow
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class Offer:
 
 class Admission:
     """Admits and settles calls against the configured budgets and per-deployment breakers."""
+
+    enabled: Literal[True] = True
 
     def __init__(self, config: PluginConfig, store: Store | None = None) -> None:
         self.config = config
@@ -120,41 +125,31 @@ class Admission:
             result = await self.guard.submit(request)
         finally:
             metrics.ADMIT_LATENCY.observe(time.perf_counter() - started)
-        if result is None:
-            metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted").inc()
-            return Hold(request_id, offers[0].estimate, unaccounted=True)
-        if isinstance(result, Admitted):
-            metrics.child(metrics.ADMISSIONS, "admitted", "").inc()
-            if own is None:
-                return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
-            return Hold(
-                request_id,
-                offers[result.index].estimate,
-                result.index,
-                result.probe,
-                soft=own.soft,
-                spent_ttl_s=own.ttl_s,
-            )
-        if isinstance(result, BudgetRefused):
-            error: BudgetExceededError | CircuitBreakerOpen = (
-                _period_refusal(result, own.ends[result.scope], now)
-                if own is not None and result.scope in own.ends
-                else self.guard.refusal(result, limit_scope)
-            )
-            metrics.ADMISSIONS.labels("refused", error.scope.split(":", 1)[0]).inc()
-            raise error
-        if isinstance(result, AllOpen):
+
+        def refusal(refused: BudgetRefused) -> BudgetExceededError:
+            if own is not None and refused.scope in own.ends:
+                return _period_refusal(refused, own.ends[refused.scope], now)
+            return self.guard.refusal(refused, limit_scope)
+
+        try:
+            hold = hold_of(result, request, [o.estimate for o in offers], refusal)
+        except BudgetExceededError as exc:
+            metrics.ADMISSIONS.labels("refused", exc.scope.split(":", 1)[0]).inc()
+            raise
+        except CircuitBreakerOpen:
             metrics.ADMISSIONS.labels("refused", "breaker").inc()
-            names = [o.breaker for o in offers if o.breaker is not None]
-            raise CircuitBreakerOpen(names, max(result.retry_after_ms, 0) / 1000)
-        raise RuntimeError(f"request id {request_id} admitted twice")  # ids are fresh uuids
+            raise
+        metrics.child(metrics.ADMISSIONS, "admitted", "unaccounted" if hold.unaccounted else "").inc()
+        if own is None or hold.unaccounted:
+            return hold
+        return dataclasses.replace(hold, soft=own.soft, spent_ttl_s=own.ttl_s)
 
     async def settle(
         self,
         request_id: str,
         actual_cost: float,
         *,
-        ledger: Mapping[str, Any] | None = None,
+        ledger: LedgerRow | Mapping[str, Any] | None = None,
         outcome: Outcome | None = None,
         breaker: str | None = None,
         probe: bool = False,
@@ -163,6 +158,7 @@ class Admission:
         spent_ttl_s: int | None = None,
     ) -> None:
         """Release the hold and charge ``actual_cost``, once; never raises (the call already happened).
+        ``ledger``: the call's line (a ``LedgerRow``; tests and callers of their own pass any mapping).
         ``report_overrun=False``: a charge beyond the hold is expected (a mock's made-up usage), not logged.
         ``soft``: LiteLLM soft budgets to check once charged; ``spent_ttl_s``: their counters' lifetime."""
         started = time.perf_counter()
@@ -186,6 +182,10 @@ class Admission:
         finally:
             metrics.SETTLE_LATENCY.observe(time.perf_counter() - started)
 
+    async def faults(self, deployments: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The configuration faults remembered for ``deployments`` (``Store.faults``)."""
+        return await self.store.faults(deployments)
+
     async def breaker_states(self, names: Iterable[str]) -> dict[str, str]:
         """Each named deployment's breaker state, as every worker sees it (also updates the gauge)."""
         states: dict[str, str] = {}
@@ -197,3 +197,25 @@ class Admission:
             metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_CODES[state])
             states[name] = state
         return states
+
+
+class NullAdmission:
+    """No budgets and no breakers: every request is admitted unaccounted (no hold, no ticket) and
+    nothing is settled. Stands where an ``Admission`` would, so callers need no ``None`` checks."""
+
+    enabled: Literal[False] = False
+    budgets_on = False
+    store: None = None
+
+    async def admit(self, offers: Sequence[Offer], identity: Identity, request_id: str | None = None) -> None:
+        """Nothing to hold: the caller goes to its first offer."""
+
+    async def settle(self, request_id: str, actual_cost: float, **settings: Any) -> None:
+        """Nothing was held: nothing to charge."""
+
+    async def faults(self, deployments: Sequence[str]) -> dict[str, dict[str, str]]:
+        """No store, so no remembered faults."""
+        return {}
+
+
+NULL_ADMISSION = NullAdmission()

@@ -23,6 +23,7 @@ from litellm_router_plugin.errors import (
     checked_amount,
     checked_positive,
 )
+from litellm_router_plugin.guards.holds import Hold, hold_of
 from litellm_router_plugin.guards.rebuild import Rebuild
 from litellm_router_plugin.guards.scopes import SCOPE_KINDS, ScopeKind, applicable_scopes, scope_name
 from litellm_router_plugin.guards.settle_queue import queue_for
@@ -42,10 +43,11 @@ from litellm_router_plugin.state import (
     to_micros,
 )
 from litellm_router_plugin.state.base import MICROS_PER_USD, LostSettlePolicy, Outcome, StoreReset
+from litellm_router_plugin.state.records import LedgerRow
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCOPE_KINDS", "BudgetGuard", "BudgetLimit", "Hold", "ScopeKind", "scope_name"]  # scopes: scopes.py
+__all__ = ["SCOPE_KINDS", "BudgetGuard", "BudgetLimit", "Hold", "ScopeKind", "scope_name"]  # scopes.py, holds.py
 
 StoreErrorPolicy = Literal["fail_closed", "fail_open"]
 ResetPolicy = Literal["continue", "refuse"]
@@ -55,6 +57,13 @@ def _usd(field: str, value: object, *, allow_none: bool = True) -> float | None:
     if value is None and allow_none:
         return None
     return checked_amount(field, value)
+
+
+def _ledger_line(ledger: LedgerRow | Mapping[str, Any], request_id: str, micros: int) -> dict[str, Any]:
+    """The settle's ledger line as the store keeps it: its fields, the request id and the charge."""
+    row = ledger.as_dict() if isinstance(ledger, LedgerRow) else dict(ledger)
+    row["request_id"], row["cost_micros"] = request_id, micros
+    return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +76,6 @@ class BudgetLimit:
     def __post_init__(self) -> None:
         _usd("per_request", self.per_request)
         _usd("daily", self.daily)
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """An admitted request: what it holds, on which candidate, and whether it is a breaker probe."""
-
-    request_id: str
-    estimated_cost: float
-    index: int = 0
-    probe: bool = False
-    unaccounted: bool = False
-    """Admitted under ``fail_open`` while the store was down: nothing is held or will be charged."""
-    window: str | None = None
-    """The daily window the hold counts against, as the store's clock chose it."""
-    soft: tuple[tuple[str, str, int], ...] = ()
-    """LiteLLM soft budgets of the request: (scope, period, micros), checked after its settle."""
-    spent_ttl_s: int | None = None
-    """How long its charged counters must live, when longer than a day window's (LiteLLM budgets)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,14 +280,7 @@ class BudgetGuard:
         """Hold the first of ``estimates`` every budget allows; raises ``BudgetExceededError`` (the
         first limit that refused) or, under fail-closed, ``StoreUnavailableError``."""
         request, limit_scope = self.admit_request(request_id, estimates, user=user, key=key, team=team)
-        result = await self.submit(request)
-        if result is None:
-            return Hold(request_id, estimates[0], unaccounted=True)
-        if isinstance(result, Admitted):
-            return Hold(request_id, estimates[result.index], result.index, result.probe, window=result.window)
-        if isinstance(result, BudgetRefused):
-            raise self.refusal(result, limit_scope)
-        raise ConfigError("request_id", request_id, "This id already holds a reservation; use a new id per call.")
+        return hold_of(await self.submit(request), request, estimates, lambda r: self.refusal(r, limit_scope))
 
     async def recover(self, *windows: str) -> None:
         """The store has no epoch marker (new, restarted empty, failed over to an empty replica):
@@ -322,7 +306,7 @@ class BudgetGuard:
         request_id: str,
         actual_cost: float,
         *,
-        ledger: Mapping[str, Any] | None = None,
+        ledger: LedgerRow | Mapping[str, Any] | None = None,
         outcome: Outcome | None = None,
         breaker: BreakerSpec | None = None,
         probe: bool = False,
@@ -338,7 +322,7 @@ class BudgetGuard:
         """
         actual = _usd("actual_cost", actual_cost, allow_none=False) or 0.0
         micros = to_micros(actual)
-        row = None if ledger is None else {**ledger, "request_id": request_id, "cost_micros": micros}
+        row = None if ledger is None else _ledger_line(ledger, request_id, micros)
         ttl = max(3 * 86400, spent_ttl_s or 0)  # a LiteLLM budget's counter lives past its period's end
         request = SettleRequest(request_id, micros, row, outcome, breaker, probe, spent_ttl_s=ttl)
         inflight = self.rebuild.settled(request_id)

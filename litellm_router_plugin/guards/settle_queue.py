@@ -10,28 +10,35 @@ or, failing that, logged with the amounts.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import contextlib
 import logging
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from typing import NamedTuple
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import StoreUnavailableError
 from litellm_router_plugin.state import SettleRequest, SettleResult, Store
 from litellm_router_plugin.state.base import MICROS_PER_USD
+from litellm_router_plugin.state.write_behind import WriteBehind
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUED = 10_000
 
+Settle = Callable[[SettleRequest], Awaitable[SettleResult]]
 
-class SettleQueue:
+
+class _Queued(NamedTuple):
+    request: SettleRequest
+    settle: Settle
+
+
+class SettleQueue(WriteBehind[_Queued]):
     """Pending settles of one store, retried in the background in arrival order."""
+
+    task_name = "lrp-settle-queue"
+    retry_on = (StoreUnavailableError,)
+    gauge, dropped = metrics.SETTLE_QUEUE, metrics.SETTLES_DROPPED
 
     def __init__(
         self,
@@ -41,65 +48,42 @@ class SettleQueue:
         initial_wait: float = 0.05,
         max_wait: float = 2.0,
     ) -> None:
+        super().__init__(max_queued)
         self.store = store
-        self.max_queued = max_queued
         self.initial_wait, self.max_wait = initial_wait, max_wait
-        self._pending: OrderedDict[str, SettleRequest] = OrderedDict()
-        self._settle: dict[str, Callable[[SettleRequest], Awaitable[SettleResult]]] = {}
-        self._task: asyncio.Task[None] | None = None
         self.results: dict[str, SettleResult] = {}
         """The last results of queued settles that landed, by request id (bounded; for tests and logs)."""
-        _LIVE.add(self)
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def put(
-        self, request: SettleRequest, settle: Callable[[SettleRequest], Awaitable[SettleResult]] | None = None
-    ) -> bool:
+    def put(self, request: SettleRequest, settle: Settle | None = None) -> bool:
         """Queue ``request`` for retry (with ``settle``, default ``store.settle``: the guard's re-creates
         a hold lost with the store's data); ``False`` (and an error log with the amount) when full."""
-        if request.request_id in self._pending:
-            return True  # the same settle twice: it lands once either way
-        if len(self._pending) >= self.max_queued:
-            metrics.SETTLES_DROPPED.inc()
-            logger.error(
-                "settle queue full (%d): request %s charged $%.6f is NOT recorded",
-                self.max_queued,
-                request.request_id,
-                request.actual / MICROS_PER_USD,
-            )
-            return False
-        self._pending[request.request_id] = request
-        if settle is not None:
-            self._settle[request.request_id] = settle
-        metrics.SETTLE_QUEUE.inc()
+        return self._put(request.request_id, _Queued(request, settle or self.store.settle))
+
+    def _micros(self, item: _Queued) -> int:
+        return item.request.actual
+
+    def _queued(self, key: str, item: _Queued) -> None:
         logger.warning(
             "store unreachable: settle of %s ($%.6f) queued for retry (%d queued)",
-            request.request_id,
-            request.actual / MICROS_PER_USD,
-            len(self._pending),
+            key,
+            item.request.actual / MICROS_PER_USD,
+            len(self),
         )
-        if self._task is None or self._task.done():
-            # A fresh task on the caller's loop (LiteLLM may settle from another loop than before).
-            self._task = asyncio.get_running_loop().create_task(self._drain(), name="lrp-settle-queue")
-        return True
 
-    async def _drain(self) -> None:
-        while self._pending:
-            request_id, request = next(iter(self._pending.items()))
-            retrying = AsyncRetrying(
-                retry=retry_if_exception_type(StoreUnavailableError),
-                wait=wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait),
-                reraise=True,
-            )
-            settle = self._settle.get(request_id, self.store.settle)
-            async for attempt in retrying:
-                with attempt:
-                    result = await settle(request)
-            self._pending.pop(request_id, None)
-            self._settle.pop(request_id, None)
-            metrics.SETTLE_QUEUE.dec()
+    def _refused(self, key: str, item: _Queued) -> None:
+        logger.error(
+            "settle queue full (%d): request %s charged $%.6f is NOT recorded",
+            self.max_queued,
+            key,
+            item.request.actual / MICROS_PER_USD,
+        )
+
+    def _lost_message(self) -> str:
+        return f"settles never reached {self.store.name}"
+
+    async def _write(self, batch: list[tuple[str, _Queued]]) -> None:
+        for request_id, (request, settle) in batch:  # one at a time (batch_size 1): each its own retries
+            result = await settle(request)
             self.results[request_id] = result
             while len(self.results) > self.max_queued:
                 self.results.pop(next(iter(self.results)))
@@ -107,40 +91,8 @@ class SettleQueue:
                 "queued settle of %s landed: %s, charged %d micro-USD", request_id, result.status, result.charged
             )
 
-    async def flush(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for every queued settle to land; ``True`` when none is left."""
-        if not self._pending:
-            return True
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain(), name="lrp-settle-queue")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._task), seconds)
-        return not self._pending
-
-    async def close(self, seconds: float = 5.0) -> None:
-        """Flush for up to ``seconds``, then log what is left (ids and amounts) and stop."""
-        await self.flush(seconds)
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self.log_unsettled()
-
-    def log_unsettled(self) -> None:
-        """Log every settle still queued, with its amount, so the spend can be recorded by hand."""
-        if not self._pending:
-            return
-        total = sum(r.actual for r in self._pending.values())
-        logger.error(
-            "%d settles never reached %s (total $%.6f): %s",
-            len(self._pending),
-            self.store.name,
-            total / MICROS_PER_USD,
-            ", ".join(f"{rid}=${r.actual / MICROS_PER_USD:.6f}" for rid, r in self._pending.items()),
-        )
-
 
 _QUEUES: weakref.WeakKeyDictionary[Store, SettleQueue] = weakref.WeakKeyDictionary()
-_LIVE: weakref.WeakSet[SettleQueue] = weakref.WeakSet()
 
 
 def queue_for(store: Store) -> SettleQueue:
@@ -149,10 +101,3 @@ def queue_for(store: Store) -> SettleQueue:
     if queue is None:
         queue = _QUEUES[store] = SettleQueue(store)
     return queue
-
-
-@atexit.register
-def _log_unsettled_at_exit() -> None:
-    # A process that exits without close(): whatever is still queued must at least be on record.
-    for queue in list(_LIVE):
-        queue.log_unsettled()

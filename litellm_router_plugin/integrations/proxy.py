@@ -26,7 +26,6 @@ from litellm.proxy._types import UserAPIKeyAuth
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
-from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.guards.dependencies import log_dependencies
 from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY, add_alert_sink
 from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
@@ -72,10 +71,8 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         self.pipeline = Pipeline(PluginConfig.load(config if config is not None else os.environ.get(CONFIG_ENV)))
         if self.pipeline.config.budgets.litellm_budgets:
             # LiteLLM's key, user and team budgets arrive with each request: admit every request
-            # (a reloaded policy keeps doing so, see pipeline.policy.apply_policy).
-            self.pipeline.admit_always = True
-            if self.pipeline.admission is None:
-                self.pipeline.admission = Admission(self.pipeline.config)
+            # (a reloaded policy keeps doing so, see pipeline.policy.build_policy).
+            self.pipeline.admit_every_request()
             add_alert_sink(to_litellm_alerting)  # soft budgets also reach general_settings.alerting
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None

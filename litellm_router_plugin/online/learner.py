@@ -163,10 +163,11 @@ class Learner:
             if version.thresholds is not None and len(version.thresholds) == len(planner.tier_map.tiers) - 1:
                 settings = config.classifier.model_copy(update={"tier_thresholds": version.thresholds})
                 config = config.model_copy(update={"classifier": settings})
-        planner.classifier, planner.config, self.pipeline.config = classifier, config, config
+        planner.classifier, planner.config = classifier, config
         name = version.version if version is not None else None
         # Decisions (logs, ledger) name the model with the policy: "<policy>+<model version>".
-        self.pipeline.policy_version = f"{self._policy_version}+{name}" if name else self._policy_version
+        stamped = f"{self._policy_version}+{name}" if name else self._policy_version
+        self.pipeline.policy = self.pipeline.policy.adopting(config, stamped)
         if name != self.adopted:
             logger.warning("learned model: %s -> %s", self.adopted or "configured", name or "configured")
         self.adopted = name

@@ -22,16 +22,16 @@ from pydantic_ai.models import Model
 
 from litellm_router_plugin._litellm import litellm
 from litellm_router_plugin.config import OVERRIDES_KEY, ShadowConfig
-from litellm_router_plugin.errors import UnknownModelError
+from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError, UnknownModelError
 from litellm_router_plugin.guards.admission import Offer
-from litellm_router_plugin.guards.budget import Hold
+from litellm_router_plugin.guards.holds import Hold, hold_of
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.learning.judge import Judge, Rating, by_reference
 from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.pricing import Price, price_for
-from litellm_router_plugin.state import Admitted, BudgetRefused, ScopeLimit, to_micros
+from litellm_router_plugin.state import ScopeLimit, to_micros
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,16 @@ class Shadow:
             request_id, [o.estimate for o in offers], breakers=[admission.breaker(o.breaker) for o in offers]
         )
         cap = ScopeLimit(SHADOW_SCOPE, request.scopes[0].window, to_micros(self.config.daily_usd))
-        result = await guard.submit(dataclasses.replace(request, scopes=(*request.scopes, cap)))
-        if isinstance(result, Admitted):
-            return Hold(request_id, offers[result.index].estimate, result.index, result.probe)
+        capped = dataclasses.replace(request, scopes=(*request.scopes, cap))
+        result = await guard.submit(capped)
         if result is None:
             raise ShadowSkipped("store unreachable")
-        if isinstance(result, BudgetRefused):
-            raise ShadowSkipped(f"budget {result.scope} refused ${result.asked / 1e6:.6f}")
-        raise ShadowSkipped(f"not admitted: {type(result).__name__}")
+        try:
+            return hold_of(result, capped, [o.estimate for o in offers], lambda r: guard.refusal(r, r.scope))
+        except BudgetExceededError as exc:
+            raise ShadowSkipped(f"budget {exc.scope} refused ${exc.asked_usd:.6f}") from None
+        except RouterPluginError as exc:
+            raise ShadowSkipped(f"not admitted: {type(exc).__name__}") from None
 
     # -- the shadow answer --------------------------------------------------------------------
     async def answer(

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Collection, Sequence
 
 from litellm_router_plugin.errors import RouterPluginError, StoreUnavailableError
-from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.guards.admission import Admission, NullAdmission
 from litellm_router_plugin.pipeline.attempts import Attempts, fault_kind
 from litellm_router_plugin.routing.plan import Option, Plan
 from litellm_router_plugin.routing.tiers import TierMap
@@ -54,18 +54,18 @@ class ConfigFaults:
             logger.warning("configuration fault of %s not remembered: %s", model, exc)
 
     async def hold_back(
-        self, admission: Admission | None, plan: Plan, usable: list[Option], unhealthy: Collection[str]
+        self, admission: Admission | NullAdmission, plan: Plan, usable: list[Option], unhealthy: Collection[str]
     ) -> list[Option]:
         """``usable`` without the dearer tiers a remembered fault would escalate to; raises the fault's
         error when its tier has no other healthy deployment. Reads the store only when a deployment the
         plan would have used is cooling down."""
-        if admission is None or not unhealthy or not usable:
+        if not unhealthy or not usable:
             return usable
         ahead = _cooling_ahead(plan, usable[0], unhealthy)
         if not ahead:
             return usable
         try:
-            faults = await admission.store.faults([o.deployment.deployment_id for o in ahead])
+            faults = await admission.faults([o.deployment.deployment_id for o in ahead])  # none without a store
         except StoreUnavailableError:
             return usable  # the admit that follows meets the same store and applies on_store_error
         faulted = next((o for o in ahead if o.deployment.deployment_id in faults), None)

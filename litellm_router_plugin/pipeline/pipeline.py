@@ -23,23 +23,22 @@ from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError
 from litellm_router_plugin.guards.admission import Admission, Offer
 from litellm_router_plugin.guards.breaker import outcome_of
-from litellm_router_plugin.guards.budget import Hold, scope_name
+from litellm_router_plugin.guards.budget import Hold
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
 from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
 from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested
 from litellm_router_plugin.pipeline.faults import ConfigFaults
-from litellm_router_plugin.pipeline.policy import PolicyWatcher, config_version
+from litellm_router_plugin.pipeline.policy import Policy, PolicyWatcher, build_policy, config_version
 from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
     RoutingDecision,
     decision_logger,
 )
-from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.plan import Option, Plan
 from litellm_router_plugin.routing.planner import Planner
-from litellm_router_plugin.routing.tiers import TierDeployment
+from litellm_router_plugin.routing.tiers import TierDeployment, TierMap
 
 logger = logging.getLogger(__name__)
 
@@ -79,25 +78,56 @@ class Pipeline:
         planner: Planner | None = None,
         admission: Admission | None = None,
     ) -> None:
-        self.planner = planner or Planner(PluginConfig.load(config))
-        self.config = self.planner.config
-        self.tier_map = self.planner.tier_map
-        self.admission = admission if admission is not None else self._default_admission()
+        loaded = planner.config if planner is not None else PluginConfig.load(config)
+        self.watcher = PolicyWatcher.watch(self, config, loaded) if planner is None else None
+        version = self.watcher.version if self.watcher is not None else config_version(loaded)
+        self.policy: Policy = build_policy(loaded, version, planner=planner, admission=admission)
+        """The running policy, replaced whole on a reload (``pipeline.policy``) or a learned model's adoption."""
         self.id = uuid.uuid4().hex
-        self.admit_always = False
-        """Admit every request even without configured limits (the proxy: LiteLLM's budgets ride on it)."""
-        self.named = NamedDeployments(self.tier_map)
         self.faults = ConfigFaults()
-        self.policy_version = config_version(self.config)  # a hash of the policy file or configuration
-        self.policy = PolicyWatcher.watch(self, config) if planner is None else None
         self.learner: LearnerHook | None = None
         """The learning loop, attached by ``online.learner.Learner.attach`` (``learning`` settings)."""
         _PIPELINES[self.id] = self
 
-    def _default_admission(self) -> Admission | None:
-        b = self.config.budgets
-        budgets = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
-        return Admission(self.config) if budgets or self.config.breaker.enabled else None
+    # The running policy's parts, for readers (a reload swaps ``policy``; nothing assigns these).
+    @property
+    def config(self) -> PluginConfig:
+        """The running policy's configuration."""
+        return self.policy.config
+
+    @property
+    def planner(self) -> Planner:
+        """The running policy's planner."""
+        return self.policy.planner
+
+    @property
+    def tier_map(self) -> TierMap:
+        """The running policy's tiers."""
+        return self.policy.tier_map
+
+    @property
+    def policy_version(self) -> str:
+        """The running policy's version (stamped on every decision)."""
+        return self.policy.version
+
+    @property
+    def admission(self) -> Admission | None:
+        """The running policy's budgets and breakers (``None`` when neither is on)."""
+        admission = self.policy.admission
+        return admission if admission.enabled else None
+
+    def admit_every_request(self) -> None:
+        """Admit every request even without configured limits, now and after every reload (the proxy:
+        LiteLLM's key, user and team budgets arrive with each request)."""
+        policy = self.policy
+        self.policy = build_policy(
+            policy.config,
+            policy.version,
+            previous=policy,
+            planner=policy.planner,
+            admission=self.admission,
+            admit_always=True,
+        )
 
     @staticmethod
     def lookup(pipeline_id: str) -> Pipeline | None:
@@ -124,8 +154,8 @@ class Pipeline:
         unhealthy: Collection[str] = (),
     ) -> Routed:
         """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
-        if self.policy is not None:
-            await self.policy.refresh()
+        if self.watcher is not None:
+            await self.watcher.refresh()
         if self.learner is not None:
             await self.learner.refresh()
         return await self._route(request, messages, input, tier, unhealthy)
@@ -152,8 +182,8 @@ class Pipeline:
     ) -> Routed:
         """:meth:`route` for synchronous callers: the classifier is not awaited, and admission must
         not suspend (the memory store's never does)."""
-        if self.policy is not None:
-            self.policy.refresh_sync()
+        if self.watcher is not None:
+            self.watcher.refresh_sync()
         plan = self.planner.plan_sync(messages, request, input=input, tier=tier)
         routed: Routed = run_without_loop(self._admit(plan, request, unhealthy, tier))
         return routed
@@ -171,7 +201,7 @@ class Pipeline:
                 unhealthy=unhealthy,
                 avoid=attempts.failed,
                 within_tier=within,
-                downgrade=self.admission is not None and self.admission.budgets_on,
+                downgrade=self.policy.admission.budgets_on,
             )
         except RouterPluginError:
             if attempts.fault is not None:
@@ -181,7 +211,8 @@ class Pipeline:
             usable = [o for o in usable if o.deployment.deployment_id not in attempts.failed]
             if not usable:
                 raise attempts.replay()
-        usable = await self.faults.hold_back(self.admission, plan, usable, unhealthy)  # no escalation past a fault
+        # No escalation past a remembered fault.
+        usable = await self.faults.hold_back(self.policy.admission, plan, usable, unhealthy)
         identity = self.identity(request)
         hold = await self._hold(plan, usable, identity)
         chosen = usable[hold.index] if hold is not None else usable[0]
@@ -202,11 +233,9 @@ class Pipeline:
         return decision
 
     async def _hold(self, plan: Plan, usable: Sequence[Option], identity: Identity) -> Hold | None:
-        if self.admission is None:
-            return None
         offers = [Offer(o.estimate, o.deployment.deployment_id) for o in usable]
         try:
-            return await self.admission.admit(offers, identity)
+            return await self.policy.admission.admit(offers, identity)  # None: nothing to hold
         except BudgetExceededError as exc:
             if plan.max_tokens_defaulted:
                 raise exc.with_note(
@@ -264,7 +293,7 @@ class Pipeline:
     ) -> Routed:
         """Admit a call to a Router deployment named by the caller (not routed): priced from that
         deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
-        plan = self.planner.plan_named(self.named.resolve(entry), messages, request)
+        plan = self.planner.plan_named(self.policy.named.resolve(entry), messages, request)
         option = plan.options[0]
         identity = self.identity(request)
         hold = await self._hold(plan, [option], identity)
@@ -288,46 +317,28 @@ class Pipeline:
 
         ``cost``: LiteLLM's ``response_cost`` of the call (see ``pricing.response_cost``); without
         it, usage x the deployment's price. A failed call costs 0."""
-        if ticket.unaccounted or self.admission is None:
-            return
+        policy = self.policy
+        admission = policy.admission
+        if ticket.unaccounted or not admission.enabled:
+            return  # nothing was held (or budgets and breakers are off since)
         prompt, completion = usage_tokens(usage)
         actual = cost if cost is not None else ticket.cost(prompt, completion)
         actual = 0.0 if error is not None else actual
-        now = self.admission.guard.clock.now()
-        strongest = round(self.tier_map.strongest_estimate(prompt, completion) * 1_000_000)
-        row = {
-            "ts": round(now, 3),
-            "day": datetime.fromtimestamp(now, self.admission.guard.tz).date().isoformat(),
-            "user": ticket.identity.user,
-            "key": scope_name("key", ticket.identity.key),
-            "team": ticket.identity.team,
-            "tier": ticket.tier,
-            "model": ticket.model,
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "strongest_micros": strongest,
-            "status": "ok" if error is None else f"error:{type(error).__name__}",
-            "reason": ticket.reason,
-        }
+        now = admission.guard.clock.now()
+        strongest = round(policy.tier_map.strongest_estimate(prompt, completion) * 1_000_000)
+        day = datetime.fromtimestamp(now, admission.guard.tz).date().isoformat()
+        status = "ok" if error is None else f"error:{type(error).__name__}"
+        row = ticket.ledger_row(now, day, (prompt, completion), strongest, status)
         if error is not None and is_config_fault(error):
-            decision_logger.warning(
-                json.dumps(
-                    {
-                        "event": "config_fault",
-                        "model": ticket.model,
-                        "tier": ticket.tier,
-                        "error": type(error).__name__,
-                    },
-                    sort_keys=True,
-                )
-            )
+            event = {"event": "config_fault", "model": ticket.model, "tier": ticket.tier, "error": type(error).__name__}
+            decision_logger.warning(json.dumps(event, sort_keys=True))
         metrics.child(metrics.SPEND, ticket.tier, ticket.model).inc(actual)
         metrics.child(metrics.STRONGEST, ticket.tier, ticket.model).inc(strongest / 1_000_000)
-        await self.admission.settle(
+        await admission.settle(
             ticket.request_id,
             actual,
             ledger=row,
-            outcome=outcome_of(error, self.config.breaker.failure_status_codes),
+            outcome=outcome_of(error, policy.config.breaker.failure_status_codes),
             breaker=ticket.breaker,
             probe=ticket.probe,
             report_overrun=not ticket.mocked,
@@ -335,7 +346,7 @@ class Pipeline:
             spent_ttl_s=ticket.spent_ttl_s,
         )
         if error is not None:
-            await self.faults.record(self.admission, self.tier_map, ticket.deployment_id, ticket.model, error)
+            await self.faults.record(admission, policy.tier_map, ticket.deployment_id, ticket.model, error)
 
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
     async def acompletion(
@@ -346,8 +357,8 @@ class Pipeline:
         A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``.
         ``tier``: forced (a tier name given as the model); ``named``: a model called as named, not routed
         but admitted like the rest (see ``pipeline.names``)."""
-        if self.policy is not None:
-            await self.policy.refresh()  # before the cascade reads the policy
+        if self.watcher is not None:
+            await self.watcher.refresh()  # before the cascade reads the policy
         if self.learner is not None:
             await self.learner.refresh()
         if named is not None:

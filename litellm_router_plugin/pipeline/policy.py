@@ -3,44 +3,103 @@
 The policy is the configuration file itself (tiers, thresholds, budgets, breaker, cascade). Before
 a request (at most every ``policy.poll_seconds``) the watcher ``stat``s the file; a changed file is
 validated completely before anything is swapped, so an invalid one keeps the previous policy and
-logs one error naming the field. With a Redis store the accepted policy is published under one
-key (version, body, modification time): every worker reads that version before its requests and
-adopts a newer policy at its next request, even one whose own copy of the file has not changed
-(another machine). Newest wins, by the file's modification time; the version is a hash of the file.
+logs one error naming the field. With a shared store (Redis) the accepted policy is published
+(``Store.publish_policy``: version, body, modification time): every worker reads that version before
+its requests and adopts a newer policy at its next request, even one whose own copy of the file has
+not changed (another machine). Newest wins, by the file's modification time; the version is a hash of
+the file. A policy is one immutable ``Policy`` (``build_policy``), swapped on the pipeline whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.config import BudgetsConfig, PluginConfig
 from litellm_router_plugin.errors import ConfigError
-from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.guards.admission import NULL_ADMISSION, Admission, NullAdmission
 from litellm_router_plugin.pipeline.policy_rules import parse_policy, policy_changes
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.tiers import TierMap
-from litellm_router_plugin.state import RedisStore
+from litellm_router_plugin.state import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything one policy decides, built together by ``build_policy`` and swapped whole (one
+    assignment of ``Pipeline.policy``): a reader holding it never sees half of an old policy and half
+    of a new one."""
+
+    config: PluginConfig
+    planner: Planner
+    tier_map: TierMap
+    named: NamedDeployments
+    admission: Admission | NullAdmission
+    """Budgets and breakers (``NULL_ADMISSION`` when neither is on: admits everything, settles nothing)."""
+    version: str
+    """A hash of the policy file or configuration (``+<model>`` once a learned model is adopted)."""
+    budgets_set: bool
+    """Whether any budget limit (global, per user, key or team) is configured."""
+    admit_always: bool = False
+    """Admit every request even without configured limits (the proxy: LiteLLM's budgets ride on it)."""
+
+    def adopting(self, config: PluginConfig, version: str) -> Policy:
+        """This policy with a learned model's settings (the planner is the same, its classifier swapped)."""
+        return dataclasses.replace(self, config=config, version=version)
 
 
 class PolicyHolder(Protocol):
-    """The pipeline as its policy watcher sees it: the parts a new policy replaces (``Pipeline`` has them)."""
+    """The pipeline as its policy watcher sees it: the snapshot a new policy replaces."""
 
-    planner: Planner
-    config: PluginConfig
-    tier_map: TierMap
-    admission: Admission | None
-    policy_version: str
-    named: NamedDeployments
-    admit_always: bool
+    policy: Policy
 
 
-logger = logging.getLogger(__name__)
+def budgets_set(budgets: BudgetsConfig) -> bool:
+    """Whether any budget limit is configured."""
+    limits = (budgets.all_requests, budgets.per_user, budgets.per_key, budgets.per_team)
+    return any(limit is not None for limit in limits)
+
+
+def build_policy(
+    config: PluginConfig,
+    version: str,
+    *,
+    previous: Policy | None = None,
+    planner: Planner | None = None,
+    admission: Admission | None = None,
+    admit_always: bool | None = None,
+) -> Policy:
+    """The one way a policy is made: everything is built (prices resolved) before anyone sees it.
+
+    ``previous``: the running policy, whose store is kept when the store settings are unchanged (budgets
+    and breakers keep their state) and whose ``admit_always`` carries over. ``planner`` and ``admission``:
+    given ones to use (by default made from ``config``; an admission only when budgets or breakers are on).
+    """
+    planner = planner if planner is not None else Planner(config)
+    always = admit_always if admit_always is not None else previous is not None and previous.admit_always
+    limits = budgets_set(config.budgets)
+    if admission is None and (limits or (always and config.budgets.litellm_budgets) or config.breaker.enabled):
+        same_store = previous is not None and config.store == previous.config.store
+        admission = Admission(config, store=previous.admission.store if previous is not None and same_store else None)
+    return Policy(
+        config=config,
+        planner=planner,
+        tier_map=planner.tier_map,
+        named=NamedDeployments(planner.tier_map),
+        admission=admission if admission is not None else NULL_ADMISSION,
+        version=version,
+        budgets_set=limits,
+        admit_always=always,
+    )
 
 
 def body_version(body: str | bytes) -> str:
@@ -53,25 +112,6 @@ def config_version(config: PluginConfig) -> str:
     """The version of a policy given as an object (not a file): a hash of its canonical JSON (objects
     that JSON cannot hold, such as a ``mock_response`` exception, by their ``repr``)."""
     return body_version(config.model_dump_json(by_alias=True, fallback=repr))
-
-
-def apply_policy(pipeline: PolicyHolder, config: PluginConfig, version: str) -> None:
-    """Swap ``pipeline`` to ``config``: everything is built first (prices resolved), then swapped.
-
-    The store is kept when its settings are unchanged (budgets and breakers keep their state)."""
-    planner = Planner(config)
-    old = pipeline.admission
-    b = config.budgets
-    wanted = any(limit is not None for limit in (b.all_requests, b.per_user, b.per_key, b.per_team))
-    wanted = wanted or (pipeline.admit_always and b.litellm_budgets)  # the proxy: LiteLLM's budgets
-    admission = None
-    if wanted or config.breaker.enabled:
-        same_store = old is not None and config.store == pipeline.config.store
-        admission = Admission(config, store=old.store if same_store and old is not None else None)
-    pipeline.planner, pipeline.config, pipeline.tier_map = planner, config, planner.tier_map
-    pipeline.admission = admission
-    pipeline.policy_version = version
-    pipeline.named = NamedDeployments(planner.tier_map)
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
@@ -99,25 +139,19 @@ class PolicyWatcher:
         self._published = False
 
     @classmethod
-    def watch(cls, pipeline: PolicyHolder, source: Any) -> PolicyWatcher | None:
-        """A watcher when ``source`` is a file whose policy says ``watch: true``; else ``None``."""
-        if not isinstance(source, str | Path) or not pipeline.config.policy.watch:
+    def watch(cls, pipeline: PolicyHolder, source: Any, config: PluginConfig) -> PolicyWatcher | None:
+        """A watcher when ``source`` is a file whose policy (``config``) says ``watch: true``; else ``None``.
+        Its ``version`` (the file's hash) is the version of the pipeline's first policy."""
+        if not isinstance(source, str | Path) or not config.policy.watch:
             return None
         path = Path(source)
-        watcher = cls(pipeline, path, path.read_bytes())
-        pipeline.policy_version = watcher.version
-        return watcher
-
-    def _store(self) -> RedisStore | None:
-        admission = self.pipeline.admission
-        store = admission.store if admission is not None else None
-        return store if isinstance(store, RedisStore) else None
+        return cls(pipeline, path, path.read_bytes())
 
     def _is_due(self) -> bool:
         now = time.monotonic()
         if now < self._due:
             return False
-        self._due = now + self.pipeline.config.policy.poll_seconds
+        self._due = now + self.pipeline.policy.config.policy.poll_seconds
         return True
 
     def _changed_file(self) -> tuple[str, float] | None:
@@ -141,10 +175,11 @@ class PolicyWatcher:
         version = body_version(body)
         if version == self.version or version in self._rejected:
             return False
-        old = self.pipeline.config
+        running = self.pipeline.policy
+        old = running.config
         try:
             config = parse_policy(body, origin, old)
-            apply_policy(self.pipeline, config, version)
+            self.pipeline.policy = build_policy(config, version, previous=running)
         except ConfigError as exc:
             if len(self._rejected) >= 64:
                 self._rejected.clear()
@@ -173,7 +208,7 @@ class PolicyWatcher:
         found = self._changed_file()
         if found is not None:
             changed = self._adopt(found[0], found[1], str(self.path))
-        store = self._store()
+        store = self.pipeline.policy.admission.store
         if store is None:
             return changed
         if changed or not self._published:
@@ -181,18 +216,19 @@ class PolicyWatcher:
             return changed
         version = await store.policy_version()
         if version is not None and version != self.version and version not in self._rejected:
-            published, shared, mtime = await store.policy()
-            if shared is not None and published == version:
-                changed = self._adopt(shared, mtime, f"redis:{store.prefix}")
+            shared = await store.policy()
+            if shared is not None and shared.version == version:
+                changed = self._adopt(shared.body, shared.mtime, shared.origin)
         return changed
 
-    async def _publish(self, store: RedisStore) -> None:
-        """Share this worker's policy unless a newer one is already published."""
+    async def _publish(self, store: Store) -> None:
+        """Share this worker's policy unless a newer one is already published (a store that is not
+        shared publishes nothing)."""
         self._published = True
-        published, body, mtime = await store.policy()
-        if published == self.version:
+        shared = await store.policy()
+        if shared is not None and shared.version == self.version:
             return
-        if published is not None and body is not None and mtime > self.mtime:
-            self._adopt(body, mtime, f"redis:{store.prefix}")
+        if shared is not None and shared.mtime > self.mtime:
+            self._adopt(shared.body, shared.mtime, shared.origin)
             return
         await store.publish_policy(self.version, self.body, self.mtime)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from litellm_router_plugin.guards.identity import Identity
+from litellm_router_plugin.guards.scopes import scope_name
 from litellm_router_plugin.pricing import Price
+from litellm_router_plugin.state.records import LedgerRow
 
 TICKET_KEY = "router_ticket"
 """Request metadata key of the ticket (plain data: LiteLLM copies metadata between attempts)."""
@@ -44,6 +46,24 @@ class Ticket:
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """What a call with this usage costs at the deployment's prices (LiteLLM's, resolved at plan time)."""
         return prompt_tokens * self.input_cost_per_token + completion_tokens * self.output_cost_per_token
+
+    def ledger_row(self, ts: float, day: str, usage: tuple[int, int], strongest_micros: int, status: str) -> LedgerRow:
+        """This call's ledger line: ``usage`` is ``(prompt, completion)`` tokens, ``day`` the budget day."""
+        prompt, completion = usage
+        return LedgerRow(
+            ts=round(ts, 3),
+            day=day,
+            user=self.identity.user,
+            key=scope_name("key", self.identity.key),  # the key's hash, never the key
+            team=self.identity.team,
+            tier=self.tier,
+            model=self.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            strongest_micros=strongest_micros,
+            status=status,
+            reason=self.reason,
+        )
 
     def price(self) -> Price:
         """The deployment's price as resolved at plan time."""

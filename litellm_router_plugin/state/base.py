@@ -30,6 +30,7 @@ from litellm_router_plugin.state.records import (
     LostHold,
     LostSettlePolicy,
     Outcome,
+    PublishedPolicy,
     RestoredHold,
     RoundTrips,
     ScopeLimit,
@@ -57,6 +58,7 @@ __all__ = [
     "LostHold",
     "LostSettlePolicy",
     "Outcome",
+    "PublishedPolicy",
     "RestoredHold",
     "RoundTrips",
     "ScopeLimit",
@@ -248,6 +250,17 @@ class Store(abc.ABC):
         """The remembered, unexpired configuration faults of ``deployments``."""
         found: dict[str, str] = await self._guard(self._faults(list(deployments))) if deployments else {}
         return {name: json.loads(raw) for name, raw in found.items()}
+
+    async def policy(self) -> PublishedPolicy | None:
+        """The routing policy published for every worker (``None``: none, or a store no other worker shares)."""
+        return None
+
+    async def policy_version(self) -> str | None:
+        """The published policy's version only (one small read per request while watching)."""
+        return None
+
+    async def publish_policy(self, version: str, body: str, mtime: float) -> None:  # noqa: B027  (shared stores override it)
+        """Publish a policy to every worker sharing the store (a store of one process keeps nothing)."""
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailableError`` unless the store answers."""

@@ -1,7 +1,7 @@
 """``PostgresLedger``: a durable spend ledger in PostgreSQL, written off the request's hot path.
 
 Every charged settle (``Store.settle`` returning ``settled`` with scopes) is handed to ``record``,
-which only appends to a bounded in-process queue. A background task writes the queue in batches
+which only appends to a bounded in-process queue (``state.write_behind``). A background task writes the queue in batches
 (``INSERT ... ON CONFLICT (request_id) DO NOTHING``, so a row lands exactly once however often it
 is retried) and, while PostgreSQL is unreachable, keeps the rows and retries with backoff (tenacity).
 The ledger is what a Redis that lost its data is rebuilt from (``totals``), and what
@@ -17,24 +17,21 @@ not in the live counters, so rows that land after a rebuild are added to them (`
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import json
 import logging
 import re
-import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from litellm_router_plugin import metrics
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.state.records import MICROS_PER_USD, SettleRequest, SettleResult
+from litellm_router_plugin.state.write_behind import WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +78,12 @@ class SpendRow:
     """The store's epoch marker when the counters were charged (``None``: unknown)."""
 
 
-class PostgresLedger:
+class PostgresLedger(WriteBehind[SpendRow]):
     """Charged settles in PostgreSQL (psycopg 3, async), batched by a background writer."""
 
-    unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError, OSError)
+    unavailable_errors = retry_on = (psycopg.OperationalError, psycopg.InterfaceError, OSError)
+    task_name = "lrp-ledger-writer"
+    gauge, dropped = metrics.LEDGER_QUEUE, metrics.LEDGER_DROPPED
 
     def __init__(
         self,
@@ -99,25 +98,21 @@ class PostgresLedger:
     ) -> None:
         if not _IDENT.match(schema):
             raise ConfigError("ledger.schema", schema, "Use a lower-case SQL identifier, e.g. 'lrp'.")
+        super().__init__(max_queued)
         self.dsn = dsn
         self.schema = schema
         self.prefix = prefix
         """The store prefix this deployment's rows carry: rebuilds and stats read only those."""
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
-        self.max_queued = max_queued
         self.connect_timeout = connect_timeout
-        self._pending: OrderedDict[str, SpendRow] = OrderedDict()
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._ready = False
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self.written = 0
         """Rows this process wrote (inserted or already present)."""
         self.landed: Callable[[list[SpendRow]], Awaitable[None]] | None = None
         """Called with every batch just written (the store reconciles rows of an earlier epoch)."""
-        _LIVE.add(self)
 
     @property
     def name(self) -> str:
@@ -127,22 +122,22 @@ class PostgresLedger:
     # -- the hot path: no I/O --------------------------------------------------------------------
     def record(self, row: SpendRow) -> bool:
         """Queue a charged settle for the background writer; ``False`` (logged) when the queue is full."""
-        if row.request_id in self._pending:
-            return True
-        if len(self._pending) >= self.max_queued:
-            metrics.LEDGER_DROPPED.inc()
-            logger.error(
-                "ledger queue full (%d): settle %s of $%.6f will NOT reach %s",
-                self.max_queued,
-                row.request_id,
-                row.cost_micros / MICROS_PER_USD,
-                self.name,
-            )
-            return False
-        self._pending[row.request_id] = row
-        metrics.LEDGER_QUEUE.inc()
-        self._ensure_writer()
-        return True
+        return self._put(row.request_id, row)
+
+    def _micros(self, item: SpendRow) -> int:
+        return item.cost_micros
+
+    def _refused(self, key: str, item: SpendRow) -> None:
+        logger.error(
+            "ledger queue full (%d): settle %s of $%.6f will NOT reach %s",
+            self.max_queued,
+            key,
+            item.cost_micros / MICROS_PER_USD,
+            self.name,
+        )
+
+    def _lost_message(self) -> str:
+        return f"settles never reached the ledger {self.name}"
 
     def record_settled(self, request: SettleRequest, result: SettleResult) -> bool:
         """``record`` a settle the store charged (``settled``, with its window and scopes)."""
@@ -151,61 +146,29 @@ class PostgresLedger:
         row = SpendRow(request.request_id, result.window, result.scopes, result.charged, data, result.epoch)
         return self.record(row)
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     def pending(self) -> list[SpendRow]:
         """Rows recorded here and not yet written."""
         return list(self._pending.values())
 
-    # -- the writer --------------------------------------------------------------------------------
-    def _ensure_writer(self) -> None:
+    # -- the writer (``WriteBehind`` runs it) ------------------------------------------------------
+    async def _write(self, batch: list[tuple[str, SpendRow]]) -> None:
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop (a sync caller): the next record or flush from a loop starts the writer
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run(), name="lrp-ledger-writer")
-        elif self._wake is not None and len(self._pending) >= self.batch_size:
-            self._wake.set()
+            await self._insert([row for _, row in batch])
+        except self.unavailable_errors as exc:
+            await self._drop_connection()
+            logger.warning("ledger %s unreachable (%s); %d rows kept", self.name, exc, len(self._pending))
+            raise
 
-    async def _run(self) -> None:
-        while self._pending:
-            if len(self._pending) < self.batch_size and self._wake is not None:
-                # Let a batch gather: one INSERT for many settles.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
-                self._wake.clear()
-            batch = list(self._pending.values())[: self.batch_size]
-            retrying = AsyncRetrying(
-                retry=retry_if_exception_type(self.unavailable_errors),
-                wait=wait_exponential_jitter(initial=0.05, max=2.0),
-                reraise=True,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    try:
-                        await self._write(batch)
-                    except self.unavailable_errors as exc:
-                        await self._drop_connection()
-                        logger.warning("ledger %s unreachable (%s); %d rows kept", self.name, exc, len(self._pending))
-                        raise
-            for row in batch:
-                if self._pending.pop(row.request_id, None) is not None:
-                    metrics.LEDGER_QUEUE.dec()
-            self.written += len(batch)
-            await self._landed(batch)
-
-    async def _landed(self, batch: list[SpendRow]) -> None:
+    async def _written(self, batch: list[tuple[str, SpendRow]]) -> None:
+        self.written += len(batch)
         if self.landed is None:
             return
         try:
-            await self.landed(batch)
+            await self.landed([row for _, row in batch])
         except Exception:  # the rows are written; a failed reconcile is retried by the next batch
             logger.warning("ledger %s: reconciling the store after a batch failed", self.name, exc_info=True)
 
-    async def _write(self, batch: list[SpendRow]) -> None:
+    async def _insert(self, rows: list[SpendRow]) -> None:
         conn = await self._connection()
         async with conn.transaction(), conn.cursor() as cur:
             await cur.executemany(
@@ -214,7 +177,7 @@ class PostgresLedger:
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING",
                 [
                     (r.request_id, r.window, list(r.scopes), r.cost_micros, Jsonb(dict(r.row)), self.prefix, r.epoch)
-                    for r in batch
+                    for r in rows
                 ],
             )
 
@@ -256,39 +219,10 @@ class PostgresLedger:
                 await conn.execute(f"INSERT INTO {self.schema}.schema_version (version) VALUES (%s)", (version,))
                 logger.info("ledger %s: schema %s migrated to version %d", self.name, self.schema, version)
 
-    async def flush(self, seconds: float = 5.0) -> bool:
-        """Write what is queued, waiting up to ``seconds``; ``True`` when nothing is left."""
-        if not self._pending:
-            return True
-        self._ensure_writer()
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), seconds)
-        return not self._pending
-
     async def aclose(self, seconds: float = 5.0) -> None:
         """Flush for up to ``seconds``, log what could not be written (with amounts), close."""
-        await self.flush(seconds)
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self.log_unwritten()
+        await self.close(seconds)
         await self._drop_connection()
-
-    def log_unwritten(self) -> None:
-        """Log every row still queued, with its amount, so it can be entered by hand."""
-        if not self._pending:
-            return
-        total = sum(r.cost_micros for r in self._pending.values())
-        logger.error(
-            "%d settles never reached the ledger %s (total $%.6f): %s",
-            len(self._pending),
-            self.name,
-            total / MICROS_PER_USD,
-            ", ".join(f"{r.request_id}=${r.cost_micros / MICROS_PER_USD:.6f}" for r in self._pending.values()),
-        )
 
     # -- reads -------------------------------------------------------------------------------------
     async def totals(self, windows: Iterable[str], *, except_epoch: str | None = None) -> dict[tuple[str, str], int]:
@@ -343,15 +277,6 @@ class PostgresLedger:
             {"prefix": self.prefix, "limit": limit},
         )
         return [{**data, "request_id": rid, "cost_micros": int(cost)} for data, rid, cost in await cur.fetchall()]
-
-
-_LIVE: weakref.WeakSet[PostgresLedger] = weakref.WeakSet()
-
-
-@atexit.register
-def _log_unwritten_at_exit() -> None:
-    for ledger in list(_LIVE):
-        ledger.log_unwritten()
 
 
 def row_data(row: Mapping[str, Any] | None, request_id: str, cost_micros: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 MICROS_PER_USD = 1_000_000
 
@@ -143,6 +143,32 @@ class LostHold:
     """``True``: charged at ``amount`` (its estimate); ``False``: released."""
 
 
+class LedgerRow(NamedTuple):
+    """One settled call's ledger line, typed while it travels to the store (``as_dict`` where it
+    becomes JSON; ``Store.ledger`` returns the lines as dicts). A tuple: built on every settle."""
+
+    ts: float
+    day: str
+    """The budget day of the settle, in the budgets' timezone (ISO date)."""
+    user: str | None
+    key: str | None
+    """The API key's scope name (a hash, never the key)."""
+    team: str | None
+    tier: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    strongest_micros: int
+    """What the same tokens would have cost on the strongest tier."""
+    status: str
+    """``ok`` or ``error:<exception type>``."""
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The line as a plain dict, in field order."""
+        return dict(zip(self._fields, self, strict=True))
+
+
 @dataclass(frozen=True, slots=True)
 class SettleRequest:
     """Settle ``request_id`` at ``actual`` micro-dollars, once; feed ``outcome`` to ``breaker``."""
@@ -200,6 +226,17 @@ class BreakerStatus:
     failures: int
     opened_at_ms: int | None = None
     probe_in_flight: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPolicy:
+    """A routing policy shared through the store: its version, its text and its file's mtime."""
+
+    version: str
+    body: str
+    mtime: float
+    origin: str
+    """Where it was read from, for logs (e.g. ``redis:<prefix>``)."""
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from litellm_router_plugin.state.base import (
     BudgetRefused,
     DuplicateRequest,
     LostHold,
+    PublishedPolicy,
     RestoredHold,
     RoundTrips,
     SettleRequest,
@@ -344,10 +345,12 @@ class RedisStore(Store):
         self.closed = True
         await self._loop_clients.aclose()
 
-    async def policy(self) -> tuple[str | None, str | None, float]:
-        """The published routing policy: ``(version, body, file mtime)`` (``None, None, 0`` when none)."""
-        found = await self._guard(self.client.hmget(f"{self._tag}:policy", "version", "body", "mtime"))
-        return found[0], found[1], float(found[2] or 0)
+    async def policy(self) -> PublishedPolicy | None:
+        """The published routing policy (version, body, file mtime), or ``None``."""
+        version, body, mtime = await self._guard(self.client.hmget(f"{self._tag}:policy", "version", "body", "mtime"))
+        if version is None or body is None:
+            return None
+        return PublishedPolicy(version, body, float(mtime or 0), f"redis:{self.prefix}")
 
     async def policy_version(self) -> str | None:
         """The published policy's version only (one small read per request while watching)."""
