@@ -1,5 +1,5 @@
 """The ridge solver behind the traffic model's fit: every penalty of one shifted-CG run matches a direct
-solve, and the sparse products (and row subsets) match dense ones."""
+solve, the sparse products (and row subsets) match dense ones; few labels never pull a fit below its prior."""
 
 from __future__ import annotations
 
@@ -49,3 +49,44 @@ def test_sparse_products_and_row_subsets() -> None:
     part = sparse.take(keep)
     assert np.allclose(part.dot(w), matrix[keep] @ w)
     assert np.allclose(part.tdot(np.ones(len(keep))), matrix[keep].sum(axis=0))
+
+
+def test_labels_that_say_nothing_keep_the_prior() -> None:
+    """Few labels of pure noise: the fit keeps the base (no change), so it ranks unseen prompts as the base does."""
+    import random
+
+    from litellm_router_plugin.learning.fit import apgr, fit
+    from tests.test_traffic import outcomes_of, synthetic
+
+    base = fit(outcomes_of(synthetic(400, seed=1)))
+    rng = random.Random(7)
+    noise = [(p, float(rng.random() < 0.7), float(rng.random() < 0.8)) for p, _, _ in synthetic(60, seed=5)]
+    fitted = fit(outcomes_of(noise), base=base, seed=0)
+    unseen = outcomes_of(synthetic(400, seed=2))
+    assert fitted.meta["prior"] == "kept"
+    assert apgr(fitted, unseen) == pytest.approx(apgr(base, unseen), abs=1e-9)
+
+
+def test_few_labels_of_unseen_subjects_stay_at_or_above_the_shipped_prior() -> None:
+    """100 labels of the held-out MMLU subjects (which the shipped model never saw), three seeded splits: the
+    fit with the shipped model as prior is, on average, no worse than the prior on the unseen rest."""
+    import random
+    import statistics
+
+    from litellm_router_plugin.classify.traffic import SHIPPED_PATH, TrafficModel
+    from litellm_router_plugin.evaluation import MMLU_DATASET
+    from litellm_router_plugin.evaluation.bench_runs import bench_split
+    from litellm_router_plugin.evaluation.routing_bench import load_dataset
+    from litellm_router_plugin.learning.fit import apgr, fit
+    from litellm_router_plugin.learning.outcomes import Outcome
+
+    base = TrafficModel.load(SHIPPED_PATH)
+    samples, _ = bench_split(load_dataset(MMLU_DATASET), "held-out")
+    outcomes = [Outcome.of(s.prompt, weak=float(s.weak), strong=float(s.strong), source="file") for s in samples]
+    gains = []
+    for seed in range(3):
+        order = list(range(len(outcomes)))
+        random.Random(100 + seed).shuffle(order)
+        labelled, unseen = [outcomes[i] for i in order[:100]], [outcomes[i] for i in order[100:]]
+        gains.append(apgr(fit(labelled, base=base, seed=seed), unseen) - apgr(base, unseen))
+    assert statistics.fmean(gains) >= -1e-9, gains

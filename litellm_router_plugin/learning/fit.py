@@ -29,7 +29,12 @@ if TYPE_CHECKING:
 
 PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Ridge penalties tried by internal cross-validation (the n-gram rows have unit length)."""
+FIXED_PENALTIES = (300.0, 1000.0)
+"""Further penalties for a correction of the prior: the path runs on toward "no change"."""
 INNER_FOLDS = 3
+INNER_REPEATS = 3
+"""Repeats of the inner split (other seeds) below ``REPEAT_BELOW`` labels, where fits are cheap and one split noisy."""
+REPEAT_BELOW = 1000
 QUANTILES = 101
 MIN_OUTCOMES = 10
 
@@ -138,58 +143,91 @@ def _candidates(fixed: bool, design: _Design, dense: Any, y: Any, prior: Any, fo
     np = _numpy()
     from litellm_router_plugin.learning.ridge import ridge_path
 
-    columns = _fixed(dense) if fixed else dense
+    columns = _fixed(dense) if fixed else _free(dense, prior)
     target = y - prior if fixed else y
-    out = {(fixed, p): np.zeros(len(y)) for p in PENALTIES}
+    penalties = PENALTIES + FIXED_PENALTIES if fixed else PENALTIES
+    out = {(fixed, p): np.zeros(len(y)) for p in penalties}
     for f in range(INNER_FOLDS):
         train, test = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         sparse_test = design.sparse.take(test)
-        path = ridge_path(columns[train], design.sparse.take(train), target[train], PENALTIES)
-        for penalty, (a, b) in zip(PENALTIES, path, strict=True):
+        path = ridge_path(columns[train], design.sparse.take(train), target[train], penalties)
+        for penalty, (a, b) in zip(penalties, path, strict=True):
             out[fixed, penalty][test] = columns[test] @ a + sparse_test.dot(b) + (prior[test] if fixed else 0.0)
     return out
+
+
+def _apgr_or_half(pairs: Sequence[_Pair], scores: Any) -> float:
+    try:
+        return apgr_of(pairs, list(scores))
+    except ValueError:  # no gap to recover in these rows
+        return 0.5
 
 
 def _choose_penalty(
     design: _Design, dense: Any, y: Any, prior: Any, seed: int
 ) -> tuple[tuple[bool, float], dict[str, float]]:
-    """(prior fixed?, penalty) with the best pooled out-of-fold APGR on a seeded split.
+    """(prior fixed?, penalty) with the best mean APGR over the inner test folds (seeded, repeated splits).
 
     With a base model three ways are tried: its score as a free column (the labels weigh it), as a
     fixed offset the n-grams only correct (shrunk toward the base), and no change at all (the base
-    itself), which wins ties: a correction must show it helps.
+    itself). A correction is taken only when it beats no change by more than one standard error of
+    their difference over the inner folds: with few labels the inner split is noisy, and a noisy
+    winner would fall below the base it was meant to improve.
     """
     np = _numpy()
     n = len(y)
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    folds = np.empty(n, dtype=np.int64)
-    folds[order] = np.arange(n) % INNER_FOLDS
     pairs = [_Pair(0.0, float(t)) for t in y]  # APGR of ranking by the gain: weak 0, strong = gain
     has_base = bool(np.any(prior))
-    scores = {(True, NO_CHANGE): prior} if has_base else {}
-    for fixed in (False, True) if has_base else (False,):
-        scores |= _candidates(fixed, design, dense, y, prior, folds)
-    found: dict[str, float] = {}
-    for (fixed, penalty), predicted in scores.items():
-        try:
-            found[_label(fixed, penalty)] = apgr_of(pairs, list(predicted))
-        except ValueError:
-            found[_label(fixed, penalty)] = 0.5
+    per_fold: dict[tuple[bool, float], list[float]] = {}
+    for repeat in range(INNER_REPEATS if n < REPEAT_BELOW else 1):
+        order = list(range(n))
+        random.Random(seed + repeat).shuffle(order)
+        folds = np.empty(n, dtype=np.int64)
+        folds[order] = np.arange(n) % INNER_FOLDS
+        scores = {(True, NO_CHANGE): prior} if has_base else {}
+        for fixed in (False, True) if has_base else (False,):
+            scores |= _candidates(fixed, design, dense, y, prior, folds)
+        for key, predicted in scores.items():
+            for f in range(INNER_FOLDS):
+                test = np.flatnonzero(folds == f)
+                per_fold.setdefault(key, []).append(_apgr_or_half([pairs[i] for i in test], predicted[test]))
+    # Mean APGR within each test fold: pooling the folds' predictions would rank rows of one fold against
+    # another's, whose models' offsets differ (a fixed prior with a fold's intercept fell 0.03 below itself).
+    found = {_label(*key): float(np.mean(v)) for key, v in per_fold.items()}
+    eligible = [key for key in per_fold if not has_base or _clearly_better(per_fold[key], per_fold[True, NO_CHANGE])]
     # Ties: no change first, then the free column, then the larger penalty.
-    ranked = sorted(scores, key=lambda key: (key[1] != NO_CHANGE, key[0], -key[1]))
-    best = max(ranked, key=lambda key: found[_label(*key)])
-    return best, found
+    ranked = sorted(eligible, key=lambda key: (key[1] != NO_CHANGE, key[0], -key[1]))
+    return max(ranked, key=lambda key: found[_label(*key)]), found
+
+
+def _clearly_better(candidate: list[float], baseline: list[float]) -> bool:
+    """Mean fold-wise gain over ``baseline`` above one standard error of it (``baseline`` itself: True)."""
+    np = _numpy()
+    gain = np.array(candidate) - np.array(baseline)
+    if not gain.any():
+        return True
+    return float(gain.mean()) > float(gain.std(ddof=1)) / math.sqrt(len(gain))
 
 
 def _label(fixed: bool, penalty: float) -> str:
     return "no change" if penalty == NO_CHANGE else f"{'fixed' if fixed else 'free'} {penalty}"
 
 
-def _fixed(dense: Any) -> Any:
-    """The columns without the prior's (its weight is fixed at 1 as an offset)."""
+def _free(dense: Any, prior: Any) -> Any:
+    """With a base, the intercept and the prior's column (its weight free): the base's cue weights stand
+    in for unpenalised cue columns, which a few labels fit to noise. Without a base, every column."""
+    if not prior.any():
+        return dense
     columns = dense.copy()
-    columns[:, -1] = 0.0
+    columns[:, 1:-1] = 0.0
+    return columns
+
+
+def _fixed(dense: Any) -> Any:
+    """The intercept alone: with the prior as a fixed offset only the n-grams correct it (penalised, so
+    the correction shrinks to the prior); free dense corrections fitted on a few labels would not."""
+    columns = dense.copy()
+    columns[:, 1:] = 0.0
     return columns
 
 
@@ -245,7 +283,7 @@ def _folded(
     else:
         from litellm_router_plugin.learning.ridge import ridge_path
 
-        columns, target = (_fixed(dense), y - prior) if fixed else (dense, y)
+        columns, target = (_fixed(dense), y - prior) if fixed else (_free(dense, prior), y)
         w = np.concatenate(ridge_path(columns, design.sparse, target, [penalty])[0])
     k = dense.shape[1]
     a = 1.0 if fixed else float(w[k - 1]) if base is not None else 0.0
