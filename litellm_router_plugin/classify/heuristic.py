@@ -62,7 +62,7 @@ def _words(text: str) -> frozenset[str]:
 
 _CODE_ASK_WORDS = _words(
     "implement refactor debug optimise optimize code function functions script class method regex "
-    "algorithm unit api endpoint python javascript typescript rust golang java c bash compile "
+    "algorithm unit api endpoint python javascript typescript rust golang java bash compile "
     "compiler stack exception bug async callback callbacks"
 )
 _SQL_WORDS = _words(
@@ -105,7 +105,8 @@ class Gate:
         return len(self.pattern.findall(low)) if self.may_match(words, low) else 0
 
 
-_CODE_GATE = Gate(_CODE_ASK, _CODE_ASK_WORDS)
+# "c++" as a substring, not the word "c": every multiple-choice prompt has a "C." option.
+_CODE_GATE = Gate(_CODE_ASK, _CODE_ASK_WORDS, ("c++",))
 _SQL_GATE = Gate(_SQL, _SQL_WORDS)
 _MATH_GATE = Gate(_MATH, _MATH_WORDS, _MATH_STEMS)
 _PROOF_GATE = Gate(_PROOF, _PROOF_WORDS)
@@ -159,19 +160,7 @@ class HeuristicClassifier:
         """Rate ``prompt`` and return the shape read on the way, for a classifier built on top."""
         start = time.perf_counter()
         raw, cues, shape = self._score(prompt)
-        score = max(1, min(10, int(raw + 0.5)))
-        # model_construct: the fields are ours and already valid; validation would double the cost.
-        analysis = ComplexityAnalysis.model_construct(
-            score=score,
-            category=category_for_score(score),
-            reasoning="; ".join(cues) if cues else "short, plain request",
-            classifier=self.name,
-            latency_ms=(time.perf_counter() - start) * 1000,
-            fallback_reason=None,
-            cached=False,
-            strength=raw,
-        )
-        return analysis, shape
+        return analysis_of(raw, cues, self.name, start), shape
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""
@@ -190,59 +179,89 @@ class HeuristicClassifier:
     def _score(prompt: str) -> tuple[float, list[str], PromptShape]:
         text = prompt.strip()
         low = text.lower()
-        shape = PromptShape.of(text)
-        if _GREETING.search(low) and len(text.split()) <= 6:
-            return 1.0, ["greeting or acknowledgement"], shape
+        return score_text(text, low, set(_WORD.findall(low)))
 
-        score = 1.0
-        cues: list[str] = []
-        # Splitting into words costs as much as a pattern: only where 400 words fit (801+ characters).
-        if len(text) > 800 and (count := len(text.split())) > 400:
-            cues.append(f"long prompt ({count} words)")
 
-        words = set(_WORD.findall(low))
-        code_asks = _CODE_GATE.count(words, low)
-        if _CODE_BLOCK.search(text) or code_asks >= 2:
-            score += 3.5 + (1 if code_asks >= 3 else 0)
-            cues.append("code")
-        elif code_asks:
-            score += 1.5
-            cues.append("mentions code")
-        sql = _SQL_GATE.count(words, low)
-        if sql:
-            score += 3 + (1.5 if sql >= 3 else 0)
-            cues.append("SQL")
-        if (_MATH_GATE.may_match(words, low) and _MATH.search(low)) or _arithmetic(low):
-            # Small on purpose: on real outcome data math alone barely separates weak from strong
-            # models (both fail or both succeed); proofs, steps and reasoning cues carry the weight.
-            score += MATH_WEIGHT
-            cues.append("math")
-        proofs = _PROOF_GATE.count(words, low)
-        if proofs:
-            score += 6 + min(proofs - 1, 1)
-            cues.append("proof or derivation")
+def analysis_of(
+    raw: float, cues: list[str], classifier: str, start: float, learned: float | None = None
+) -> ComplexityAnalysis:
+    """The analysis of a prompt the heuristic scored ``raw`` with ``cues``; ``learned``: a learned strength
+    that replaces ``raw`` as the strength (score and category stay the heuristic's). ``start``: the
+    ``time.perf_counter()`` the rating began at."""
+    score = max(1, min(10, int(raw + 0.5)))
+    reasoning = "; ".join(cues) if cues else "short, plain request"
+    if learned is not None:
+        reasoning = f"learned strength {learned:.2f}; heuristic: {reasoning}"
+    # model_construct: the fields are ours and already valid; validation would double the cost.
+    return ComplexityAnalysis.model_construct(
+        score=score,
+        category=category_for_score(score),
+        reasoning=reasoning,
+        classifier=classifier,
+        latency_ms=(time.perf_counter() - start) * 1000,
+        fallback_reason=None,
+        cached=False,
+        strength=raw if learned is None else learned,
+    )
 
-        multi = _MULTI_STEP_GATE.count(words, low) + min(len(_LIST_ITEM.findall(text)), 3)
-        if multi:
-            score += min(1.5 * multi, MULTI_CAP)
-            cues.append("multi-step")
-        reasons = _REASONING_GATE.count(words, low)
-        if reasons:
-            score += min(1.5 * reasons, 4)
-            cues.append("reasoning cues")
 
-        questions = text.count("?")
-        if questions >= 2:
-            score += 1 if questions < 4 else 2
-            cues.append(f"{questions} questions")
-        if score < 3.5 and _COMPOSE_GATE.may_match(words, low) and _COMPOSE.search(low):
-            # Writing and explaining need a capable model even when nothing else flags the prompt.
-            score = 3.5
-            cues.append("explanation or writing")
-        # Continuous terms last, so the strength orders prompts finely (few ties) and a threshold
-        # can hit any share of traffic.
-        score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE)
-        if shape.options:
-            score += OVERLAP_WEIGHT * shape.option_overlap + NUMERIC_OPTIONS_WEIGHT * shape.numeric_options
-            cues.append(f"{len(shape.options)} answer options")
-        return score, cues, shape
+def score_text(text: str, low: str, words: set[str]) -> tuple[float, list[str], PromptShape]:
+    """The heuristic's strength, cues and shape of the stripped prompt ``text``; ``low`` is
+    ``text.lower()`` and ``words`` any set holding every ``\\w+`` word of ``low`` that a gate lists
+    (more words only open more gates: the patterns decide), so a caller that has split the prompt
+    already spares a pass."""
+    shape = PromptShape.of(text)
+    if _GREETING.search(low) and len(text.split()) <= 6:
+        return 1.0, ["greeting or acknowledgement"], shape
+
+    score = 1.0
+    cues: list[str] = []
+    # Splitting into words costs as much as a pattern: only where 400 words fit (801+ characters).
+    if len(text) > 800 and (count := len(text.split())) > 400:
+        cues.append(f"long prompt ({count} words)")
+
+    code_asks = _CODE_GATE.count(words, low)
+    if _CODE_BLOCK.search(text) or code_asks >= 2:
+        score += 3.5 + (1 if code_asks >= 3 else 0)
+        cues.append("code")
+    elif code_asks:
+        score += 1.5
+        cues.append("mentions code")
+    sql = _SQL_GATE.count(words, low)
+    if sql:
+        score += 3 + (1.5 if sql >= 3 else 0)
+        cues.append("SQL")
+    if (_MATH_GATE.may_match(words, low) and _MATH.search(low)) or _arithmetic(low):
+        # Small on purpose: on real outcome data math alone barely separates weak from strong
+        # models (both fail or both succeed); proofs, steps and reasoning cues carry the weight.
+        score += MATH_WEIGHT
+        cues.append("math")
+    proofs = _PROOF_GATE.count(words, low)
+    if proofs:
+        score += 6 + min(proofs - 1, 1)
+        cues.append("proof or derivation")
+
+    multi = _MULTI_STEP_GATE.count(words, low) + min(len(_LIST_ITEM.findall(text)), 3)
+    if multi:
+        score += min(1.5 * multi, MULTI_CAP)
+        cues.append("multi-step")
+    reasons = _REASONING_GATE.count(words, low)
+    if reasons:
+        score += min(1.5 * reasons, 4)
+        cues.append("reasoning cues")
+
+    questions = text.count("?")
+    if questions >= 2:
+        score += 1 if questions < 4 else 2
+        cues.append(f"{questions} questions")
+    if score < 3.5 and _COMPOSE_GATE.may_match(words, low) and _COMPOSE.search(low):
+        # Writing and explaining need a capable model even when nothing else flags the prompt.
+        score = 3.5
+        cues.append("explanation or writing")
+    # Continuous terms last, so the strength orders prompts finely (few ties) and a threshold
+    # can hit any share of traffic.
+    score += LENGTH_WEIGHT * math.log1p(len(text) / LENGTH_SCALE)
+    if shape.options:
+        score += OVERLAP_WEIGHT * shape.option_overlap + NUMERIC_OPTIONS_WEIGHT * shape.numeric_options
+        cues.append(f"{len(shape.options)} answer options")
+    return score, cues, shape

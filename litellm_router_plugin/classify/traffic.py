@@ -16,15 +16,17 @@ import math
 import re
 import time
 import zlib
+from array import array
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice, repeat
+from operator import and_, mul, xor
 from pathlib import Path
 from typing import Any
 
 from litellm_router_plugin.classify.base import ComplexityAnalysis
-from litellm_router_plugin.classify.features import PromptShape
-from litellm_router_plugin.classify.heuristic import HeuristicClassifier
+from litellm_router_plugin.classify.heuristic import analysis_of, score_text
 
 FEATURISER = "words-pairs-hash/2"
 """Version of ``featurise``: features of another version are skipped, never misread."""
@@ -46,7 +48,6 @@ DENSE: tuple[str, ...] = (
 TIE_BREAK = 1e-9
 """Most the features' checksum adds to a raw score: orders exact ties, far below any feature's effect."""
 
-_HEURISTIC = HeuristicClassifier()
 _TOKEN = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
 _WORD_TAG, _PAIR_TAG = b"w", 0x9E3779B1
 _MASK = BUCKETS - 1
@@ -104,24 +105,59 @@ class PromptFeatures:
         """Read ``to_json``'s output back; ``ValueError`` if it is malformed."""
         try:
             hashed = tuple((int(b), int(c)) for b, c in data["hashed"])
-            return cls(str(data["version"]), hashed, tuple(float(x) for x in data["dense"]))
+            features = cls(str(data["version"]), hashed, tuple(float(x) for x in data["dense"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not prompt features: {exc}") from None
+        if not all(0 <= b < BUCKETS and c >= 1 for b, c in hashed):
+            raise ValueError("not prompt features: a bucket out of range or a count below 1")
+        return features
 
 
-def _shaped_features(text: str, heuristic_strength: float, shape: PromptShape) -> PromptFeatures:
-    words = list(map(_TOKEN_IDS.__getitem__, _TOKEN.findall(text.lower())))
+class _TermFrequency(dict[int, float]):
+    """Count -> ``1 + log(count)``, filled on first sight (counts are small integers)."""
+
+    def __missing__(self, count: int) -> float:
+        tf = self[count] = 1.0 + math.log(count)
+        return tf
+
+
+_TF = _TermFrequency()
+
+
+def _counts(tokens: list[str]) -> Counter[int]:
+    """Hashed word and word-pair counts of a prompt's tokens, each bucket in the order first seen."""
+    words = list(map(_TOKEN_IDS.__getitem__, tokens))
     counts = Counter(words)  # counted in C
-    # Word pairs: the two words' buckets mixed (no second hash of text).
-    counts.update([((a * _PAIR_TAG) ^ b) & _MASK for a, b in itertools.pairwise(words)])
-    dense = (heuristic_strength, *shape.cues, math.log1p(len(text)))
-    return PromptFeatures(FEATURISER, tuple(counts.items()), dense)
+    # Word pairs: the two words' buckets mixed, ((a * tag) ^ b) & mask (no second hash of text); the
+    # chained maps keep the loop in C.
+    counts.update(map(and_, map(xor, map(mul, words, repeat(_PAIR_TAG)), islice(words, 1, None)), repeat(_MASK)))
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One reading of a prompt: the heuristic's strength and cues, the n-gram counts, the dense cues."""
+
+    heuristic: float
+    cues: list[str]
+    counts: Counter[int]
+    dense: tuple[float, ...]
+
+
+def _read(prompt: str) -> _Read:
+    """Split the stripped prompt once: its tokens feed the heuristic's word gates and the n-grams."""
+    text = prompt.strip()
+    low = text.lower()
+    tokens = _TOKEN.findall(low)
+    # The tokens hold every \w+ word of ``low`` made of a-z (the gates' words), as the gates need.
+    heuristic, cues, shape = score_text(text, low, set(tokens))
+    return _Read(heuristic, cues, _counts(tokens), (heuristic, *shape.cues, math.log1p(len(text))))
 
 
 def featurise(prompt: str) -> PromptFeatures:
     """The features of ``prompt`` (stripped), as every ``TrafficModel`` of this version reads them."""
-    strength, shape = _HEURISTIC.strength_shaped(prompt)
-    return _shaped_features(shape.text, strength, shape)
+    read = _read(prompt)
+    return PromptFeatures(FEATURISER, tuple(read.counts.items()), read.dense)
 
 
 def quantile_strength(quantiles: tuple[float, ...], raw: float) -> float:
@@ -157,14 +193,25 @@ class TrafficModel:
     quantiles: tuple[float, ...]
     featuriser: str = FEATURISER
     meta: Mapping[str, Any] = field(default_factory=dict)
-    _fast: dict[int, tuple[float, float]] = field(init=False, repr=False, compare=False)
-    """bucket -> (idf squared, idf * weight): what scoring reads."""
-    _unseen2: float = field(init=False, repr=False, compare=False)
+    _tables: tuple[array[float], array[float]] | None = field(init=False, repr=False, compare=False)
+    """Per bucket (all ``BUCKETS``): idf squared (unseen: ``unseen_idf`` squared) and idf * weight (unseen: 0),
+    built on first use. Flat arrays: scoring is bound by memory reads, and an array index reads one place
+    where a dict lookup of a large model reads three or four (4x faster on MMLU prompts)."""
 
     def __post_init__(self) -> None:
-        fast = {b: (idf * idf, idf * w) for b, (idf, w) in self.terms.items()}
-        object.__setattr__(self, "_fast", fast)
-        object.__setattr__(self, "_unseen2", self.unseen_idf * self.unseen_idf)
+        object.__setattr__(self, "_tables", None)
+
+    def _built(self) -> tuple[array[float], array[float]]:
+        tables = self._tables
+        if tables is None:  # two threads may both build it: the same content, either kept
+            squares = array("d", [self.unseen_idf * self.unseen_idf]) * BUCKETS
+            weighted = array("d", [0.0]) * BUCKETS
+            for bucket, (idf, weight) in self.terms.items():
+                squares[bucket] = idf * idf
+                weighted[bucket] = idf * weight
+            tables = (squares, weighted)
+            object.__setattr__(self, "_tables", tables)
+        return tables
 
     @property
     def name(self) -> str:
@@ -175,47 +222,47 @@ class TrafficModel:
         """The model's score (higher: the stronger model adds more); ``ValueError`` for another featuriser."""
         if features.version != self.featuriser:
             raise ValueError(f"features of version {features.version!r}; this model reads {self.featuriser!r}")
+        buckets, counts = zip(*features.hashed, strict=True) if features.hashed else ((), ())
+        return self._raw(buckets, counts, features.dense, hash(features.hashed))
+
+    def _raw(self, buckets: Collection[int], counts: Collection[int], dense: tuple[float, ...], key: int) -> float:
+        """``raw`` from the n-grams' buckets and counts (same order), the dense cues and the features' hash."""
         total = self.bias
-        for w, x in zip(self.dense_weights, features.dense, strict=True):
+        for w, x in zip(self.dense_weights, dense, strict=True):
             total += w * x
-        get, unseen = self._fast.get, self._unseen2
-        dot = norm = 0.0
-        for bucket, count in features.hashed:
-            term = get(bucket)
-            if count == 1:  # most n-grams: tf 1
-                if term is None:
-                    norm += unseen
-                else:
-                    norm += term[0]
-                    dot += term[1]
-                continue
-            tf = 1.0 + math.log(count)
-            if term is None:
-                norm += tf * tf * unseen
-            else:
-                norm += tf * tf * term[0]
-                dot += tf * term[1]
+        squares_of, weighted_of = self._built()
+        # Per n-gram in C (maps over array reads); buckets the model never saw read unseen idf, no weight.
+        squares: Iterable[float] = map(squares_of.__getitem__, buckets)
+        weighted: Iterable[float] = map(weighted_of.__getitem__, buckets)
+        if counts and max(counts) > 1:  # tf = 1 + log(count) (exactly 1.0 for most n-grams)
+            tfs = list(map(_TF.__getitem__, counts))
+            squares = map(mul, map(mul, tfs, tfs), squares)
+            weighted = map(mul, tfs, weighted)
+        dot, norm = sum(weighted), sum(squares)  # in the n-grams' order: the same sums everywhere
         if norm > 0:
             total += dot / math.sqrt(norm)
         # Prompts with identical features would tie: a fixed, far smaller nudge orders them alike everywhere
         # (hashes of ints are the same in every process).
-        return total + TIE_BREAK * (hash(features.hashed) % 1_000_003) / 1_000_003
+        return total + TIE_BREAK * (key % 1_000_003) / 1_000_003
+
+    def _strength_read(self, read: _Read) -> float:
+        counts = read.counts
+        raw = self._raw(counts.keys(), counts.values(), read.dense, hash(tuple(counts.items())))
+        return quantile_strength(self.quantiles, raw)
 
     def strength_of(self, features: PromptFeatures) -> float:
         """1-10: how much the prompt of these features needs a stronger model."""
         return quantile_strength(self.quantiles, self.raw_of(features))
 
     def strength(self, prompt: str) -> float:
-        """1-10: how much ``prompt`` needs a stronger model."""
-        return self.strength_of(featurise(prompt))
+        """1-10: how much ``prompt`` needs a stronger model (the same as ``strength_of(featurise(prompt))``)."""
+        return self._strength_read(_read(prompt))
 
     def classify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``: strength from this model; score and category (tier family) from the heuristic."""
         start = time.perf_counter()
-        base, shape = _HEURISTIC.classify_shaped(prompt)
-        heuristic = base.strength if base.strength is not None else _HEURISTIC.strength(prompt)
-        strength = quantile_strength(self.quantiles, self.raw_of(_shaped_features(shape.text, heuristic, shape)))
-        return with_learned_strength(base, self.name, strength, start)
+        read = _read(prompt)
+        return analysis_of(read.heuristic, read.cues, self.name, start, self._strength_read(read))
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""
@@ -253,6 +300,8 @@ class TrafficModel:
             raise ValueError(f"malformed field: {exc}") from None
         if len(dense) != len(DENSE):
             raise ValueError("dense_weights has the wrong length")
+        if not all(0 <= b < BUCKETS for b in terms):
+            raise ValueError(f"a term's bucket is outside 0-{BUCKETS - 1}")
         if len(quantiles) < 2 or any(b < a for a, b in itertools.pairwise(quantiles)):
             raise ValueError("quantiles must be a non-decreasing list of two or more")
         numbers = (*dense, *quantiles, bias, unseen, *(v for t in terms.values() for v in t))
