@@ -49,6 +49,7 @@ async def custom_auth(request, api_key):
         budget_duration=state["budget_duration"],
         soft_budget=state["soft_budget"],
         budget_reset_at=datetime.fromtimestamp(state["budget_reset_at"], timezone.utc),
+        spend=state["spend"],
     )
 """
 
@@ -147,8 +148,9 @@ def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
         asyncio.run(clear())
 
 
-def _state(reset_at: int) -> dict[str, Any]:
+def _state(reset_at: int, spend: float = 0.0) -> dict[str, Any]:
     return {
+        "spend": spend,
         "max_budget": MAX_BUDGET,
         "budget_duration": "1d",
         "soft_budget": SOFT_BUDGET,
@@ -215,3 +217,7 @@ def test_a_keys_litellm_budget_holds_across_two_proxies_resets_and_alerts_once(
     state.write_text(json.dumps(_state(reset_at + 86400)))
     assert asyncio.run(_burst(urls, 2)) == [200, 200]
     assert asyncio.run(_spent(prefix, reset_at + 86400)) == pytest.approx(2 * CALL)
+    # LiteLLM recorded $0.0035 in this period (say, through instances without the plugin): $0.0005 is left.
+    state.write_text(json.dumps(_state(reset_at + 86400, spend=0.0035)))
+    admitted = asyncio.run(_burst(urls, 8)).count(200)
+    assert (admitted, asyncio.run(_spent(prefix, reset_at + 86400))) == (5, pytest.approx(MAX_BUDGET))

@@ -6,6 +6,11 @@ Each budget is one counter per LiteLLM budget period: the period ends at the bud
 next reset LiteLLM's ``get_next_standardized_reset_time`` gives for the duration (``1h``, ``1d``,
 ``7d``, ``30d``, ``1mo``: aligned, so every instance agrees); a budget without a duration never
 resets. The plugin's configured limits still apply beside them: the tighter wins.
+
+LiteLLM's recorded ``spend`` of a budget (on ``UserAPIKeyAuth``: spend before the plugin saw the
+key, or by instances without it) is the counter's floor: the admit raises the counter to it, in
+the same atomic step (``ScopeLimit.floor``). A raise is not a ledger row: a rebuild from the ledger
+restores what the plugin charged, and the next request of the budget carries the floor again.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class LiteLLMBudget:
     duration: str | None = None
     soft_budget: float | None = None
     reset_at: float | None = None
+    spend: float | None = None
+    """What LiteLLM recorded as spent in the current period (its ``spend``; reset at ``reset_at``)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> LiteLLMBudget:
@@ -51,6 +58,7 @@ class LiteLLMBudget:
             data.get("duration") or None,
             _float(data.get("soft_budget")),
             _float(data.get("reset_at")),
+            _float(data.get("spend")),
         )
 
     def period(self, now: float, timezone: str = "UTC") -> tuple[str, float | None]:
@@ -65,6 +73,13 @@ class LiteLLMBudget:
             moment = datetime.fromtimestamp(now, UTC)
             end = get_next_standardized_reset_time(self.duration, moment, timezone).timestamp()
         return f"until{int(end)}", end
+
+    def floor(self, now: float) -> int:
+        """Micro-dollars LiteLLM recorded of this budget's period at ``now``: none once ``reset_at``
+        has passed (that spend is of the finished period; LiteLLM's reset job zeroes it later)."""
+        if not self.spend or (self.duration and self.reset_at is not None and self.reset_at <= now):
+            return 0
+        return to_micros(self.spend)
 
     def scope(self) -> str:
         """The counter's scope: apart from the plugin's own day counters of the same key, user or team."""
@@ -82,13 +97,22 @@ def _float(value: Any) -> float | None:
 
 def from_auth(auth: Any) -> list[dict[str, Any]]:
     """The budgets a proxy's ``UserAPIKeyAuth`` carries, as plain data (request metadata): the key's
-    (``max_budget``, ``budget_duration``, ``soft_budget``, ``budget_reset_at``), the user's
-    (``user_max_budget``) and the team's (``team_max_budget``, ``team_soft_budget``)."""
+    (``max_budget``, ``budget_duration``, ``soft_budget``, ``budget_reset_at``, ``spend``), the user's
+    (``user_max_budget``, ``user_spend``) and the team's (``team_max_budget``, ``team_soft_budget``,
+    ``team_spend``)."""
     found: list[dict[str, Any]] = []
     key = getattr(auth, "api_key", None) or getattr(auth, "token", None)
-    rows: tuple[tuple[BudgetKind, Any, Any, Any, Any, Any], ...] = (
-        ("key", key, auth.max_budget, auth.budget_duration, auth.soft_budget, auth.budget_reset_at),
-        ("user", auth.user_id, getattr(auth, "user_max_budget", None), None, None, None),
+    rows: tuple[tuple[BudgetKind, Any, Any, Any, Any, Any, Any], ...] = (
+        ("key", key, auth.max_budget, auth.budget_duration, auth.soft_budget, auth.budget_reset_at, auth.spend),
+        (
+            "user",
+            auth.user_id,
+            getattr(auth, "user_max_budget", None),
+            None,
+            None,
+            None,
+            getattr(auth, "user_spend", None),
+        ),
         (
             "team",
             auth.team_id,
@@ -96,12 +120,13 @@ def from_auth(auth: Any) -> list[dict[str, Any]]:
             None,
             getattr(auth, "team_soft_budget", None),
             None,
+            getattr(auth, "team_spend", None),
         ),
     )
-    for kind, name, limit, duration, soft, reset_at in rows:
+    for kind, name, limit, duration, soft, reset_at, spend in rows:
         if name and (limit is not None or soft is not None):
             budget = {"kind": kind, "name": name, "max_budget": limit, "duration": duration, "soft_budget": soft}
-            budget["reset_at"] = _float(reset_at)
+            budget["reset_at"], budget["spend"] = _float(reset_at), _float(spend)
             found.append(budget)
     return found
 
@@ -129,7 +154,7 @@ def periods(budgets: Iterable[LiteLLMBudget], now: float, timezone: str = "UTC")
         period, end = budget.period(now, timezone)
         scope = budget.scope()
         limit = None if budget.max_budget is None else to_micros(budget.max_budget)
-        scopes.append(ScopeLimit(scope, period, limit, period=period))
+        scopes.append(ScopeLimit(scope, period, limit, period=period, floor=budget.floor(now)))
         ends[scope] = end
         if budget.soft_budget is not None:
             soft.append((scope, period, to_micros(budget.soft_budget)))

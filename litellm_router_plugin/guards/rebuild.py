@@ -14,6 +14,10 @@ A rebuild never leaves a permanent under-count:
   the latest at the settle (a settle that finds no hold for a request admitted in an earlier epoch
   re-creates it, then charges the actual cost, ledger row included).
 - *A new store* (no marker, no ledger row ever charged under its prefix) starts from zero.
+- *LiteLLM's recorded spend* (a LiteLLM budget's floor, raised inside the admit) is not a ledger
+  row: a rebuild restores what the plugin charged, and the budget's next request, which carries the
+  floor again, raises the counter to it. Late rows reconciled onto a raised counter may be counted
+  twice (in the floor and as rows): an over-count for that period, never an under-count.
 - *The ledger unreachable*: ``on_reset`` decides. ``continue`` counts from zero with provisional
   counters, reconciled in full from the ledger as soon as a batch reaches it; ``refuse`` refuses
   with the ledger's own error as the cause (retrying the ledger at most once a second).

@@ -123,6 +123,9 @@ class MemoryStore(Store):
         window = request.window_at(now)
         keys = [(f"{s.scope}:{s.period or window}",) * 2 for s in request.scopes]
         spent = [self._counters[("spent", k)] for k, _ in keys]
+        for i, s in enumerate(request.scopes):
+            if s.floor > spent[i]:  # LiteLLM's recorded spend: max, not sum (admit.lua says why)
+                spent[i] = self._counters[("spent", keys[i][0])] = s.floor
         held = [self._counters[("held", k)] for _, k in keys]
         refusal: BudgetRefused | None = None
         retry_after = -1

@@ -34,6 +34,9 @@ class ScopeLimit:
     period: str | None = None
     """A window of the scope's own (a LiteLLM budget period), the same either side of the day
     boundary: the counter is ``period``'s whatever window the store picks for the others."""
+    floor: int = 0
+    """Micro-dollars the counter is known to hold already (LiteLLM's recorded ``spend`` of a budget):
+    the admit raises the counter to it, in the same atomic step, before checking."""
 
     def window_for(self, window: str) -> str:
         """The window of this scope's counter when the request's window is ``window``."""

@@ -189,7 +189,7 @@ class RedisStore(Store):
                 self._counter("spent", scope.scope, after),
                 self._counter("held", scope.scope, after),
             ]
-            args.append(-1 if scope.limit is None else scope.limit)
+            args += [-1 if scope.limit is None else scope.limit, scope.floor]
         for cand in request.candidates:
             spec = cand.breaker
             keys.append(self._breaker_keys(spec.name)[0] if spec else f"{self._tag}:br:-")

@@ -10,7 +10,7 @@
 --       then per candidate: breaker hash; last: the epoch marker.
 -- ARGV: now_ms (0: use Redis TIME), id, lease_ms, n_scopes, n_candidates, window_ttl_s,
 --       boundary_ms (0: no boundary, use the first window), window_before, window_after,
---       then per scope: limit (-1: none); then per candidate: estimate, per_request (-1: none),
+--       then per scope: limit (-1: none), floor (0: none); then per candidate: estimate, per_request (-1: none),
 --       has_breaker (0/1), recovery_ms, probe_lease_ms; last: attempt (this call's id: the same call
 --       re-sent by the driver gets its first result back), deadline_ms (0: none; past it the caller
 --       has given up, so nothing is held), charge_lost (1: a hold whose lease expires unsettled is
@@ -90,12 +90,23 @@ local spent, held, limits = {}, {}, {}
 for i = 1, n_scopes do
   spent[i] = tonumber(redis.call('GET', spent_key(i)) or '0')
   held[i] = tonumber(redis.call('GET', held_key(i)) or '0')
-  limits[i] = tonumber(ARGV[9 + i])
+  limits[i] = tonumber(ARGV[8 + 2 * i])
+  -- A floor is spend recorded elsewhere (LiteLLM's own `spend` of a budget). It lags, and it also
+  -- holds calls this counter charged already, so the counter becomes the larger of the two (max, not
+  -- sum): an old floor changes nothing, and two admits carrying the same floor raise it once.
+  local floor = tonumber(ARGV[9 + 2 * i])
+  if floor > spent[i] then
+    local sk = spent_key(i)
+    redis.call('INCRBY', sk, floor - spent[i])  -- keeps the TTL a settle gave the counter
+    -- A counter that is only a floor may expire early: the next admit carries the floor again.
+    if redis.call('TTL', sk) < 0 then redis.call('EXPIRE', sk, ttl) end
+    spent[i] = floor
+  end
 end
 
 local refusal = nil
 local retry_after = -1
-local base_k, base_a = 3 + 4 * n_scopes, 9 + n_scopes
+local base_k, base_a = 3 + 4 * n_scopes, 9 + 2 * n_scopes
 for j = 1, n_cands do
   local a = base_a + 5 * (j - 1)
   local est, per_request = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
