@@ -42,7 +42,7 @@ def one_split(
         model = fit(labelled, base=base, seed=seed)
         out["fit time with prior"] = time.perf_counter() - start
         out["ours, with prior"] = apgr(model, unseen)
-        out["choice with prior"] = f"{model.meta['prior']} {model.meta['penalty'] or ''}".strip()
+        out["choice with prior"] = f"{model.meta['candidate']} {model.meta['penalty'] or ''}".strip()
     start = time.perf_counter()
     model = fit(labelled, seed=seed)
     out["fit time"] = time.perf_counter() - start

@@ -63,7 +63,8 @@ def test_labels_that_say_nothing_keep_the_prior() -> None:
     noise = [(p, float(rng.random() < 0.7), float(rng.random() < 0.8)) for p, _, _ in synthetic(60, seed=5)]
     fitted = fit(outcomes_of(noise), base=base, seed=0)
     unseen = outcomes_of(synthetic(400, seed=2))
-    assert fitted.meta["prior"] == "kept"
+    assert fitted.meta["candidate"] == "no_change"
+    assert fitted.meta["penalty"] is None
     assert apgr(fitted, unseen) == pytest.approx(apgr(base, unseen), abs=1e-9)
 
 

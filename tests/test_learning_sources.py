@@ -14,6 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from litellm_router_plugin import ConfigError, PluginConfig, acompletion, configure, feedback
+from litellm_router_plugin.cli.models import _fit
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.online.learner import Learner, UnknownRequest
 from litellm_router_plugin.online.shadow import SHADOW_SCOPE, sampled
@@ -286,6 +287,11 @@ async def test_a_candidate_no_better_than_the_current_model_is_published_not_pro
     assert comparison.candidate_apgr < comparison.current_apgr + 0.2
     listing = await learner.registry.listing()
     assert [(v["promote"], v["current"]) for v in listing] == [(False, False)]
+    # The listing says how the candidate was fitted (no model current yet: no prior, a ridge penalty).
+    assert listing[0]["candidate"] == "no_prior"
+    assert listing[0]["penalty"] > 0
+    assert _fit(listing[0]) == f"no_prior {listing[0]['penalty']}"
+    assert _fit({"candidate": "no_change", "penalty": None}) == "no_change"
     assert await learner.state.current() is None
     await learner.refresh()
     assert learner.adopted is None

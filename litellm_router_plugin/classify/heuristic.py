@@ -175,6 +175,10 @@ class HeuristicClassifier:
         raw, _, shape = self._score(prompt)
         return raw, shape
 
+    def scored(self, prompt: str) -> tuple[float, list[str], PromptShape]:
+        """``strength``, cues and shape: what ``analysis_of`` needs, for a classifier built on top."""
+        return self._score(prompt)
+
     @staticmethod
     def _score(prompt: str) -> tuple[float, list[str], PromptShape]:
         text = prompt.strip()
@@ -183,7 +187,12 @@ class HeuristicClassifier:
 
 
 def analysis_of(
-    raw: float, cues: list[str], classifier: str, start: float, learned: float | None = None
+    raw: float,
+    cues: list[str],
+    classifier: str,
+    start: float,
+    learned: float | None = None,
+    fallback_reason: str | None = None,
 ) -> ComplexityAnalysis:
     """The analysis of a prompt the heuristic scored ``raw`` with ``cues``; ``learned``: a learned strength
     that replaces ``raw`` as the strength (score and category stay the heuristic's). ``start``: the
@@ -199,7 +208,7 @@ def analysis_of(
         reasoning=reasoning,
         classifier=classifier,
         latency_ms=(time.perf_counter() - start) * 1000,
-        fallback_reason=None,
+        fallback_reason=fallback_reason,
         cached=False,
         strength=raw if learned is None else learned,
     )

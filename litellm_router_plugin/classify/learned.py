@@ -32,9 +32,9 @@ from typing import Any
 
 from litellm_router_plugin.classify.base import ComplexityAnalysis
 from litellm_router_plugin.classify.features import PromptShape
-from litellm_router_plugin.classify.heuristic import HeuristicClassifier
+from litellm_router_plugin.classify.heuristic import HeuristicClassifier, analysis_of
 from litellm_router_plugin.classify.traffic import FORMAT as TRAFFIC_FORMAT
-from litellm_router_plugin.classify.traffic import TrafficModel, with_learned_strength
+from litellm_router_plugin.classify.traffic import TrafficModel
 from litellm_router_plugin.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -219,12 +219,12 @@ class LearnedClassifier:
         if isinstance(model, TrafficModel):
             return model.classify(prompt)
         start = time.perf_counter()
-        base, shape = self.fallback.classify_shaped(prompt)
+        raw, cues, shape = self.fallback.scored(prompt)
         if model is None:
-            return base.model_copy(update={"fallback_reason": f"learned model unavailable: {self._error}"})
-        heuristic = base.strength if base.strength is not None else self.fallback.strength(prompt)
-        strength = model.strength_of(model.raw_of(heuristic, shape))
-        return with_learned_strength(base, self.name, strength, start)
+            reason = f"learned model unavailable: {self._error}"
+            return analysis_of(raw, cues, self.fallback.name, start, fallback_reason=reason)
+        # One analysis built, not the heuristic's copied (as the traffic model does).
+        return analysis_of(raw, cues, self.name, start, model.strength_of(model.raw_of(raw, shape)))
 
     async def aclassify(self, prompt: str) -> ComplexityAnalysis:
         """Rate ``prompt``; the same as :meth:`classify`."""

@@ -57,21 +57,6 @@ def _bucket(data: bytes) -> int:
     return zlib.crc32(data) & (BUCKETS - 1)
 
 
-def with_learned_strength(
-    base: ComplexityAnalysis, classifier: str, strength: float, start: float
-) -> ComplexityAnalysis:
-    """The heuristic's analysis ``base`` carrying a learned ``strength`` (score and category stay the
-    heuristic's); ``start``: the ``time.perf_counter()`` the rating began at."""
-    return base.model_copy(
-        update={
-            "classifier": classifier,
-            "strength": strength,
-            "reasoning": f"learned strength {strength:.2f}; heuristic: {base.reasoning}",
-            "latency_ms": (time.perf_counter() - start) * 1000,
-        }
-    )
-
-
 class _TokenIds(dict[str, int]):
     """Token -> bucket, filled on first sight (tokens repeat across prompts; bounded below)."""
 

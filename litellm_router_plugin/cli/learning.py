@@ -214,6 +214,7 @@ def learn(
         path = model.save(out)
     meta = model.meta
     typer.echo(
-        f"learned {model.version} from {plural(len(records), 'outcome')} (penalty {meta['penalty']}, "
-        f"prior {meta['base'] or 'none'} x {meta['prior_weight']}); model written to {display_path(path)}"
+        f"learned {model.version} from {plural(len(records), 'outcome')} ({meta['candidate']}, "
+        f"penalty {meta['penalty']}, prior {meta['base'] or 'none'} x {meta['prior_weight']}); "
+        f"model written to {display_path(path)}"
     )

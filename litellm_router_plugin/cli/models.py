@@ -60,19 +60,28 @@ def models_list(
         console.print("no learned model yet: the configured classifier routes")
         return
     table = Table(title="learned models")
-    for column in ("", "version", "outcomes", "candidate APGR", "compared with", "its APGR", "promoted"):
+    for column in ("", "version", "outcomes", "fit", "candidate APGR", "compared with", "its APGR", "promoted"):
         table.add_column(column)
     for r in rows:
         table.add_row(
             "*" if r["current"] else "",
             r["version"],
             str(r.get("outcomes", "")),
+            _fit(r),
             f"{r.get('candidate_apgr', float('nan')):.4f}",
             str(r.get("compared_with", "")),
             f"{r.get('current_apgr', float('nan')):.4f}",
             "yes" if r.get("promote") else "no",
         )
     console.print(table)
+
+
+def _fit(row: dict[str, Any]) -> str:
+    """The way the fit went (``no_change``, ``fixed_offset 100.0``, ...); blank for older versions."""
+    candidate = row.get("candidate")
+    if candidate is None:
+        return ""
+    return f"{candidate} {row['penalty']}" if row.get("penalty") is not None else str(candidate)
 
 
 @models_app.command("promote")

@@ -209,6 +209,15 @@ def _clearly_better(candidate: list[float], baseline: list[float]) -> bool:
     return float(gain.mean()) > float(gain.std(ddof=1)) / math.sqrt(len(gain))
 
 
+def candidate_of(has_base: bool, fixed: bool, penalty: float) -> str:
+    """The way chosen, as the model's meta says it: ``no_change`` (the base kept as it is, no penalty),
+    ``fixed_offset`` (the base's score corrected by the n-grams), ``free_prior`` (the base's score a
+    column the labels weigh), or ``no_prior`` (fitted without a base)."""
+    if not has_base:
+        return "no_prior"
+    return "no_change" if penalty == NO_CHANGE else "fixed_offset" if fixed else "free_prior"
+
+
 def _label(fixed: bool, penalty: float) -> str:
     return "no change" if penalty == NO_CHANGE else f"{'fixed' if fixed else 'free'} {penalty}"
 
@@ -247,11 +256,9 @@ def fit(outcomes: Sequence[Outcome], *, base: TrafficModel | None = None, seed: 
     dense_weights, bias, terms, a = _folded(design, dense, y, prior, fixed, penalty, base)
     meta = {
         "outcomes": len(used),
+        "candidate": candidate_of(base is not None, fixed, penalty),
         "penalty": None if penalty == NO_CHANGE else penalty,
         "inner_cv_apgr": {p: round(v, 4) for p, v in tried.items()},
-        "prior": ("kept" if penalty == NO_CHANGE else "fixed offset" if fixed else "free column")
-        if base is not None
-        else None,
         "prior_weight": round(a, 6),
         "base": base.version if base is not None else None,
         "seed": seed,

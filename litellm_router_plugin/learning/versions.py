@@ -173,6 +173,7 @@ class Registry:
         history = await self.state.history()
         rows = []
         for name, body in (await self.state.models()).items():
-            info = dict(Version.from_body(body).info)
-            rows.append({"version": name, "current": bool(history) and history[0] == name, **info})
+            stored = Version.from_body(body)
+            fitted = {k: stored.model.meta[k] for k in ("candidate", "penalty") if k in stored.model.meta}
+            rows.append({"version": name, "current": bool(history) and history[0] == name, **fitted, **stored.info})
         return sorted(rows, key=lambda r: -float(r.get("created", 0)))
