@@ -116,7 +116,7 @@ def profile(stack: Stack, name: str, args: argparse.Namespace, out: Path) -> tup
     deadline = time.monotonic() + 60
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(1.0)  # let the dump finish
+    time.sleep(0.2)  # the file appears complete (written, then renamed: profiled_litellm.py)
     print(f"\n=== {name}")
     if sample.errors:
         print(f"warning: {sample.errors} requests failed")

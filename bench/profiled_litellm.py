@@ -25,7 +25,11 @@ def _start(signum: int, frame: FrameType | None) -> None:
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     profiler.disable()
-    profiler.dump_stats(f"{os.environ['BENCH_PROFILE_OUT']}.{os.getpid()}")
+    # Written under another name, then renamed: the driver reads the file as soon as it exists, and
+    # a busy machine took more than its grace period to write it (it read a truncated profile).
+    path = f"{os.environ['BENCH_PROFILE_OUT']}.{os.getpid()}"
+    profiler.dump_stats(f"{path}.partial")
+    os.replace(f"{path}.partial", path)
 
 
 signal.signal(signal.SIGUSR1, _start)

@@ -51,3 +51,40 @@ async def test_a_forgotten_then_settled_again_id_is_kept_from_its_later_settle()
     clock.advance(0.5)  # 1.3 s after the first settle, 0.5 s after the second
     assert await _admit_and_settle(store, "b", None, keep_ms=1_000) == "settled"
     assert (await store.settle(SettleRequest("a", 3, keep_settled_ms=1_000))).status == "already"
+
+
+async def _hold(store: MemoryStore, rid: str, lease_ms: int) -> None:
+    admitted = await store.admit(
+        AdmitRequest(rid, (ScopeLimit("key:k", "2025-11-25", 10_000),), (AdmitCandidate(5),), lease_ms)
+    )
+    assert isinstance(admitted, Admitted)
+
+
+async def test_a_shorter_lease_admitted_later_still_expires_on_time() -> None:
+    # Admits skip the scan of the holds until the earliest lease can have run out: a hold admitted
+    # later with a shorter lease moves that instant forward.
+    clock = ManualClock(START)
+    store = MemoryStore(clock)
+    await _hold(store, "long", 300_000)
+    clock.advance(1.0)
+    await _hold(store, "short", 10_000)
+    clock.advance(10.5)  # past the short lease only
+    assert await store.spent("key:k", "2025-11-25") == (5, 5)  # short: charged its estimate; long: held
+    settled = await store.settle(SettleRequest("short", 3))
+    assert settled.status == "settled"
+    assert settled.lease_expired
+    assert await store.spent("key:k", "2025-11-25") == (3, 5)  # the late settle corrects to the actual
+
+
+async def test_an_expired_hold_is_kept_a_day_for_its_late_settle_then_forgotten() -> None:
+    clock = ManualClock(START)
+    store = MemoryStore(clock)
+    await _hold(store, "lost", 1_000)
+    await _hold(store, "late", 1_000)
+    clock.advance(2.0)
+    assert await store.spent("key:k", "2025-11-25") == (10, 0)  # both expired, charged their estimates
+    clock.advance(86_399.0)  # not yet a day after they expired
+    assert (await store.settle(SettleRequest("late", 3))).status == "settled"
+    clock.advance(2.0)  # a day since: the next look at the holds drops the record
+    assert await store.spent("key:k", "2025-11-25") == (8, 0)
+    assert (await store.settle(SettleRequest("lost", 3))).status == "unknown"

@@ -34,6 +34,7 @@ from litellm_router_plugin.integrations.hooks import attach_learner, ensure_deci
 from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
 from litellm_router_plugin.integrations.litellm_alerting import to_litellm_alerting
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
+from litellm_router_plugin.integrations.savings import use_cached_deployment_info
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY
 from litellm_router_plugin.routing.decision import METADATA_KEY
@@ -77,6 +78,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
+        use_cached_deployment_info()  # LiteLLM's savings figure of each routed request, without a deep copy
         attach_learner(self.pipeline)
         metrics.expose_in_default()  # in LiteLLM's /metrics when its Prometheus callback is on
         if mount_routes:

@@ -28,6 +28,9 @@ from litellm_router_plugin.state.base import (
     StoreReset,
 )
 
+_KEEP_EXPIRED_MS = 86_400_000
+"""How long the record of a hold whose lease ran out is kept (a late settle still charges the actual)."""
+
 
 @dataclass(slots=True)
 class _Hold:
@@ -67,6 +70,9 @@ class MemoryStore(Store):
         self._marks: set[str] = set()
         self._counters: dict[tuple[str, str], int] = defaultdict(int)  # (kind, scope:window) -> micros
         self._holds: dict[str, _Hold] = {}
+        # When the next hold's lease runs out or an expired hold's record goes (ms; 0: unknown): admits
+        # before then skip the scan of every hold, which cost O(holds in flight) per admit (issue 25).
+        self._next_due = 0
         self._settled: dict[str, tuple[int, int]] = {}  # id -> (charged, at_ms)
         # Settle order, oldest first: pruning pops from here. Not ``next(iter(self._settled))``: a dict
         # deleted from the front scans its dead slots on every iteration, O(size) per settle once
@@ -91,7 +97,10 @@ class MemoryStore(Store):
         return int(self.clock.now() * 1000)
 
     def _expire(self, now: int) -> None:
+        if now < self._next_due:
+            return  # no lease runs out and no expired record goes before then
         lost: list[LostHold] = []
+        due = sys.maxsize
         for hid, hold in list(self._holds.items()):
             if not hold.expired and hold.lease_until <= now:
                 for spent_key, held_key in hold.keys:
@@ -101,8 +110,12 @@ class MemoryStore(Store):
                 hold.charged = hold.amount if hold.charge_lost else 0
                 hold.expired, hold.expired_at = True, now
                 lost.append(LostHold(hid, hold.amount, hold.charge_lost))
-            elif hold.expired and hold.expired_at <= now - 86_400_000:
+                due = min(due, now + _KEEP_EXPIRED_MS)
+            elif hold.expired and hold.expired_at <= now - _KEEP_EXPIRED_MS:
                 del self._holds[hid]
+            else:
+                due = min(due, hold.expired_at + _KEEP_EXPIRED_MS if hold.expired else hold.lease_until)
+        self._next_due = due
         if lost:
             self._report_lost(lost)
 
@@ -179,6 +192,7 @@ class MemoryStore(Store):
         estimate = request.candidates[j].estimate
         for _, held_key in keys:
             self._counters[("held", held_key)] += estimate
+        self._next_due = min(self._next_due, now + request.lease_ms)
         self._holds[request.request_id] = _Hold(
             estimate,
             keys,
@@ -277,6 +291,7 @@ class MemoryStore(Store):
                 for _, held_key in keys:
                     self._counters[("held", held_key)] += hold.amount
                 self._holds[hold.request_id] = _Hold(hold.amount, keys, now + hold.lease_ms, hold.window, hold.scopes)
+                self._next_due = min(self._next_due, now + hold.lease_ms)
             self._epoch, self._provisional = epoch, provisional
             return True
 
