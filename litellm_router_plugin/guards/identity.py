@@ -46,3 +46,7 @@ class Identity:
         if user is None and trust_client_user:
             user = request.get("user")
         return cls(user, key, team, budgets)
+
+
+ANONYMOUS = Identity()
+"""No user, key or team: only the global budget applies."""
