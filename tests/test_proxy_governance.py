@@ -180,7 +180,7 @@ def test_a_request_no_deployment_can_serve_is_a_clear_400(stack: Stack) -> None:
 def test_a_malformed_override_is_the_same_400_as_in_process(stack: Stack, overrides: Any, field: str) -> None:
     before = stack.hits()
     with pytest.raises(openai.APIStatusError) as info:
-        chat(stack.client("sk-overrides"), "auto", SIMPLE, extra_body={"metadata": {"router": overrides}})
+        chat(stack.client("sk-overrides-t13"), "auto", SIMPLE, extra_body={"metadata": {"router": overrides}})
     assert info.value.status_code == 400
     error = info.value.response.json()["error"]
     assert (error["message"], error["param"], error["type"]) == (
