@@ -71,7 +71,8 @@ def bench_plan(rounds: int) -> None:
         for _ in range(rounds):
             for m in messages:
                 start = time.perf_counter_ns()
-                await planner.plan(m)
+                request = planner.request(m)
+                planner.plan(await planner.analyse(request.prompt), request)
                 samples.append((time.perf_counter_ns() - start) / 1e6)
 
     asyncio.run(run())

@@ -44,6 +44,7 @@ TEST_KEYS = (
     "sk-cascade-t10",
     "sk-learn-t11",
     "sk-metrics-t12",
+    "sk-overrides-t13",
 )
 
 

@@ -16,6 +16,7 @@ from pydantic_ai import Agent
 from pydantic_ai.models.test import TestModel
 
 from litellm_router_plugin import BudgetExceededError, ConfigError, Pipeline, PluginConfig, build_router
+from litellm_router_plugin.config import RequestOverrides
 from litellm_router_plugin.pipeline.cascade import CASCADE_KEY, Settings, cascade_requested
 from litellm_router_plugin.pipeline.confidence import Verdict, load_verifier, similarity
 from litellm_router_plugin.pricing import count_prompt_tokens
@@ -347,21 +348,21 @@ async def test_cascade_is_nearly_as_accurate_as_always_strong_for_a_fraction_of_
 
 def test_request_settings_are_validated_and_may_only_lower_the_cap() -> None:
     config = PluginConfig.load({"cascade": {"max_cost_usd": 0.05}}).cascade
-    assert Settings.of(config, {"max_cost_usd": 0.01}).max_cost_usd == 0.01
-    assert Settings.of(config, {"max_cost_usd": 1.0}).max_cost_usd == 0.05
+    assert Settings.of(config, RequestOverrides.parse({"max_cost_usd": 0.01})).max_cost_usd == 0.01
+    assert Settings.of(config, RequestOverrides.parse({"max_cost_usd": 1.0})).max_cost_usd == 0.05
     with pytest.raises(ConfigError, match=r"metadata\.router\.checks"):
-        Settings.of(config, {"checks": ["vibes"]})
+        Settings.of(config, RequestOverrides.parse({"checks": ["vibes"]}))
     with pytest.raises(ConfigError, match=r"metadata\.router\.max_cost_usd"):
-        Settings.of(config, {"max_cost_usd": -1})
+        Settings.of(config, RequestOverrides.parse({"max_cost_usd": -1}))
     with pytest.raises(ConfigError, match=r"metadata\.router\.consistency_threshold"):
-        Settings.of(config, {"consistency_threshold": 1.5})
+        Settings.of(config, RequestOverrides.parse({"consistency_threshold": 1.5}))
     cascade = {"metadata": {"router": {"cascade": True}}}
-    assert cascade_requested(config, cascade)
-    assert not cascade_requested(config.model_copy(update={"enabled": True}), {"stream": True})
+    assert cascade_requested(config, RequestOverrides.of(cascade), False)
+    assert not cascade_requested(config.model_copy(update={"enabled": True}), RequestOverrides.of({}), True)
     with pytest.raises(ConfigError, match="stream"):
-        cascade_requested(config, {**cascade, "stream": True})
+        cascade_requested(config, RequestOverrides.of(cascade), True)
     with pytest.raises(ConfigError, match=r"metadata\.router\.cascade"):
-        cascade_requested(config, {"metadata": {"router": {"cascade": "yes"}}})
+        cascade_requested(config, RequestOverrides.of({"metadata": {"router": {"cascade": "yes"}}}), False)
 
 
 def test_a_verifier_path_that_does_not_import_is_a_config_error() -> None:

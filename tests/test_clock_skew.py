@@ -8,6 +8,7 @@ import pytest
 
 from litellm_router_plugin import BudgetExceededError, BudgetGuard, BudgetLimit
 from litellm_router_plugin.clock import ManualClock
+from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.state import Store
 from tests.stores import START
 
@@ -86,5 +87,5 @@ def test_admit_requests_of_several_identities_are_those_of_a_fresh_guard() -> No
         guard.clock.set(START + day * DAY)  # type: ignore[attr-defined]
         for user, key, team in identities:
             fresh = BudgetGuard(BudgetLimit(per_request=1.0), clock=ManualClock(START + day * DAY), **limits)
-            got = guard.admit_request("r", [0.25, 2.0], user=user, key=key, team=team)
-            assert got == fresh.admit_request("r", [0.25, 2.0], user=user, key=key, team=team)
+            got = guard.admit_request("r", [0.25, 2.0], identity=Identity(user, key, team))
+            assert got == fresh.admit_request("r", [0.25, 2.0], identity=Identity(user, key, team))

@@ -121,29 +121,31 @@ async def test_tools_and_context_needs_pick_a_deployment_that_can_or_fail_clearl
         ]
     }
     pipeline = Pipeline(tiers)
-    with_tools = await pipeline.route({"tools": TOOLS}, user("Hi!"))
+    with_tools = await pipeline.route(pipeline.request({"tools": TOOLS}, messages=user("Hi!")))
     assert with_tools.decision.model == "gpt-4.1-mini"
     long_prompt = user("Hi! " + "word " * 200)
-    plain = await pipeline.route({}, long_prompt)
+    plain = await pipeline.route(pipeline.request({}, messages=long_prompt))
     assert plain.decision.model == "gpt-4o-mini"  # gpt-4.1-mini's window (50 tokens) is too small here
     with pytest.raises(UnsupportedRequest, match="function calling") as info:
-        await pipeline.route({"tools": TOOLS}, long_prompt)
+        await pipeline.route(pipeline.request({"tools": TOOLS}, messages=long_prompt))
     assert info.value.status_code == 400
 
 
 async def test_tool_definitions_and_images_count_in_the_estimate() -> None:
     pipeline = Pipeline(TWO_TIERS)
-    plain = await pipeline.route({"max_tokens": 10}, user("What is in this picture?"))
-    with_tools = await pipeline.route({"max_tokens": 10, "tools": TOOLS}, user("What is in this picture?"))
-    with_image = await pipeline.route({"max_tokens": 10}, IMAGE)
+    plain = await pipeline.route(pipeline.request({"max_tokens": 10}, messages=user("What is in this picture?")))
+    with_tools = await pipeline.route(
+        pipeline.request({"max_tokens": 10, "tools": TOOLS}, messages=user("What is in this picture?"))
+    )
+    with_image = await pipeline.route(pipeline.request({"max_tokens": 10}, messages=IMAGE))
     assert with_tools.decision.prompt_tokens > plain.decision.prompt_tokens
     assert with_image.decision.prompt_tokens > plain.decision.prompt_tokens + 50  # LiteLLM's default image tokens
 
 
 async def test_n_completions_are_estimated_n_times() -> None:
     pipeline = Pipeline(TWO_TIERS)
-    one = await pipeline.route({"max_tokens": 100}, user("Hi!"))
-    three = await pipeline.route({"max_tokens": 100, "n": 3}, user("Hi!"))
+    one = await pipeline.route(pipeline.request({"max_tokens": 100}, messages=user("Hi!")))
+    three = await pipeline.route(pipeline.request({"max_tokens": 100, "n": 3}, messages=user("Hi!")))
     price = one.deployment.price
     extra_output = three.decision.estimated_cost_usd - one.decision.estimated_cost_usd
     assert extra_output == pytest.approx(200 * price.output_per_token)

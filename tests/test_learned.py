@@ -99,7 +99,8 @@ def test_missing_or_corrupt_model_file_is_a_clear_error_and_routing_falls_back(
 
 async def test_planner_with_a_broken_learned_model_still_routes(tmp_path: Path) -> None:
     planner = Planner(PluginConfig.load({"classifier": {"kind": "learned", "model_path": str(tmp_path / "x.json")}}))
-    plan = await planner.plan(user("Hi there!"))
+    request = planner.request(user("Hi there!"))
+    plan = planner.plan(await planner.analyse(request.prompt), request)
     assert plan.route.tiers[0].name == "simple"
     assert plan.analysis is not None
     assert plan.analysis.fallback_reason is not None
@@ -108,7 +109,8 @@ async def test_planner_with_a_broken_learned_model_still_routes(tmp_path: Path) 
 async def test_planner_uses_the_learned_classifier_when_configured() -> None:
     planner = Planner(PluginConfig.load({"classifier": {"kind": "learned"}}))
     assert isinstance(planner.local, LearnedClassifier)
-    plan = await planner.plan(user("Prove that there are infinitely many prime numbers."))
+    request = planner.request(user("Prove that there are infinitely many prime numbers."))
+    plan = planner.plan(await planner.analyse(request.prompt), request)
     assert plan.analysis is not None
     assert plan.analysis.classifier == "learned"
     assert plan.route.tiers[0].name == "reasoning"

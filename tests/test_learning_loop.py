@@ -208,7 +208,9 @@ async def test_shadow_outcomes_retrain_promote_adopt_in_another_worker_and_roll_
         )
 
         # This worker routes with it: the sums to the strong tier, and its decisions name the model.
-        sum_routed = await pipeline.route({}, [{"role": "user", "content": "What is 3 + 4?"}])
+        sum_routed = await pipeline.route(
+            pipeline.request({}, messages=[{"role": "user", "content": "What is 3 + 4?"}])
+        )
         assert sum_routed.decision.tier == "strong"
         assert str(sum_routed.decision.policy_version).endswith(f"+{current}")
         assert sum_routed.ticket is not None

@@ -33,7 +33,9 @@ async def test_mock_calls_do_not_report_an_overrun(caplog: pytest.LogCaptureFixt
 
 async def test_a_real_overrun_is_still_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     pipeline = Pipeline(CONFIG)
-    routed = await pipeline.route({"max_tokens": 1}, user("Prove that there are infinitely many primes."))
+    routed = await pipeline.route(
+        pipeline.request({"max_tokens": 1}, messages=user("Prove that there are infinitely many primes."))
+    )
     assert routed.ticket is not None
     assert not routed.ticket.mocked
     with caplog.at_level(logging.WARNING, logger="litellm_router_plugin"):

@@ -49,11 +49,11 @@ async def test_a_changed_policy_applies_to_the_next_request(tmp_path: Path) -> N
     path = tmp_path / "policy.yaml"
     first = write(path, policy("gpt-4o-mini"))
     pipeline = Pipeline(path)
-    routed = await pipeline.route({}, user("Hi there!"))
+    routed = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
     assert (routed.decision.model, routed.decision.policy_version) == ("gpt-4o-mini", first)
 
     second = write(path, policy("gemini/gemini-2.5-flash-lite", cascade={"max_cost_usd": 0.01}))
-    routed = await pipeline.route({}, user("Hi there!"))
+    routed = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
     assert (routed.decision.model, routed.decision.policy_version) == ("gemini/gemini-2.5-flash-lite", second)
     assert pipeline.config.cascade.max_cost_usd == 0.01
     assert routed.decision.log_record("x")["policy_version"] == second
@@ -69,12 +69,12 @@ async def test_an_invalid_policy_is_ignored_with_one_error_naming_the_field(
     with caplog.at_level(logging.ERROR, logger="litellm_router_plugin.pipeline.policy"):
         write(path, bad)
         for _ in range(3):
-            routed = await pipeline.route({}, user("Hi there!"))
+            routed = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
             assert (routed.decision.model, routed.decision.policy_version) == ("gpt-4o-mini", good)
         write(path, "tiers: [unclosed")
-        await pipeline.route({}, user("Hi there!"))
+        await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
         write(path, policy("no-such-model-anywhere"))  # valid shape, but no price: still refused
-        await pipeline.route({}, user("Hi there!"))
+        await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 3, errors
     assert "cascade.consistency_threshold" in errors[0]

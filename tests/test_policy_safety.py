@@ -47,7 +47,7 @@ async def admitted(pipeline: Pipeline, n: int = 3) -> int:
     count = 0
     for _ in range(n):
         try:
-            routed = await pipeline.route({}, user("Hi there!"))
+            routed = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
         except BudgetExceededError:
             continue
         count += 1

@@ -52,7 +52,7 @@ async def test_a_reload_swaps_one_snapshot_and_leaves_the_old_one_whole(tmp_path
     data["tiers"][0]["deployments"] = [{"model": "gemini/gemini-2.5-flash-lite"}]  # type: ignore[index]
     data["budgets"] = {"global": None}  # removed explicitly (a missing one reads as a cut write)
     path.write_text(yaml.safe_dump(data))
-    routed = await pipeline.route({}, user("Hi there!"))
+    routed = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
 
     new = pipeline.policy
     assert new is not old

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from tests.proxy_harness import EXAMPLE, Harness, tier_deployment, wait_http
+from tests.test_request import MALFORMED, expected
 
 HARD = "Prove rigorously that there are infinitely many primes, then derive a bound on the n-th prime."
 SIMPLE = "Hi there!"
@@ -173,6 +174,22 @@ def test_a_request_no_deployment_can_serve_is_a_clear_400(stack: Stack) -> None:
         chat(stack.client("sk-schema"), "auto", SIMPLE, max_tokens=5, response_format=schema)
     assert info.value.status_code == 400
     assert "structured output" in info.value.response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("overrides", "field"), MALFORMED)
+def test_a_malformed_override_is_the_same_400_as_in_process(stack: Stack, overrides: Any, field: str) -> None:
+    before = stack.hits()
+    with pytest.raises(openai.APIStatusError) as info:
+        chat(stack.client("sk-overrides-t13"), "auto", SIMPLE, extra_body={"metadata": {"router": overrides}})
+    assert info.value.status_code == 400
+    error = info.value.response.json()["error"]
+    assert (error["message"], error["param"], error["type"]) == (
+        str(expected(overrides)),
+        field,
+        "invalid_request_error",
+    )
+    assert info.value.response.headers.get("x-should-retry") == "false"
+    assert stack.hits() == before  # refused before any call
 
 
 def test_a_401_from_the_cheap_tier_reaches_the_client_and_nothing_dearer_is_called(stack: Stack) -> None:

@@ -107,7 +107,9 @@ def policy_worker(path: str, conn: Any) -> None:
     pipeline = Pipeline(path)
     conn.send("ready")
     while (prompt := conn.recv()) is not None:
-        routed = loop.run_until_complete(pipeline.route({}, [{"role": "user", "content": prompt}]))
+        routed = loop.run_until_complete(
+            pipeline.route(pipeline.request({}, messages=[{"role": "user", "content": prompt}]))
+        )
         if routed.ticket is not None:
             loop.run_until_complete(pipeline.settle(routed.ticket))
         conn.send((routed.decision.model, routed.decision.policy_version))
@@ -127,7 +129,7 @@ def policy_admits(path: str, conn: Any) -> None:
 
     async def one() -> int:
         try:
-            routed = await pipeline.route({}, [{"role": "user", "content": "Hi there!"}])
+            routed = await pipeline.route(pipeline.request({}, messages=[{"role": "user", "content": "Hi there!"}]))
         except BudgetExceededError:
             return 0
         if routed.ticket is not None:
@@ -153,7 +155,9 @@ def learning_worker(path: str, conn: Any) -> None:
     assert learner is not None
     conn.send("ready")
     while (prompt := conn.recv()) is not None:
-        routed = loop.run_until_complete(pipeline.route({}, [{"role": "user", "content": prompt}]))
+        routed = loop.run_until_complete(
+            pipeline.route(pipeline.request({}, messages=[{"role": "user", "content": prompt}]))
+        )
         if routed.ticket is not None:
             loop.run_until_complete(pipeline.settle(routed.ticket))
         conn.send((routed.decision.tier, learner.adopted))

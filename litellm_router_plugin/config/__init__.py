@@ -30,6 +30,7 @@ from litellm_router_plugin.config.common import (
     _Strict,
 )
 from litellm_router_plugin.config.guards import BreakerConfig, BudgetsConfig, LedgerConfig, LimitConfig, StoreConfig
+from litellm_router_plugin.config.overrides import RequestOverrides
 from litellm_router_plugin.config.tiers import (
     ClassifierConfig,
     CustomPrice,
@@ -55,6 +56,7 @@ __all__ = [
     "LimitConfig",
     "PluginConfig",
     "PolicyConfig",
+    "RequestOverrides",
     "ResilienceConfig",
     "ShadowConfig",
     "StoreConfig",

@@ -114,9 +114,7 @@ class Admission:
         request, limit_scope = self.guard.admit_request(
             request_id,
             [o.estimate for o in offers],
-            user=identity.user,
-            key=identity.key,
-            team=identity.team,
+            identity=identity,
             breakers=[self.breaker(o.breaker) for o in offers],
             extra_scopes=own.scopes if own is not None else (),
         )

@@ -24,6 +24,7 @@ from litellm_router_plugin.errors import (
     checked_positive,
 )
 from litellm_router_plugin.guards.holds import Hold, hold_of
+from litellm_router_plugin.guards.identity import ANONYMOUS, Identity
 from litellm_router_plugin.guards.rebuild import Rebuild
 from litellm_router_plugin.guards.scopes import SCOPE_KINDS, ScopeKind, applicable_scopes, scope_name
 from litellm_router_plugin.guards.settle_queue import queue_for
@@ -184,19 +185,19 @@ class BudgetGuard:
         request_id: str,
         estimates: Sequence[float],
         *,
-        user: str | None = None,
-        key: str | None = None,
-        team: str | None = None,
+        identity: Identity = ANONYMOUS,
         breakers: Sequence[BreakerSpec | None] | None = None,
         extra_scopes: Sequence[ScopeLimit] = (),
     ) -> tuple[AdmitRequest, str]:
-        """The store request holding the first of ``estimates`` every budget allows (``breakers``:
-        each candidate's circuit breaker, if any; ``extra_scopes``: counters with periods of their
-        own, such as LiteLLM's budgets), and the scope of the per-request limit that applies."""
+        """The store request holding the first of ``estimates`` every budget allows to ``identity``
+        (``breakers``: each candidate's circuit breaker, if any; ``extra_scopes``: counters with
+        periods of their own, such as LiteLLM's budgets), and the scope of the per-request limit that
+        applies."""
         if not estimates:
             raise ValueError("admit needs at least one candidate")
         checked = [_usd("estimated_cost", cost, allow_none=False) or 0.0 for cost in estimates]
         before, after, boundary_ms = self.window_pair()  # the store's clock picks one of the two
+        user, key, team = identity.user, identity.key, identity.team  # the cache keys (budgets aside)
         limits = self._limits_of(user, key, team)
         scopes = self._scopes_of(user, key, team, before) + tuple(extra_scopes)
         per_request = limits.per_request
@@ -279,7 +280,7 @@ class BudgetGuard:
     ) -> Hold:
         """Hold the first of ``estimates`` every budget allows; raises ``BudgetExceededError`` (the
         first limit that refused) or, under fail-closed, ``StoreUnavailableError``."""
-        request, limit_scope = self.admit_request(request_id, estimates, user=user, key=key, team=team)
+        request, limit_scope = self.admit_request(request_id, estimates, identity=Identity(user, key, team))
         return hold_of(await self.submit(request), request, estimates, lambda r: self.refusal(r, limit_scope))
 
     async def recover(self, *windows: str) -> None:

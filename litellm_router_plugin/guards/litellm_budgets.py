@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from litellm_router_plugin import metrics
-from litellm_router_plugin.guards.budget import scope_name
+from litellm_router_plugin.guards.scopes import scope_name
 from litellm_router_plugin.state import ScopeLimit, to_micros
 
 alert_logger = logging.getLogger("litellm_router_plugin.alerts")

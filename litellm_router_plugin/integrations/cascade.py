@@ -22,18 +22,7 @@ from litellm_router_plugin.pipeline.pipeline import Pipeline
 PROVIDER = CASCADE_PROVIDER
 """The provider prefix of the cascade deployment: ``router-cascade/<pipeline id>``."""
 
-CLIENT_SETTINGS = (
-    "cascade",
-    "max_cost_usd",
-    "checks",
-    "consistency_threshold",
-    "logprob_threshold",
-    "verifier_threshold",
-)
-"""Cascade settings a proxy client may send in ``metadata.router`` (``max_cost_usd`` only lowers the cap)."""
-
 __all__ = [
-    "CLIENT_SETTINGS",
     "PROVIDER",
     "CascadeProvider",
     "cascade_entry",
@@ -60,7 +49,8 @@ class CascadeProvider(PluginProvider):
         overrides = metadata.get(OVERRIDES_KEY)
         metadata[OVERRIDES_KEY] = {**(overrides if isinstance(overrides, Mapping) else {}), "cascade": True}
         try:
-            return await Cascade(pipeline).acompletion(messages, metadata=metadata, **call)
+            request = pipeline.request({**call, "metadata": metadata}, messages=messages)
+            return await Cascade(pipeline).acompletion(request)
         except Exception as exc:
             # The cascade already retried and fell back; a Router retry would run it all again.
             exc.num_retries = 0  # type: ignore[attr-defined]

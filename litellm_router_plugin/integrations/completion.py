@@ -9,7 +9,6 @@ from typing import Any
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
-from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 
 _default: Pipeline | None = None
@@ -39,7 +38,7 @@ async def acompletion(model: str, messages: list[Any] | None = None, **kwargs: A
     """
     pipeline: Pipeline = kwargs.pop("pipeline", None) or default_pipeline()
     ensure_decision_hook()  # LiteLLM's deployment hooks settle the call (streams when they end)
-    return await governed_acompletion(pipeline, model, messages, **kwargs)
+    return await pipeline.acompletion(messages, model=model, **kwargs)
 
 
 async def feedback(request_id: str, score: float, *, pipeline: Pipeline | None = None) -> Any:

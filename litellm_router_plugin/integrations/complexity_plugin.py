@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litellm_router_plugin.classify import Category, Classifier, HeuristicClassifier
-from litellm_router_plugin.routing.planner import prompt_text
+from litellm_router_plugin.routing.request import prompt_text
 
 DEFAULT_TIER_NAMES: dict[Category, str] = {
     "simple": "SIMPLE",

@@ -25,7 +25,6 @@ from litellm_router_plugin.integrations.blocking import run_blocking
 from litellm_router_plugin.integrations.completion import configure, default_pipeline
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.integrations.llm_provider import PluginProvider
-from litellm_router_plugin.pipeline.names import governed_acompletion
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 PROVIDER = "router"
@@ -95,7 +94,7 @@ class RouterProvider(PluginProvider):
         ensure_decision_hook()
         # router/<name> accepts what model=<name> does through the Router: the alias, a tier, any model.
         kwargs = _call_kwargs(optional_params, litellm_params)
-        return await governed_acompletion(default_pipeline(), model, messages, stream=stream, **kwargs)
+        return await default_pipeline().acompletion(messages, model=model, stream=stream, **kwargs)
 
     async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         """Route, admit, call, settle; the response carries the decision."""

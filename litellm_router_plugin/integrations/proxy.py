@@ -24,25 +24,25 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
 from litellm_router_plugin import metrics
-from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig
+from litellm_router_plugin.config import OVERRIDES_KEY, PluginConfig, RequestOverrides
 from litellm_router_plugin.errors import ConfigError, StoreUnavailableError
 from litellm_router_plugin.guards.dependencies import log_dependencies
 from litellm_router_plugin.guards.litellm_budgets import LITELLM_BUDGETS_KEY, add_alert_sink
 from litellm_router_plugin.guards.litellm_budgets import from_auth as budgets_from_auth
-from litellm_router_plugin.integrations.cascade import CLIENT_SETTINGS, cascade_headers
+from litellm_router_plugin.integrations.cascade import cascade_headers
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
 from litellm_router_plugin.integrations.litellm_alerting import to_litellm_alerting
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
 from litellm_router_plugin.integrations.savings import use_cached_deployment_info
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.pipeline.request import NamedTarget
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
 CONFIG_ENV = "LITELLM_ROUTER_PLUGIN_CONFIG"
-_CLIENT_OVERRIDES = ("tier", "min_tier", "max_tier", "reference", *CLIENT_SETTINGS)
 
 __all__ = ["CONFIG_ENV", "ProxyRouterPlugin", "RouterHTTPError", "to_http_error"]  # the mapper: http_errors.py
 
@@ -148,20 +148,18 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
             metadata = data["metadata"] = {}
-        client = metadata.get(OVERRIDES_KEY)
-        client = client if isinstance(client, Mapping) else {}
         # Identity comes from the authenticated key only: a client cannot name another user's budget.
+        # A malformed override is refused here (the failure hook's 400), as on every other path.
+        client = RequestOverrides.of(data).model_dump(exclude_defaults=True, exclude=set(RequestOverrides.IDENTITY))
         token = user_api_key_dict.api_key or user_api_key_dict.token
-        metadata[OVERRIDES_KEY] = {
-            **{k: v for k, v in client.items() if k in _CLIENT_OVERRIDES},
-            "user": user_api_key_dict.user_id,
-            "key": token,
-            "team": user_api_key_dict.team_id,
-            "authenticated": True,
-        }
+        authenticated = {"user": user_api_key_dict.user_id, "key": token, "team": user_api_key_dict.team_id}
+        metadata[OVERRIDES_KEY] = {**client, **authenticated, "authenticated": True}
         if self.pipeline.config.budgets.litellm_budgets:
             metadata[OVERRIDES_KEY][LITELLM_BUDGETS_KEY] = budgets_from_auth(user_api_key_dict)
-        if data.get("model") == self.alias or data.get("model") in self.pipeline.tier_map:
+        model = data.get("model")
+        if isinstance(model, str) and not isinstance(
+            self.pipeline.request(data, model=model, messages=data.get("messages")).target, NamedTarget
+        ):
             # The response names the model that answered, not the alias (the alias stays in the decision).
             metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True
         return data

@@ -15,8 +15,10 @@ from typing import Any
 from litellm.router import CustomRoutingStrategyBase, Router
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments, get_cooldown_deployments
 
+from litellm_router_plugin.classify.base import LocalClassifier
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import ConfigError
+from litellm_router_plugin.integrations.blocking import run_blocking
 from litellm_router_plugin.integrations.cascade import register_cascade_provider
 from litellm_router_plugin.integrations.deployments import (
     PLACEHOLDER_PREFIX,
@@ -26,9 +28,8 @@ from litellm_router_plugin.integrations.deployments import (
 )
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.litellm_compat import stock_pick, stock_pick_sync
-from litellm_router_plugin.pipeline.cascade import cascade_requested
-from litellm_router_plugin.pipeline.names import routed_tier
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
+from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request
 
 __all__ = ["PLACEHOLDER_PREFIX", "CostAwareRoutingStrategy", "alias_placeholder", "build_router", "install"]
 
@@ -83,11 +84,6 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             found = self._by_id[deployment_id]
         return found
 
-    def _routed_tier(self, model: str, kwargs: Mapping[str, Any]) -> tuple[bool, str | None]:
-        """Whether ``model`` is routed by the planner, and the tier it names (``pipeline.names``: the
-        rule every entry point shares)."""
-        return routed_tier(self.pipeline, model, kwargs)
-
     def _cascade(self) -> dict[str, Any]:
         """The alias' cascade deployment (added on first use): its steps are planned, admitted and
         settled by the cascade itself (``integrations.cascade``)."""
@@ -117,15 +113,13 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
     ) -> Any:
         """Plan and admit the alias and tier names; admit the stock choice for any other model."""
         kwargs = request_kwargs if request_kwargs is not None else {}
-        if model == self.pipeline.alias and cascade_requested(self.pipeline.config.cascade, kwargs):
+        request = self.pipeline.request(kwargs, model=model, messages=messages, input=input)
+        if isinstance(request.target, CascadeTarget):
             return self._cascade()
-        routed, tier = self._routed_tier(model, kwargs)
-        if routed:
+        if not isinstance(request.target, NamedTarget):
             # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
             cooling = await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-            return self._attach(
-                await self.pipeline.route(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
-            )
+            return self._attach(await self.pipeline.route(request.avoiding(cooling)), kwargs)
         entry = await stock_pick(
             self.router,
             model,
@@ -134,14 +128,14 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             specific_deployment=specific_deployment,
             request_kwargs=kwargs,
         )
-        return await self._admit_named(model, entry, kwargs, messages)
+        return await self._admit_named(model, entry, request, kwargs)
 
-    async def _admit_named(self, model: str, entry: Any, kwargs: dict[str, Any], messages: Any) -> Any:
+    async def _admit_named(self, model: str, entry: Any, request: Request, kwargs: dict[str, Any]) -> Any:
         if self.pipeline.admission is None or not isinstance(entry, Mapping):
             return entry
         if str((entry.get("model_info") or {}).get("id", "")).startswith(PLACEHOLDER_PREFIX):
             return entry
-        routed = await self.pipeline.admit_named(kwargs, messages, entry, model)
+        routed = await self.pipeline.admit_named(request, entry, model)
         routed.attach(self._metadata(kwargs))
         return entry
 
@@ -153,16 +147,20 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         specific_deployment: bool | None = False,
         request_kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        """Synchronous twin of :meth:`async_get_available_deployment` (serves ``Router.completion``)."""
+        """Synchronous twin of :meth:`async_get_available_deployment` (serves ``Router.completion``):
+        the same path run without an event loop, so admission must not suspend (the memory store's
+        never does; a Redis store is refused with a clear error, before anything is reserved)."""
         kwargs = request_kwargs if request_kwargs is not None else {}
-        if model == self.pipeline.alias and cascade_requested(self.pipeline.config.cascade, kwargs):
+        request = self.pipeline.request(kwargs, model=model, messages=messages, input=input)
+        if isinstance(request.target, CascadeTarget):
             return self._cascade()
-        routed, tier = self._routed_tier(model, kwargs)
-        if routed:
+        if not isinstance(request.target, NamedTarget):
+            classifier = self.pipeline.planner.classifier
+            if not isinstance(classifier, LocalClassifier):
+                # The agent needs the network: ask it on the bridge loop; the route then reads its cache.
+                run_blocking(classifier.aclassify(request.prompt))
             cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-            return self._attach(
-                self.pipeline.route_sync(kwargs, messages, input=input, tier=tier, unhealthy=set(cooling)), kwargs
-            )
+            return self._attach(run_without_loop(self.pipeline.route(request.avoiding(cooling))), kwargs)
         entry = stock_pick_sync(
             self.router,
             model,
@@ -171,7 +169,7 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
             specific_deployment=specific_deployment,
             request_kwargs=kwargs,
         )
-        return run_without_loop(self._admit_named(model, entry, kwargs, messages))
+        return run_without_loop(self._admit_named(model, entry, request, kwargs))
 
 
 def build_router(

@@ -99,7 +99,7 @@ def _request_routes(api: APIRouter, pipeline: Pipeline) -> None:
         if body.max_tokens:
             plan_request["max_tokens"] = body.max_tokens
         try:
-            decision = await pipeline.planner.decide(messages, plan_request)
+            decision = await pipeline.planner.decision(pipeline.request(plan_request, messages=messages))
         except ConfigError as exc:
             return refusal(exc)
         return decision.model_dump(mode="json")

@@ -35,7 +35,8 @@ from litellm_router_plugin.learning.versions import Comparison, Registry, Versio
 from litellm_router_plugin.online.shadow import Shadow, ShadowSkipped, reference_of, sampled
 from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
-from litellm_router_plugin.routing.planner import Planner, prompt_text
+from litellm_router_plugin.routing.planner import Planner
+from litellm_router_plugin.routing.request import prompt_text
 from litellm_router_plugin.state import Store
 from litellm_router_plugin.state.learning import LearningState, learning_state
 

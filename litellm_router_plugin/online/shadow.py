@@ -21,7 +21,7 @@ from typing import Any
 from pydantic_ai.models import Model
 
 from litellm_router_plugin._litellm import litellm
-from litellm_router_plugin.config import OVERRIDES_KEY, ShadowConfig
+from litellm_router_plugin.config import RequestOverrides, ShadowConfig
 from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError, UnknownModelError
 from litellm_router_plugin.guards.admission import Offer
 from litellm_router_plugin.guards.holds import Hold, hold_of
@@ -31,6 +31,7 @@ from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.pricing import Price, price_for
+from litellm_router_plugin.routing.request import TierTarget
 from litellm_router_plugin.state import ScopeLimit, to_micros
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,9 @@ def pricing_name(model: str | Model) -> str:
 
 
 def reference_of(request: Mapping[str, Any]) -> str | None:
-    """The reference answer a request carries (``metadata.router.reference``), if any."""
-    metadata = request.get("metadata")
-    own = metadata.get(OVERRIDES_KEY) if isinstance(metadata, Mapping) else None
-    found = own.get("reference") if isinstance(own, Mapping) else None
-    return str(found) if isinstance(found, str | int | float) and not isinstance(found, bool) else None
+    """The reference answer a request carries (``metadata.router.reference``), if any (the overrides
+    were checked when the request was routed)."""
+    return RequestOverrides.of(request).reference
 
 
 class Shadow:
@@ -121,7 +120,9 @@ class Shadow:
         if rank + 1 >= len(tiers):
             return None
         settings = {k: request[k] for k in _PASSED if k in request}
-        plan = await pipeline.planner.plan(messages, {**settings, "metadata": {}}, tier=tiers[rank + 1].name)
+        planner = pipeline.planner
+        asked = dataclasses.replace(planner.request(messages, settings), target=TierTarget(tiers[rank + 1].name))
+        plan = planner.plan(await planner.analyse(asked.prompt), asked)
         usable = plan.usable()
         hold = await self._hold([Offer(o.estimate, o.deployment.deployment_id) for o in usable])
         chosen = usable[hold.index]

@@ -22,10 +22,10 @@ logged as one JSON line (``event: cascade``) on the decision logger.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
@@ -48,7 +48,6 @@ from litellm_router_plugin.pipeline.cascade_settings import (
     TierFailed,
     cascade_requested,
     is_transient,
-    overrides_of,
 )
 from litellm_router_plugin.pipeline.cascade_state import Climb, Run
 from litellm_router_plugin.pipeline.confidence import (
@@ -62,6 +61,7 @@ from litellm_router_plugin.pipeline.confidence import (
     load_verifier,
     needs_of,
 )
+from litellm_router_plugin.pipeline.request import Request
 from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY, decision_logger
 from litellm_router_plugin.routing.tiers import Tier, TierDeployment
@@ -75,7 +75,6 @@ __all__ = [
     "CascadeResult",
     "Settings",
     "cascade_requested",
-    "overrides_of",
 ]  # records, settings: their modules
 
 logger = logging.getLogger(__name__)
@@ -106,37 +105,38 @@ class Cascade:
         return tuple(made[name] for name in settings.checks)
 
     # -- the ladder -------------------------------------------------------------------------
-    async def ladder(self, messages: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> tuple[Any, list[Tier]]:
+    async def ladder(self, request: Request) -> tuple[Any, list[Tier]]:
         """The plan of the request and the tiers to climb: from the routed (or cheapest) tier up to
         the strongest the request may use."""
-        plan = await self.pipeline.planner.plan(messages, request)
+        planner = self.pipeline.planner
+        plan = planner.plan(await planner.analyse(request.prompt), request)
         top = plan.route.tiers[-1].rank
         tiers = self.pipeline.tier_map.tiers
         if self.config.cascade.start == "cheapest":
-            low = self.pipeline.planner._tier(overrides_of(request), "min_tier")
-            first = low.rank if low is not None else 0
+            low = request.overrides.min_tier
+            first = self.pipeline.tier_map[low].rank if low is not None else 0
         else:
             first = plan.route.tiers[0].rank
         return plan, list(tiers[first : top + 1])
 
     # -- one request ------------------------------------------------------------------------
-    async def acompletion(self, messages: list[Any] | None = None, **kwargs: Any) -> Any:
-        """Run the cascade; return the final answer with the result on ``_hidden_params``."""
-        messages = messages or []
-        verifier = kwargs.pop("cascade_verifier", None)
-        if verifier is not None:
-            self._verifier = verifier
-        settings = Settings.of(self.config.cascade, overrides_of(kwargs))
+    async def acompletion(self, request: Request) -> Any:
+        """Run the cascade of ``request`` (read by ``Pipeline.request``); return the final answer with
+        the result on ``_hidden_params``."""
+        settings = Settings.of(self.config.cascade, request.overrides)
         if "verifier" in settings.checks and self.verifier() is None:
             raise ConfigError(
                 "cascade.verifier", None, "The verifier check needs a verifier: set cascade.verifier or pass one."
             )
-        plan, ladder = await self.ladder(messages, kwargs)
-        metadata = dict(kwargs.pop("metadata", None) or {})
-        if settings.max_cost_usd is not None and self.pipeline.planner.requested_max_tokens(kwargs) is None:
+        plan, ladder = await self.ladder(request)
+        metadata = dict(request.call.get("metadata") or {})
+        kwargs = {k: v for k, v in request.call.items() if k != "metadata"}
+        if settings.max_cost_usd is not None and not request.max_tokens_asked:
             kwargs["max_tokens"] = plan.max_tokens  # the provider then bounds what the estimate assumed
+            asked = {**request.call, "max_tokens": plan.max_tokens}
+            request = dataclasses.replace(request, call=asked, max_tokens_asked=True)
         run = Run(
-            messages,
+            list(request.messages or []),
             kwargs,
             metadata,
             settings,
@@ -145,6 +145,7 @@ class Cascade:
             plan.max_tokens,
             plan.prompt_tokens,
             time.perf_counter(),
+            request,
         )
         return await self._climb(run, ladder)
 
@@ -262,12 +263,7 @@ class Cascade:
                 async for attempt in retrying:
                     with attempt:
                         blamed = None
-                        routed = await self.pipeline.route(
-                            {**run.call_kwargs, "metadata": run.metadata},
-                            run.messages,
-                            tier=tier.name,
-                            unhealthy=run.failed | too_dear,
-                        )
+                        routed = await self.pipeline.route(run.request.for_tier(tier.name, run.failed | too_dear))
                         blamed = routed.deployment.deployment_id
                         return await self._call(run, index, routed, needs)
             except (CircuitBreakerOpen, NoDeploymentAvailable, UnsupportedRequest) as exc:

@@ -4,16 +4,10 @@ end a step."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from litellm_router_plugin.config import OVERRIDES_KEY, CascadeConfig, CheckName
-from litellm_router_plugin.errors import (
-    ConfigError,
-    RouterPluginError,
-    checked_amount,
-)
+from litellm_router_plugin.config import CascadeConfig, CheckName, RequestOverrides
+from litellm_router_plugin.errors import ConfigError, RouterPluginError
 from litellm_router_plugin.guards.breaker import counts_as_failure
 
 
@@ -29,50 +23,32 @@ class Settings:
     sample_temperature: float | None
 
     @classmethod
-    def of(cls, config: CascadeConfig, overrides: Mapping[str, Any]) -> Settings:
+    def of(cls, config: CascadeConfig, overrides: RequestOverrides) -> Settings:
         """``config`` with a request's overrides (``max_cost_usd`` may only lower the configured cap)."""
-        cap = config.max_cost_usd
-        asked = overrides.get("max_cost_usd")
+        cap, asked = config.max_cost_usd, overrides.max_cost_usd
         if asked is not None:
-            asked = checked_amount(f"metadata.{OVERRIDES_KEY}.max_cost_usd", asked)
             cap = asked if cap is None else min(cap, asked)
-        checks = overrides.get("checks", config.checks)
-        allowed = ("consistency", "logprobs", "verifier")
-        if not isinstance(checks, list | tuple) or any(c not in allowed for c in checks):
-            raise ConfigError(f"metadata.{OVERRIDES_KEY}.checks", checks, f"Give a list of: {', '.join(allowed)}.")
         return cls(
-            tuple(checks),
-            _fraction(overrides, "consistency_threshold", config.consistency_threshold),
-            _fraction(overrides, "logprob_threshold", config.logprob_threshold),
-            _fraction(overrides, "verifier_threshold", config.verifier_threshold),
+            overrides.checks if overrides.checks is not None else tuple(config.checks),
+            _or(overrides.consistency_threshold, config.consistency_threshold),
+            _or(overrides.logprob_threshold, config.logprob_threshold),
+            _or(overrides.verifier_threshold, config.verifier_threshold),
             cap,
             config.sample_temperature,
         )
 
 
-def _fraction(overrides: Mapping[str, Any], key: str, default: float) -> float:
-    value = overrides.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ConfigError(f"metadata.{OVERRIDES_KEY}.{key}", value, "Use a number between 0 and 1.")
-    return float(value)
+def _or(value: float | None, default: float) -> float:
+    return float(value if value is not None else default)
 
 
-def overrides_of(request: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The request's ``metadata.router`` mapping (empty when absent)."""
-    metadata = request.get("metadata")
-    raw = metadata.get(OVERRIDES_KEY) if isinstance(metadata, Mapping) else None
-    return raw if isinstance(raw, Mapping) else {}
-
-
-def cascade_requested(config: CascadeConfig, request: Mapping[str, Any]) -> bool:
-    """Whether this request cascades: ``metadata.router.cascade`` if given, else ``cascade.enabled``.
+def cascade_requested(config: CascadeConfig, overrides: RequestOverrides, stream: bool) -> bool:
+    """Whether a request for the alias cascades: ``metadata.router.cascade`` if given, else ``cascade.enabled``.
 
     A stream cannot be checked before it is sent: it cascades only when asked explicitly, and then
     it is refused (``ConfigError``)."""
-    asked = overrides_of(request).get("cascade")
-    if asked is not None and not isinstance(asked, bool):
-        raise ConfigError(f"metadata.{OVERRIDES_KEY}.cascade", asked, "Use true or false.")
-    if request.get("stream"):
+    asked = overrides.cascade
+    if stream:
         if asked:
             raise ConfigError("stream", True, "A cascade checks whole answers; send stream: false to cascade.")
         return False

@@ -9,6 +9,7 @@ from typing import Any
 from litellm_router_plugin.pipeline.cascade_records import CallRecord, CascadeResult, Escalation, Stop
 from litellm_router_plugin.pipeline.cascade_settings import CostCap, Settings
 from litellm_router_plugin.pipeline.confidence import Check, CheckResult
+from litellm_router_plugin.pipeline.request import Request
 from litellm_router_plugin.routing.tiers import Tier
 
 
@@ -26,6 +27,8 @@ class Run:
     max_tokens: int
     prompt_tokens: int
     started: float
+    request: Request
+    """The request each step is routed as (sent to the step's tier)."""
     calls: list[CallRecord] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     decisions: dict[int, dict[str, Any]] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """``Pipeline``: plan -> admit -> call -> settle, the one request path every entry point uses.
 
-The Router strategy and the proxy run ``route`` / ``route_sync`` (plan and admit) inside LiteLLM's
-Router, which makes the call; LiteLLM's hooks then ``settle`` the ticket. ``acompletion`` (ours, and
+Every entry point reads its request once (``request``: a ``pipeline.request.Request``). The Router
+strategy and the proxy run ``route`` (plan and admit) inside LiteLLM's Router, which makes the call;
+LiteLLM's hooks then ``settle`` the ticket. ``acompletion`` (ours, and
 ``litellm.acompletion(model="router/<alias>")`` through the custom provider) runs all four steps here.
 Errors settle through the same ``settle`` as successes.
 """
@@ -25,11 +26,12 @@ from litellm_router_plugin.guards.admission import Admission, Offer
 from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold
 from litellm_router_plugin.guards.identity import Identity
-from litellm_router_plugin.pipeline.attempts import Attempts, is_config_fault
+from litellm_router_plugin.pipeline.attempts import is_config_fault
 from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
-from litellm_router_plugin.pipeline.cascade import Cascade, cascade_requested
+from litellm_router_plugin.pipeline.cascade import Cascade
 from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.policy import Policy, PolicyWatcher, build_policy, config_version
+from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request
 from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
@@ -139,59 +141,40 @@ class Pipeline:
         """The model name that triggers routing."""
         return self.config.alias
 
-    def identity(self, request: Mapping[str, Any]) -> Identity:
-        """Who the request is charged to."""
-        return Identity.of(request, trust_client_user=self.config.budgets.trust_client_user)
-
-    # -- plan + admit ----------------------------------------------------------------------
-    async def route(
+    def request(
         self,
-        request: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]] | None = None,
+        call: Mapping[str, Any],
         *,
+        model: str | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
         input: Any = None,
-        tier: str | None = None,
         unhealthy: Collection[str] = (),
-    ) -> Routed:
-        """Plan the request (``tier``: forced by the model name) and admit the first option it can."""
+    ) -> Request:
+        """Read a request once, under the current policy (``pipeline.request``): every entry point's
+        one constructor. ``model``: the name the caller asked for (``None``: the alias)."""
+        return Request.of(
+            self.config, self.tier_map, call, model=model, messages=messages, input=input, unhealthy=unhealthy
+        )
+
+    async def refresh(self) -> None:
+        """Adopt a changed policy and the learning loop's published model (before a request)."""
         if self.watcher is not None:
             await self.watcher.refresh()
         if self.learner is not None:
             await self.learner.refresh()
-        return await self._route(request, messages, input, tier, unhealthy)
 
-    async def _route(
-        self,
-        request: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]] | None,
-        input: Any,
-        tier: str | None,
-        unhealthy: Collection[str],
-    ) -> Routed:
-        plan = await self.planner.plan(messages, request, input=input, tier=tier)
-        return await self._admit(plan, request, unhealthy, tier)
+    # -- plan + admit ----------------------------------------------------------------------
+    async def route(self, request: Request) -> Routed:
+        """Plan the request (classifying its prompt, the one awaited step) and admit the first option it can."""
+        await self.refresh()
+        return await self._route(request)
 
-    def route_sync(
-        self,
-        request: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]] | None = None,
-        *,
-        input: Any = None,
-        tier: str | None = None,
-        unhealthy: Collection[str] = (),
-    ) -> Routed:
-        """:meth:`route` for synchronous callers: the classifier is not awaited, and admission must
-        not suspend (the memory store's never does)."""
-        if self.watcher is not None:
-            self.watcher.refresh_sync()
-        plan = self.planner.plan_sync(messages, request, input=input, tier=tier)
-        routed: Routed = run_without_loop(self._admit(plan, request, unhealthy, tier))
-        return routed
+    async def _route(self, request: Request) -> Routed:
+        plan = self.planner.plan(await self.planner.analyse(request.prompt), request)
+        return await self._admit(plan, request)
 
-    async def _admit(
-        self, plan: Plan, request: Mapping[str, Any], unhealthy: Collection[str], tier: str | None
-    ) -> Routed:
-        attempts = Attempts.of(request)
+    async def _admit(self, plan: Plan, request: Request) -> Routed:
+        attempts, unhealthy = request.attempts, request.unhealthy
         within = None
         if attempts.fault is not None:
             failed = self.tier_map.deployment(str(attempts.fault["deployment_id"]))
@@ -213,14 +196,15 @@ class Pipeline:
                 raise attempts.replay()
         # No escalation past a remembered fault.
         usable = await self.faults.hold_back(self.policy.admission, plan, usable, unhealthy)
-        identity = self.identity(request)
-        hold = await self._hold(plan, usable, identity)
+        hold = await self._hold(plan, usable, request.identity)
         chosen = usable[hold.index] if hold is not None else usable[0]
         refused = usable[: hold.index] if hold is not None else ()
-        decision = self._decision(plan, chosen, refused, unhealthy, tier or self.alias)
+        decision = self._decision(plan, chosen, refused, unhealthy, request.tier or self.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
         metrics.child(metrics.ROUTING, decision.tier, metrics.reason_label(decision.reason)).inc()
-        return self._routed(hold, chosen.deployment, identity, decision, _mocked(request, chosen.deployment))
+        return self._routed(
+            hold, chosen.deployment, request.identity, decision, _mocked(request.call, chosen.deployment)
+        )
 
     def _decision(
         self, plan: Plan, chosen: Option, refused: Sequence[Option], unhealthy: Collection[str], requested: str
@@ -284,21 +268,16 @@ class Pipeline:
             return None
         return min(self.tier_map.strongest.deployments, key=lambda d: d.price.estimate(1000, 1000))
 
-    async def admit_named(
-        self,
-        request: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]] | None,
-        entry: Mapping[str, Any],
-        requested: str,
-    ) -> Routed:
+    async def admit_named(self, request: Request, entry: Mapping[str, Any], requested: str) -> Routed:
         """Admit a call to a Router deployment named by the caller (not routed): priced from that
         deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
-        plan = self.planner.plan_named(self.policy.named.resolve(entry), messages, request)
+        plan = self.planner.plan_named(self.policy.named.resolve(entry), request)
         option = plan.options[0]
-        identity = self.identity(request)
-        hold = await self._hold(plan, [option], identity)
+        hold = await self._hold(plan, [option], request.identity)
         decision = self._decision(plan, option, (), (), requested)
-        return self._routed(hold, option.deployment, identity, decision, _mocked(request, option.deployment))
+        return self._routed(
+            hold, option.deployment, request.identity, decision, _mocked(request.call, option.deployment)
+        )
 
     def _named_entry(self, model: str) -> dict[str, Any]:
         """The Router-style entry for a model called by name outside a Router: a tier deployment of
@@ -349,23 +328,22 @@ class Pipeline:
             await self.faults.record(admission, policy.tier_map, ticket.deployment_id, ticket.model, error)
 
     # -- the whole path, for callers outside LiteLLM's Router --------------------------------
-    async def acompletion(
-        self, messages: list[Any] | None = None, *, tier: str | None = None, named: str | None = None, **kwargs: Any
-    ) -> Any:
+    async def acompletion(self, messages: list[Any] | None = None, *, model: str | None = None, **kwargs: Any) -> Any:
         """Route, admit, call the chosen deployment with ``litellm.acompletion``; LiteLLM's hooks
         (``integrations.hooks.DecisionHook``, registered by the caller) settle it, streams included.
-        A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the steps in ``pipeline.cascade``.
-        ``tier``: forced (a tier name given as the model); ``named``: a model called as named, not routed
-        but admitted like the rest (see ``pipeline.names``)."""
-        if self.watcher is not None:
-            await self.watcher.refresh()  # before the cascade reads the policy
-        if self.learner is not None:
-            await self.learner.refresh()
-        if named is not None:
-            routed = await self.admit_named(kwargs, messages, self._named_entry(named), named)
-        elif tier is None and cascade_requested(self.config.cascade, kwargs):
-            return await Cascade(self).acompletion(messages, **kwargs)
+        ``model``: as a caller names it (``None``: the alias; see ``pipeline.request`` for what each
+        kind of name does). A cascade (``metadata.router.cascade`` or ``cascade.enabled``) runs the
+        steps in ``pipeline.cascade``."""
+        verifier = kwargs.pop("cascade_verifier", None)
+        await self.refresh()  # before the request is read and the cascade reads the policy
+        request = self.request(kwargs, model=model, messages=messages)
+        target = request.target
+        if isinstance(target, CascadeTarget):
+            return await Cascade(self, verifier=verifier).acompletion(request)
+        if isinstance(target, NamedTarget):
+            routed = await self.admit_named(request, self._named_entry(target.model), target.model)
         else:
-            routed = await self._route(kwargs, messages, None, tier, ())  # the policy was refreshed above
-        metadata = kwargs.pop("metadata", None) or {}
-        return await call_deployment(self.settle, routed, messages or [], kwargs, metadata)
+            routed = await self._route(request)  # the policy was refreshed above
+        metadata = kwargs.get("metadata") or {}
+        call = {k: v for k, v in kwargs.items() if k != "metadata"}  # kwargs is request.call: left as read
+        return await call_deployment(self.settle, routed, messages or [], call, metadata)

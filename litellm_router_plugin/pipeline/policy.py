@@ -193,13 +193,6 @@ class PolicyWatcher:
         self.version, self.mtime, self.body = version, mtime, body
         return True
 
-    def refresh_sync(self) -> bool:
-        """Look at the file (no Redis: synchronous callers); whether the policy changed."""
-        if not self._is_due():
-            return False
-        found = self._changed_file()
-        return found is not None and self._adopt(found[0], found[1], str(self.path))
-
     async def refresh(self) -> bool:
         """Look at the file, then at the shared version; whether the policy changed."""
         if not self._is_due():

@@ -6,11 +6,12 @@ without importing it back: ``Pipeline`` satisfies ``RoutingHost`` structurally.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from litellm_router_plugin.config import PluginConfig
+from litellm_router_plugin.pipeline.request import Request
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.routing.decision import (
     LITELLM_METADATA_KEY,
@@ -79,15 +80,7 @@ class RoutingHost(Protocol):
     @property
     def learner(self) -> LearnerHook | None: ...
 
-    async def route(
-        self,
-        request: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]] | None = None,
-        *,
-        input: Any = None,
-        tier: str | None = None,
-        unhealthy: Collection[str] = (),
-    ) -> Routed:
+    async def route(self, request: Request) -> Routed:
         """Plan the request and admit the first option it can."""
         ...
 
