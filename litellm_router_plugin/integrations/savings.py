@@ -43,5 +43,6 @@ def use_cached_deployment_info() -> bool:
             return None
 
     setattr(_effective_model_info, _PATCHED, True)
+    _effective_model_info.__wrapped__ = original  # type: ignore[attr-defined]  # LiteLLM's own, for tests
     savings._effective_model_info = _effective_model_info
     return True
