@@ -12,6 +12,7 @@ import pytest
 from litellm_router_plugin import PluginConfig, build_router
 from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.guards.admission import Admission
+from litellm_router_plugin.integrations.groups import cooling_groups
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from tests.conftest import user
 
@@ -122,3 +123,24 @@ async def test_groups_rebind_when_the_routers_model_list_changes() -> None:
     assert decision_of(response)["deployment_id"] == "only/group/mini"
     (deployment,) = pipeline.tier_map["only"].deployments
     assert deployment.model == "gpt-4o"  # re-priced at its priciest deployment
+
+
+async def test_a_group_whose_deployment_failed_is_not_retried_the_retry_takes_the_next_group() -> None:
+    failing = group("mini", ("gpt-4o-mini", 1))
+    failing[0]["litellm_params"]["mock_response"] = "litellm.RateLimitError"  # it answers 429
+    healthy = group("big", ("gpt-4o", 1))
+    healthy[0]["litellm_params"]["mock_response"] = "ok"
+    router = build_router(
+        tiers("mini", "big"), model_list=failing + healthy, num_retries=2, cooldown_time=60, retry_after=0
+    )
+    for _ in range(3):  # each tries mini first (LiteLLM does not cool a group's only deployment); the retry: big
+        response = await router.acompletion(model="auto", messages=EASY)
+        assert response._hidden_params["model_id"] == "big-gpt-4o"
+        assert decision_of(response)["deployment_id"] == "only/group/big"
+
+
+def test_a_group_whose_every_deployment_cools_down_is_avoided() -> None:
+    pipeline = Pipeline(tiers("pair", "mini"))
+    build_router(pipeline=pipeline, model_list=MODEL_LIST)
+    assert cooling_groups(pipeline, ["pair-gpt-4.1-mini"]) == []  # LiteLLM still has gpt-4.1-nano
+    assert cooling_groups(pipeline, ["pair-gpt-4.1-mini", "pair-gpt-4.1-nano"]) == ["only/group/pair"]

@@ -11,6 +11,7 @@ and settled like any other, its budget hold and breaker those of the group.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -19,9 +20,11 @@ from litellm.router import Router
 from litellm_router_plugin.errors import NoDeploymentAvailable
 from litellm_router_plugin.integrations.deployments import GROUP_PICK_KEY, add_missing, alias_placeholder, router_groups
 from litellm_router_plugin.integrations.litellm_compat import stock_pick, stock_pick_sync
+from litellm_router_plugin.pipeline.attempts import Attempts
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
+from litellm_router_plugin.pipeline.request import Request
 
-__all__ = ["bind_groups", "cooling_groups", "picked", "picked_sync", "uses_groups"]
+__all__ = ["bind_groups", "cooling_groups", "failed_groups", "picked", "picked_sync", "uses_groups"]
 
 
 def uses_groups(pipeline: Pipeline) -> bool:
@@ -54,6 +57,33 @@ def cooling_groups(pipeline: Pipeline, cooling: Collection[str]) -> list[str]:
         if deployment.group is not None
         and all((e.get("model_info") or {}).get("id") in cold for e in groups.get(deployment.group, ()))
     ]
+
+
+def _members(pipeline: Pipeline) -> dict[str, str]:
+    """Each group deployment's id (LiteLLM's ``model_info.id``) -> its tier group's ``deployment_id``."""
+    groups = pipeline.planner.groups or {}
+    return {
+        str((entry.get("model_info") or {}).get("id")): deployment.deployment_id
+        for tier in pipeline.tier_map
+        for deployment in tier.deployments
+        if deployment.group is not None
+        for entry in groups.get(deployment.group, ())
+    }
+
+
+def failed_groups(pipeline: Pipeline, request: Request) -> Request:
+    """A retry's earlier attempts (LiteLLM names the deployment it called) named as their tier groups
+    too: a group whose deployment failed is not tried again for this request, and a configuration
+    fault there keeps the retry in that group's tier, as for any tier deployment."""
+    attempts = request.attempts
+    if not attempts.failed:
+        return request
+    members = _members(pipeline)
+    failed = attempts.failed | {members[d] for d in attempts.failed if d in members}
+    fault = attempts.fault
+    if fault is not None and str(fault.get("deployment_id")) in members:
+        fault = {**fault, "deployment_id": members[str(fault["deployment_id"])]}
+    return dataclasses.replace(request, attempts=Attempts(failed, fault))
 
 
 async def picked(

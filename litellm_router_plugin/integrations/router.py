@@ -26,7 +26,14 @@ from litellm_router_plugin.integrations.deployments import (
     alias_placeholder,
     cascade_entry,
 )
-from litellm_router_plugin.integrations.groups import bind_groups, cooling_groups, picked, picked_sync, uses_groups
+from litellm_router_plugin.integrations.groups import (
+    bind_groups,
+    cooling_groups,
+    failed_groups,
+    picked,
+    picked_sync,
+    uses_groups,
+)
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.litellm_compat import stock_pick, stock_pick_sync
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
@@ -119,6 +126,7 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         if seen != self._seen:
             bind_groups(self.router, self.pipeline)
             self._seen = (id(self.router.model_list), len(self.router.model_list))
+        request = failed_groups(self.pipeline, request)
         return request.avoiding([*cooling, *cooling_groups(self.pipeline, cooling)])
 
     async def async_get_available_deployment(
