@@ -14,6 +14,7 @@ from litellm_router_plugin.errors import ConfigError
 from litellm_router_plugin.guards.admission import Admission
 from litellm_router_plugin.integrations.groups import cooling_groups
 from litellm_router_plugin.pipeline.pipeline import Pipeline
+from litellm_router_plugin.pipeline.policy import build_policy
 from tests.conftest import user
 
 EASY = user("Hi!")
@@ -144,3 +145,13 @@ def test_a_group_whose_every_deployment_cools_down_is_avoided() -> None:
     build_router(pipeline=pipeline, model_list=MODEL_LIST)
     assert cooling_groups(pipeline, ["pair-gpt-4.1-mini"]) == []  # LiteLLM still has gpt-4.1-nano
     assert cooling_groups(pipeline, ["pair-gpt-4.1-mini", "pair-gpt-4.1-nano"]) == ["only/group/pair"]
+
+
+def test_a_policy_reload_keeps_the_routers_groups() -> None:
+    pipeline = Pipeline(tiers("mini"))
+    build_router(pipeline=pipeline, model_list=MODEL_LIST)
+    config = PluginConfig.load(tiers("mini", "big"))
+    reloaded = build_policy(config, "v2", previous=pipeline.policy)
+    assert [d.deployment_id for d in reloaded.tier_map["only"].deployments] == ["only/group/mini", "only/group/big"]
+    with pytest.raises(ConfigError, match="no model group named nope"):  # the watcher keeps the running policy
+        build_policy(PluginConfig.load(tiers("nope")), "v3", previous=pipeline.policy)
