@@ -65,6 +65,19 @@ def test_the_synchronous_router_routes_to_groups_too() -> None:
     assert response._hidden_params["model_id"] == "mini-gpt-4o-mini"
 
 
+@pytest.mark.parametrize(
+    ("own", "groups", "served"),
+    [("gpt-4o", ["mini"], "mini-gpt-4o-mini"), ("gpt-4.1-nano", ["big"], None)],
+)
+async def test_own_deployments_and_groups_compete_on_price(own: str, groups: list[str], served: str | None) -> None:
+    config = {"tiers": [{"name": "only", "deployments": [own], "model_groups": groups}]}
+    router = build_router(config, model_list=MODEL_LIST)
+    response = await router.acompletion(model="auto", messages=EASY, mock_response="x")
+    expected = f"only/group/{groups[0]}" if served else f"only/0/{own}"
+    assert decision_of(response)["deployment_id"] == expected
+    assert response._hidden_params["model_id"] == (served or expected)
+
+
 async def test_within_a_group_litellms_weights_decide() -> None:
     router = build_router(tiers("pair"), model_list=MODEL_LIST)
     used = set()
@@ -155,3 +168,13 @@ def test_a_policy_reload_keeps_the_routers_groups() -> None:
     assert [d.deployment_id for d in reloaded.tier_map["only"].deployments] == ["only/group/mini", "only/group/big"]
     with pytest.raises(ConfigError, match="no model group named nope"):  # the watcher keeps the running policy
         build_policy(PluginConfig.load(tiers("nope")), "v3", previous=pipeline.policy)
+
+
+async def test_a_tier_of_groups_alone_is_forced_by_its_name() -> None:
+    router = build_router(
+        {"tiers": [{"name": "cheap", "model_groups": ["mini"]}, {"name": "strong", "model_groups": ["big"]}]},
+        model_list=MODEL_LIST,
+    )
+    response = await router.acompletion(model="strong", messages=EASY, mock_response="x")
+    assert decision_of(response)["deployment_id"] == "strong/group/big"
+    assert response._hidden_params["model_id"] == "big-gpt-4o"
