@@ -21,7 +21,8 @@ def tiers(*names: str) -> list[dict[str, Any]]:
     [
         ({"tierz": []}, "tierz", "known fields: alias, tiers"),
         ({"tiers": []}, "tiers", "at least 1"),
-        ({"tiers": [{"name": "a", "deployments": []}]}, "tiers[0].deployments", "at least 1"),
+        ({"tiers": [{"name": "a", "deployments": []}]}, "tiers[0]", "neither `deployments` nor `model_groups`"),
+        ({"tiers": [{"name": "a", "model_groups": ["g", "g"]}]}, "tiers[0].model_groups", "more than once: g"),
         ({"tiers": [{"name": "a b", "deployments": ["gpt-4o"]}]}, "tiers[0].name", "pattern"),
         ({"tiers": [{"name": "a", "deployments": [{"litellm_params": {}}]}]}, "tiers[0].deployments[0].model", ""),
         (

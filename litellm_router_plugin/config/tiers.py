@@ -55,11 +55,38 @@ class DeploymentConfig(_Strict):
 
 
 class TierConfig(_Strict):
-    """A tier: deployments of about the same strength; the router picks the cheapest healthy one."""
+    """A tier: deployments of about the same strength; the router picks the cheapest healthy one.
+
+    Its deployments are given here (``deployments``), or named as model groups of the Router's own
+    ``model_list`` (``model_groups``: defined once, e.g. in the proxy's config), or both."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     """Also the Router model group of the tier's deployments, so ``model=<name>`` forces the tier."""
-    deployments: list[DeploymentConfig] = Field(min_length=1)
+    deployments: list[DeploymentConfig] = Field(default_factory=list)
+    model_groups: list[str] = Field(default_factory=list)
+    """Model groups (``model_name``) of the Router's ``model_list``, resolved when the plugin is installed on
+    the Router: each is priced at its priciest deployment, and LiteLLM's own pick (weights, rpm/tpm,
+    cooldowns) chooses the deployment within it."""
+
+    @field_validator("model_groups")
+    @classmethod
+    def _group_names(cls, groups: list[str]) -> list[str]:
+        if any(not g.strip() for g in groups):
+            raise ValueError("a model group name must not be empty")
+        repeated = sorted({g for g in groups if groups.count(g) > 1})
+        if repeated:
+            raise ValueError(f"names a model group more than once: {', '.join(repeated)}")
+        return groups
+
+    @model_validator(mode="after")
+    def _something_to_call(self) -> TierConfig:
+        if not self.deployments and not self.model_groups:
+            raise ValueError(
+                f"tier {self.name!r} has neither `deployments` nor `model_groups`: give at least one of them"
+            )
+        if self.name in self.model_groups:
+            raise ValueError(f"tier {self.name!r} names its own name as a model group; the tier is that group already")
+        return self
 
 
 class CustomPrice(_Strict):

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 PLACEHOLDER_PREFIX = "router-plugin-placeholder"
+GROUP_PICK_KEY = "router_group_pick"
+"""Metadata key: the deployment LiteLLM picked within a tier's model group (settlement accepts it)."""
 CASCADE_PROVIDER = "router-cascade"
 """The provider prefix of the cascade deployment: ``router-cascade/<pipeline id>``."""
 
@@ -61,3 +63,15 @@ def add_missing(router: Any, entries: list[dict[str, Any]], before: Callable[[],
     if missing:
         router.set_model_list(list(router.model_list) + missing)
     return bool(missing)
+
+
+def router_groups(model_list: list[dict[str, Any]], ours: Callable[[str], object]) -> dict[str, list[dict[str, Any]]]:
+    """The Router's own model groups: its ``model_list`` by ``model_name``, without the entries the
+    plugin added (placeholders, cascade, tier deployments: ``ours(id)`` is not ``None``)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in model_list:
+        deployment_id = str((entry.get("model_info") or {}).get("id", ""))
+        if deployment_id.startswith(PLACEHOLDER_PREFIX) or ours(deployment_id) is not None:
+            continue
+        groups.setdefault(str(entry.get("model_name")), []).append(entry)
+    return groups

@@ -14,6 +14,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.integrations.deployments import GROUP_PICK_KEY
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.pricing import response_cost
@@ -32,7 +33,7 @@ def _decided_here(metadata: Any) -> bool:
         return False
     info = metadata.get("model_info")
     used = info.get("id") if isinstance(info, Mapping) else None
-    return used is None or used == decision.get("deployment_id")
+    return used is None or used == decision.get("deployment_id") or used == metadata.get(GROUP_PICK_KEY)
 
 
 async def settle_from_metadata(

@@ -26,6 +26,14 @@ from litellm_router_plugin.integrations.deployments import (
     alias_placeholder,
     cascade_entry,
 )
+from litellm_router_plugin.integrations.groups import (
+    bind_groups,
+    cooling_groups,
+    failed_groups,
+    picked,
+    picked_sync,
+    uses_groups,
+)
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.litellm_compat import stock_pick, stock_pick_sync
 from litellm_router_plugin.pipeline.pipeline import Pipeline, Routed, run_without_loop
@@ -36,7 +44,9 @@ __all__ = ["PLACEHOLDER_PREFIX", "CostAwareRoutingStrategy", "alias_placeholder"
 
 def install(router: Router, pipeline: Pipeline, *, cascade: bool = False) -> None:
     """The one edit of a Router's model list: add the tier deployments of ``pipeline`` it lacks and,
-    with ``cascade``, the alias' cascade deployment (registering its provider)."""
+    with ``cascade``, the alias' cascade deployment (registering its provider); the tiers' ``model_groups``
+    are resolved from its model list."""
+    bind_groups(router, pipeline)
     entries = pipeline.tier_map.model_list()
     if cascade:
         entries.append(cascade_entry(pipeline))
@@ -50,10 +60,14 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         self.router = router
         self.pipeline = pipeline
         self._by_id: dict[str, dict[str, Any]] = {}
+        self._seen = (id(router.model_list), len(router.model_list))
+        """The model list the tiers' groups were bound from (the proxy may rebuild or extend it)."""
 
     @classmethod
     def install(cls, router: Router, pipeline: Pipeline) -> CostAwareRoutingStrategy:
-        """Install on ``router``, whose model list must hold every tier deployment of ``pipeline``."""
+        """Install on ``router``, whose model list must hold every tier deployment of ``pipeline`` and
+        every model group its tiers name."""
+        bind_groups(router, pipeline)
         present = {d["model_info"]["id"] for d in router.model_list}
         missing = [
             e["model_info"]["id"] for e in pipeline.tier_map.model_list() if e["model_info"]["id"] not in present
@@ -103,6 +117,18 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         routed.attach(self._metadata(kwargs))
         return self._deployment(routed.decision.deployment_id)
 
+    def _avoiding(self, request: Request, cooling: list[str]) -> Request:
+        """The request avoiding cooling deployments, and the tier groups whose every deployment cools;
+        the tiers' groups re-bound first if the Router's model list changed since."""
+        if not uses_groups(self.pipeline):
+            return request.avoiding(cooling)
+        seen = (id(self.router.model_list), len(self.router.model_list))
+        if seen != self._seen:
+            bind_groups(self.router, self.pipeline)
+            self._seen = (id(self.router.model_list), len(self.router.model_list))
+        request = failed_groups(self.pipeline, request)
+        return request.avoiding([*cooling, *cooling_groups(self.pipeline, cooling)])
+
     async def async_get_available_deployment(
         self,
         model: str,
@@ -119,7 +145,11 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         if not isinstance(request.target, NamedTarget):
             # One read of LiteLLM's cooldown list serves every tier (the stock path reads it per group).
             cooling = await async_get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-            return self._attach(await self.pipeline.route(request.avoiding(cooling)), kwargs)
+            routed = await self.pipeline.route(self._avoiding(request, cooling))
+            if routed.deployment.group is None:
+                return self._attach(routed, kwargs)
+            routed.attach(self._metadata(kwargs))  # LiteLLM's own pick within the group
+            return await picked(self.router, self.pipeline, routed, kwargs, messages, input)
         entry = await stock_pick(
             self.router,
             model,
@@ -160,7 +190,11 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
                 # The agent needs the network: ask it on the bridge loop; the route then reads its cache.
                 run_blocking(classifier.aclassify(request.prompt))
             cooling = get_cooldown_deployments(litellm_router_instance=self.router, parent_otel_span=None)
-            return self._attach(run_without_loop(self.pipeline.route(request.avoiding(cooling))), kwargs)
+            routed = run_without_loop(self.pipeline.route(self._avoiding(request, cooling)))
+            if routed.deployment.group is None:
+                return self._attach(routed, kwargs)
+            routed.attach(self._metadata(kwargs))
+            return picked_sync(self.router, self.pipeline, routed, kwargs, messages, input)
         entry = stock_pick_sync(
             self.router,
             model,

@@ -27,7 +27,7 @@ from litellm_router_plugin.guards.admission import NULL_ADMISSION, Admission, Nu
 from litellm_router_plugin.pipeline.policy_rules import parse_policy, policy_changes
 from litellm_router_plugin.routing.named import NamedDeployments
 from litellm_router_plugin.routing.planner import Planner
-from litellm_router_plugin.routing.tiers import TierMap
+from litellm_router_plugin.routing.tiers import GroupEntries, TierMap
 from litellm_router_plugin.state import Store
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,11 @@ class Policy:
     """Whether any budget limit (global, per user, key or team) is configured."""
     admit_always: bool = False
     """Admit every request even without configured limits (the proxy: LiteLLM's budgets ride on it)."""
+
+    def with_groups(self, groups: GroupEntries) -> Policy:
+        """This policy with its tiers' ``model_groups`` resolved from a Router's model groups."""
+        self.planner.bind(groups)
+        return dataclasses.replace(self, tier_map=self.planner.tier_map, named=NamedDeployments(self.planner.tier_map))
 
     def adopting(self, config: PluginConfig, version: str) -> Policy:
         """This policy with a learned model's settings (the planner is the same, its classifier swapped)."""
@@ -84,7 +89,8 @@ def build_policy(
     and breakers keep their state) and whose ``admit_always`` carries over. ``planner`` and ``admission``:
     given ones to use (by default made from ``config``; an admission only when budgets or breakers are on).
     """
-    planner = planner if planner is not None else Planner(config)
+    groups = previous.planner.groups if previous is not None else None  # a reload keeps the Router's groups
+    planner = planner if planner is not None else Planner(config, groups=groups)
     always = admit_always if admit_always is not None else previous is not None and previous.admit_always
     limits = budgets_set(config.budgets)
     if admission is None and (limits or (always and config.budgets.litellm_budgets) or config.breaker.enabled):

@@ -8,7 +8,7 @@ nothing about is assumed able (a local server is the operator's to describe in `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +90,23 @@ class Capabilities:
             response_schema=flag("supports_response_schema"),
             max_input_tokens=limit("max_input_tokens"),
             max_output_tokens=limit("max_output_tokens"),
+        )
+
+    @classmethod
+    def common(cls, each: Iterable[Capabilities]) -> Capabilities:
+        """What every one of ``each`` can do (a model group: LiteLLM may pick any of its deployments)."""
+        caps = list(each)
+
+        def lowest(values: Iterable[int | None]) -> int | None:
+            known = [v for v in values if v is not None]
+            return min(known) if known else None
+
+        return cls(
+            vision=all(c.vision for c in caps),
+            tools=all(c.tools for c in caps),
+            response_schema=all(c.response_schema for c in caps),
+            max_input_tokens=lowest(c.max_input_tokens for c in caps),
+            max_output_tokens=lowest(c.max_output_tokens for c in caps),
         )
 
     def unmet(self, needs: Needs) -> str | None:

@@ -26,7 +26,7 @@ from litellm_router_plugin.routing.decision import RoutingDecision
 from litellm_router_plugin.routing.plan import Option, Plan, Route
 from litellm_router_plugin.routing.request import PlanRequest, plan_fields
 from litellm_router_plugin.routing.thresholds import strength_route
-from litellm_router_plugin.routing.tiers import Tier, TierDeployment, TierMap
+from litellm_router_plugin.routing.tiers import GroupEntries, Tier, TierDeployment, TierMap
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +58,26 @@ def build_classifier(config: PluginConfig, local: HeuristicClassifier | LearnedC
 class Planner:
     """Plans requests for one ``PluginConfig``."""
 
-    def __init__(self, config: PluginConfig | None = None, classifier: Classifier | None = None) -> None:
+    def __init__(
+        self,
+        config: PluginConfig | None = None,
+        classifier: Classifier | None = None,
+        groups: GroupEntries | None = None,
+    ) -> None:
         self.config = config or PluginConfig()
-        self.tier_map = TierMap.from_config(self.config)
+        self.groups = groups
+        """The Router's model groups the tiers' ``model_groups`` were resolved from (``None``: not bound)."""
+        self.tier_map = TierMap.from_config(self.config, groups)
         self.local = build_local(self.config)
         # not `or`: an empty CachedClassifier is falsy (it has __len__)
         self.classifier = classifier if classifier is not None else build_classifier(self.config, self.local)
         register_custom_prices({m: p.model_dump() for m, p in self.config.custom_prices.items()})
+
+    def bind(self, groups: GroupEntries) -> None:
+        """Resolve the tiers' ``model_groups`` from a Router's groups (raises before changing anything);
+        in place, as the learning loop swaps the classifier, so whoever holds this planner sees them."""
+        tier_map = TierMap.from_config(self.config, groups)
+        self.groups, self.tier_map = groups, tier_map
 
     @property
     def alias(self) -> str:
