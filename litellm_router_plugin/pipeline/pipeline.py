@@ -31,7 +31,7 @@ from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
 from litellm_router_plugin.pipeline.cascade import Cascade
 from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.policy import Policy, PolicyWatcher, build_policy, config_version
-from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request
+from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request, Target, read_target
 from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
@@ -165,6 +165,11 @@ class Pipeline:
         return Request.of(
             policy.config, policy.tier_map, call, model=model, messages=messages, input=input, unhealthy=unhealthy
         )
+
+    def target(self, call: Mapping[str, Any], model: str | None = None) -> Target:
+        """What :meth:`request` would decide ``call`` targets, with the same errors, reading nothing else."""
+        policy = self.policy
+        return read_target(policy.config, policy.tier_map, call, model)
 
     async def refresh(self) -> None:
         """Adopt a changed policy and the learning loop's published model (before a request)."""
