@@ -1,7 +1,8 @@
 """The plugin's own CPU per request, in process: one routed request (pick + settle) on the memory store.
 
-Measures CPU time of this thread (``time.thread_time``: the machine's load does not count) per
-request, as the median over batches, for:
+Measures CPU time of this thread (``time.thread_time_ns``: other processes' time does not count,
+though on a loaded machine they still slow this one through shared caches) of every request, the
+variants taking turns request by request; it reports medians, for:
 
 - ``stock`` / ``stock-aa``: a stock ``litellm.Router``'s pick of a deployment of the tier the plugin
   chooses (``Router.async_get_available_deployment``), twice: the baseline and its A/A control;
@@ -12,13 +13,15 @@ request, as the median over batches, for:
   the client's overrides, the authenticated identity), as the proxy runs it.
 
 The config is the one of issue 25's proxy benchmark (two priced tiers, breakers, a per-key and a
-global daily budget, memory store). Batches of every variant alternate (the order rotates), so all
-see the same state of the machine. Measuring ``proxy`` imports LiteLLM's proxy server, which also
+global daily budget, memory store). Measuring ``proxy`` imports LiteLLM's proxy server, which also
 makes ``router`` name its savings baseline (as inside a proxy). ``--profile router|proxy`` runs
 that variant under cProfile and prints the top functions by own time, by calls, and the plugin's
 functions by cumulative time.
 
-Run: ``.venv/bin/python bench/bench_hot.py`` (``--batches 15 --per-batch 400``).
+``--against DIR`` measures another checkout (say, a worktree of main) in a second process, the two
+taking turns, and prints both: a before/after on the same machine state.
+
+Run: ``.venv/bin/python bench/bench_hot.py`` (``--rounds 5000``; ``--against ../main``).
 """
 
 from __future__ import annotations
@@ -27,15 +30,21 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import json
 import os
 import pstats
+import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "Say hello in one short sentence, please."
 MESSAGES = [{"role": "user", "content": PROMPT}]
 UPSTREAM = "http://127.0.0.1:9/v1"  # never called
@@ -162,34 +171,86 @@ def variants(names: list[str]) -> dict[str, Call]:
     return calls
 
 
-async def batch(call: Call, n: int) -> float:
-    """CPU microseconds of this thread per call, over ``n`` calls."""
-    gc.collect()
-    start = time.thread_time()
-    for _ in range(n):
-        await call()
-    return (time.thread_time() - start) * 1e6 / n
-
-
-async def measure(calls: dict[str, Call], batches: int, per_batch: int) -> dict[str, list[float]]:
-    for call in calls.values():  # warm up: caches, first-use imports, breaker specs
+async def warm_up(calls: dict[str, Call]) -> None:
+    for call in calls.values():  # caches, first-use imports, breaker specs
         for _ in range(200):
             await call()
+
+
+async def measure(calls: dict[str, Call], rounds: int, order: random.Random) -> dict[str, list[float]]:
+    """CPU microseconds of this thread per call: each round calls every variant once, in a shuffled
+    order (a fixed order would give each variant the same predecessor, whose traces in the CPU caches
+    it pays for), so a burst of load elsewhere touches every variant alike; medians drop the bursts."""
     samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
-    for i in range(batches):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
-            samples[name].append(await batch(calls[name], per_batch))
+    clock = time.thread_time_ns
+    for i in range(rounds):
+        if i % 500 == 0:
+            gc.collect()  # outside the timed calls; a collection inside one is counted (and is rare)
+        order.shuffle(names)
+        for name in names:
+            call = calls[name]
+            start = clock()
+            await call()
+            samples[name].append((clock() - start) / 1000)
     return samples
 
 
-def report(samples: dict[str, list[float]]) -> None:
+def report(samples: dict[str, list[float]], title: str = "") -> None:
     base = statistics.median(samples["stock"]) if "stock" in samples else None
-    print(f"{'variant':<10} {'median us':>10} {'min':>8} {'max':>8}  {'- stock':>9}")
+    print(f"{title:<12} {'median us':>10} {'mean':>8} {'p90':>8}  {'median - stock':>14}")
     for name, values in samples.items():
         med = statistics.median(values)
-        extra = f"{med - base:>+9.1f}" if base is not None else ""
-        print(f"{name:<10} {med:>10.1f} {min(values):>8.1f} {max(values):>8.1f}  {extra}")
+        p90 = statistics.quantiles(values, n=10)[-1]
+        extra = f"{med - base:>+14.1f}" if base is not None else ""
+        print(f"{name:<12} {med:>10.1f} {statistics.fmean(values):>8.1f} {p90:>8.1f}  {extra}")
+
+
+async def serve(calls: dict[str, Call]) -> None:
+    """``--serve``: answer each line of stdin (a number of rounds) with those rounds' samples (JSON)."""
+    await warm_up(calls)
+    order = random.Random(0)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(json.dumps(await measure(calls, int(line), order)), flush=True)
+
+
+def compare(names: str, against: Path, turns: int, rounds: int) -> None:
+    """This checkout and ``against`` (another checkout of the project), each in its own process,
+    taking turns of ``rounds`` rounds: both see the machine in the same state, turn after turn."""
+    trees = {"this": ROOT, "against": against.resolve()}
+    procs = {
+        label: subprocess.Popen(
+            [sys.executable, __file__, "--serve", "--variants", names],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            cwd=tree,
+        )
+        for label, tree in trees.items()
+    }
+    samples: dict[str, dict[str, list[float]]] = {label: {} for label in procs}
+    try:
+        for proc in procs.values():
+            assert proc.stdout is not None
+            while proc.stdout.readline().strip() != "ready":  # the plugin's start-up lines come first
+                pass
+        for turn in range(turns):
+            for label in list(procs)[turn % 2 :] + list(procs)[: turn % 2]:
+                proc = procs[label]
+                assert proc.stdin is not None
+                assert proc.stdout is not None
+                proc.stdin.write(f"{rounds}\n")
+                proc.stdin.flush()
+                for name, values in json.loads(proc.stdout.readline()).items():
+                    samples[label].setdefault(name, []).extend(values)
+    finally:
+        for proc in procs.values():
+            proc.kill()
+    for label, tree in trees.items():
+        report(samples[label], label)
+        print(f"({tree})\n")
 
 
 async def profile(call: Call, n: int, top: int) -> None:
@@ -213,21 +274,34 @@ async def profile(call: Call, n: int, top: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default="stock,stock-aa,router,proxy")
-    parser.add_argument("--batches", type=int, default=15)
-    parser.add_argument("--per-batch", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=5000)
     parser.add_argument("--profile", choices=["router", "proxy"])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--against", type=Path, help="another checkout, measured turn by turn with this one")
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import logging
 
     logging.getLogger("LiteLLM").setLevel(logging.ERROR)
+    if args.against is not None:
+        compare(args.variants, args.against, args.turns, max(1, args.rounds // args.turns))
+        return
     if args.profile:
         calls = variants([args.profile])
         asyncio.run(profile(calls[args.profile], args.requests, args.top))
         return
     calls = variants(args.variants.split(","))
-    report(asyncio.run(measure(calls, args.batches, args.per_batch)))
+    if args.serve:
+        asyncio.run(serve(calls))
+        return
+
+    async def run() -> dict[str, list[float]]:
+        await warm_up(calls)
+        return await measure(calls, args.rounds, random.Random(0))
+
+    report(asyncio.run(run()))
 
 
 if __name__ == "__main__":
