@@ -3,6 +3,7 @@ the typed ledger line; the write-behind queue both background writers share."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -10,13 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litellm_router_plugin import Pipeline
+from litellm_router_plugin import Pipeline, PluginConfig
+from litellm_router_plugin.classify import ComplexityAnalysis
 from litellm_router_plugin.errors import BudgetExceededError, CircuitBreakerOpen, ConfigError
 from litellm_router_plugin.guards.admission import NULL_ADMISSION, Admission
 from litellm_router_plugin.guards.holds import hold_of
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.pipeline.policy import body_version, build_policy
 from litellm_router_plugin.pipeline.ticket import Ticket
+from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.state import (
     AdmitCandidate,
     AdmitRequest,
@@ -61,6 +64,47 @@ async def test_a_reload_swaps_one_snapshot_and_leaves_the_old_one_whole(tmp_path
     assert routed.ticket is None  # nothing held, nothing to settle
     assert old.tier_map.tiers[0].deployments[0].model == "gpt-4o-mini"  # the old snapshot is untouched
     assert (pipeline.config, pipeline.planner, pipeline.tier_map) == (new.config, new.planner, new.tier_map)
+
+
+class _GatedClassifier:
+    """Rates every prompt simple, once released: a reload can come while a request awaits it."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def aclassify(self, prompt: str) -> ComplexityAnalysis:
+        self.entered.set()
+        await self.release.wait()
+        return ComplexityAnalysis(score=2, category="simple", reasoning="gated", classifier=self.name)
+
+
+async def test_a_reload_while_the_classifier_is_awaited_leaves_the_request_on_one_policy() -> None:
+    gate = _GatedClassifier()
+    pipeline = Pipeline(planner=Planner(PluginConfig.load({"tiers": TIERS, "breaker": {"enabled": False}}), gate))
+    old = pipeline.policy
+    assert not old.admission.enabled
+    routing = asyncio.create_task(pipeline.route(pipeline.request({}, messages=user("Hi there!"))))
+    await gate.entered.wait()
+    renamed = [
+        {"name": "small", "deployments": [{"model": "gpt-4o-mini"}]},
+        {"name": "large", "deployments": [{"model": "gpt-4o"}]},
+    ]
+    reloaded = PluginConfig.load({"tiers": renamed, "budgets": {"global": {"daily": 5}}})
+    pipeline.policy = build_policy(reloaded, "v2", previous=old)  # what a reload by another request does
+    gate.release.set()
+    routed = await routing
+
+    assert routed.decision.policy_version == old.version != "v2"
+    assert routed.decision.tier in old.tier_map
+    assert routed.decision.tier not in pipeline.tier_map
+    assert routed.deployment is old.tier_map.deployment(routed.decision.deployment_id)
+    assert routed.ticket is None  # admitted by the old policy, which holds nothing (the new one would)
+    again = await pipeline.route(pipeline.request({}, messages=user("Hi there!")))
+    assert (again.decision.policy_version, again.decision.tier) == ("v2", "small")
+    assert again.ticket is not None
 
 
 def test_admitting_every_request_keeps_the_planner_and_carries_over_reloads() -> None:

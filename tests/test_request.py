@@ -131,3 +131,43 @@ def test_every_override_is_documented() -> None:
     fields = RequestOverrides.model_fields
     assert all(info.description for info in fields.values())
     assert set(RequestOverrides.ACCEPTED) == set(fields)
+
+
+def test_the_target_alone_is_decided_as_the_request_decides_it() -> None:
+    """``Pipeline.target`` (the proxy's pre-call hook) reads only what the target needs: the same
+    answer and the same errors as ``Pipeline.request``."""
+    pipeline = Pipeline({**TWO_TIERS, "alias_only": ["team:interns"]})
+    intern = {"metadata": {"router": {"user": "ann", "team": "interns"}}}
+    calls: list[dict[str, Any]] = [{}, {"metadata": {"router": {"cascade": True}}}, intern, {"stream": True}]
+    for call in calls:
+        for model in ("auto", None, "strong", "gpt-4o"):
+            try:
+                target = pipeline.request(call, model=model).target
+            except ModelNotAllowed:
+                with pytest.raises(ModelNotAllowed):
+                    pipeline.target(call, model)
+                continue
+            assert pipeline.target(call, model) == target
+    for overrides, _ in MALFORMED:
+        for model in ("auto", "strong", "gpt-4o"):
+            with pytest.raises(ConfigError) as info:
+                pipeline.target({"metadata": {"router": overrides}}, model)
+            assert str(info.value) == str(expected(overrides))
+
+
+def test_a_parsed_override_is_reused_only_for_the_same_values_and_tiers() -> None:
+    identity = {"user": "ann", "key": "k-1", "team": None, "authenticated": True, "litellm_budgets": []}
+    first = RequestOverrides.parse(dict(identity), ["cheap", "strong"])
+    assert RequestOverrides.parse(dict(identity), ["cheap", "strong"]) is first  # validated once
+    assert (first.user, first.key, first.team, first.authenticated) == ("ann", "k-1", None, True)
+    assert RequestOverrides.parse({**identity, "user": "bob"}, ["cheap", "strong"]).user == "bob"
+    # 1 == True, but the strict field takes only the bool, whichever was read first
+    assert RequestOverrides.parse({"cascade": True}).cascade is True
+    with pytest.raises(ConfigError):
+        RequestOverrides.parse({"cascade": 1})
+    # a tier valid under one policy is checked again under another
+    assert RequestOverrides.parse({"tier": "cheap"}, ["cheap", "strong"]).tier == "cheap"
+    with pytest.raises(ConfigError):
+        RequestOverrides.parse({"tier": "cheap"}, ["small", "large"])
+    budgets = {**identity, "litellm_budgets": [{"kind": "key", "name": "k-1", "max_budget": 1.0}]}
+    assert RequestOverrides.parse(budgets) is not RequestOverrides.parse(budgets)  # not kept: not plain values

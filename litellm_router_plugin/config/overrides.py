@@ -102,19 +102,35 @@ class RequestOverrides(BaseModel):
             return _NONE
         if not isinstance(raw, Mapping):
             raise ConfigError(f"metadata.{OVERRIDES_KEY}", raw, 'Pass a mapping, e.g. {"min_tier": "moderate"}.')
+        key = _cache_key(raw, tiers)
+        parsed = _PARSED.get(key) if key is not None else None
+        if parsed is not None:
+            return parsed
         try:
             parsed = cls.model_validate(raw)
         except ValidationError as exc:
             raise _config_error(exc, raw, tiers) from None
         if tiers is not None:
             parsed.check_tiers(tiers)
+        if key is not None:
+            if len(_PARSED) >= _PARSED_KEPT:
+                _PARSED.clear()
+            _PARSED[key] = parsed
         return parsed
 
     @classmethod
     def of(cls, request: Mapping[str, Any], tiers: Sequence[str] | None = None) -> RequestOverrides:
         """The overrides of a request (LiteLLM's kwargs): its ``metadata["router"]``."""
         metadata = request.get("metadata")
-        return cls.parse(metadata.get(OVERRIDES_KEY) if isinstance(metadata, Mapping) else None, tiers)
+        if type(metadata) is dict or isinstance(metadata, Mapping):  # a dict skips the ABC check
+            return cls.parse(metadata.get(OVERRIDES_KEY), tiers)
+        return cls.parse(None, tiers)
+
+    def client_settings(self) -> dict[str, Any]:
+        """What a client set, without the identity fields (``IDENTITY``: the proxy hook sets those)."""
+        if self is _NONE:
+            return {}
+        return self.model_dump(exclude_defaults=True, exclude=set(self.IDENTITY))
 
 
 def unknown_tier(key: str, name: object, tiers: Sequence[str]) -> ConfigError:
@@ -137,3 +153,25 @@ def _config_error(exc: ValidationError, raw: Mapping[str, Any], tiers: Sequence[
 
 
 _NONE = RequestOverrides()
+
+# Parsed overrides by what was sent, for mappings of plain values only: the proxy hook sets the
+# authenticated identity on every request and the request is read more than once, so the same few
+# mappings come back again and again (validating one costs several microseconds).
+_PARSED: dict[tuple[Any, ...], RequestOverrides] = {}
+_PARSED_KEPT = 1024
+
+
+def _cache_key(raw: Mapping[str, Any], tiers: Sequence[str] | None) -> tuple[Any, ...] | None:
+    """The key ``raw`` is parsed under, or ``None`` (not kept) when a value is not a string, a bool,
+    ``None`` or an empty list. The type is part of the key: ``1`` and ``True`` are equal but not the
+    same override (a strict field takes one and refuses the other)."""
+    items: list[Any] = [None if tiers is None else tuple(tiers)]
+    for name, value in raw.items():
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            items.append((name, kind, value))
+        elif (kind is list or kind is tuple) and not value:
+            items.append((name, kind, ()))
+        else:
+            return None
+    return tuple(items)

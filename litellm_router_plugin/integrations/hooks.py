@@ -49,7 +49,13 @@ async def settle_from_metadata(
     returns the cost computed here (``None`` when none was)."""
     if not _decided_here(metadata):
         return None
-    ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
+    return await _settle(Ticket.from_metadata(metadata.get(TICKET_KEY)), usage, error, response, cost)
+
+
+async def _settle(
+    ticket: Ticket | None, usage: Any, error: BaseException | None, response: Any, cost: float | None
+) -> float | None:
+    """:func:`settle_from_metadata` for a ticket already read from metadata we decided."""
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     computed = None
     if ticket is not None and pipeline is not None:
@@ -98,7 +104,7 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
-            cost = await settle_from_metadata(metadata, usage=getattr(response, "usage", None), response=response)
+            cost = await _settle(ticket, getattr(response, "usage", None), None, response, None)  # read once
             if isinstance(hidden, dict) and cost is not None and hidden.get("response_cost") is None:
                 # LiteLLM's logging prices the call after this hook unless the response carries its
                 # cost: the same figure, computed once (twice cost ~0.5 ms a request for a

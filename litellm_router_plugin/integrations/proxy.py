@@ -150,16 +150,14 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
             metadata = data["metadata"] = {}
         # Identity comes from the authenticated key only: a client cannot name another user's budget.
         # A malformed override is refused here (the failure hook's 400), as on every other path.
-        client = RequestOverrides.of(data).model_dump(exclude_defaults=True, exclude=set(RequestOverrides.IDENTITY))
+        client = RequestOverrides.of(data).client_settings()
         token = user_api_key_dict.api_key or user_api_key_dict.token
         authenticated = {"user": user_api_key_dict.user_id, "key": token, "team": user_api_key_dict.team_id}
         metadata[OVERRIDES_KEY] = {**client, **authenticated, "authenticated": True}
         if self.pipeline.config.budgets.litellm_budgets:
             metadata[OVERRIDES_KEY][LITELLM_BUDGETS_KEY] = budgets_from_auth(user_api_key_dict)
         model = data.get("model")
-        if isinstance(model, str) and not isinstance(
-            self.pipeline.request(data, model=model, messages=data.get("messages")).target, NamedTarget
-        ):
+        if isinstance(model, str) and not isinstance(self.pipeline.target(data, model), NamedTarget):
             # The response names the model that answered, not the alias (the alias stays in the decision).
             metadata[RETURN_RAW_MODEL_NAME_METADATA_KEY] = True
         return data

@@ -113,21 +113,22 @@ class Shadow:
     ) -> tuple[str, str] | None:
         """The next stronger tier's answer ``(model, text)``; ``None`` when the tier served is the strongest."""
         pipeline = self.pipeline
-        tiers = pipeline.tier_map.tiers
-        if served_tier not in pipeline.tier_map:
+        policy = pipeline.policy  # one policy for the whole shadow request (a reload may come meanwhile)
+        tiers = policy.tier_map.tiers
+        if served_tier not in policy.tier_map:
             return None
-        rank = pipeline.tier_map[served_tier].rank
+        rank = policy.tier_map[served_tier].rank
         if rank + 1 >= len(tiers):
             return None
         settings = {k: request[k] for k in _PASSED if k in request}
-        planner = pipeline.planner
+        planner = policy.planner
         asked = dataclasses.replace(planner.request(messages, settings), target=TierTarget(tiers[rank + 1].name))
         plan = planner.plan(await planner.analyse(asked.prompt), asked)
         usable = plan.usable()
         hold = await self._hold([Offer(o.estimate, o.deployment.deployment_id) for o in usable])
         chosen = usable[hold.index]
-        decision = pipeline._decision(plan, chosen, usable[: hold.index], (), "shadow")
-        routed = pipeline._routed(hold, chosen.deployment, IDENTITY, decision)
+        decision = pipeline._decision(policy, plan, chosen, usable[: hold.index], (), "shadow")
+        routed = pipeline._routed(policy, hold, chosen.deployment, IDENTITY, decision)
         assert routed.ticket is not None  # an admitted hold always makes a ticket
         ticket = dataclasses.replace(routed.ticket, reason=f"shadow of {served_tier}")
         deployment = chosen.deployment

@@ -22,7 +22,7 @@ from typing import Any
 from litellm_router_plugin import metrics
 from litellm_router_plugin.config import PluginConfig
 from litellm_router_plugin.errors import BudgetExceededError, RouterPluginError
-from litellm_router_plugin.guards.admission import Admission, Offer
+from litellm_router_plugin.guards.admission import Admission, NullAdmission, Offer
 from litellm_router_plugin.guards.breaker import outcome_of
 from litellm_router_plugin.guards.budget import Hold
 from litellm_router_plugin.guards.identity import Identity
@@ -31,7 +31,7 @@ from litellm_router_plugin.pipeline.calls import call_deployment, usage_tokens
 from litellm_router_plugin.pipeline.cascade import Cascade
 from litellm_router_plugin.pipeline.faults import ConfigFaults
 from litellm_router_plugin.pipeline.policy import Policy, PolicyWatcher, build_policy, config_version
-from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request
+from litellm_router_plugin.pipeline.request import CascadeTarget, NamedTarget, Request, Target, read_target
 from litellm_router_plugin.pipeline.routed import LearnerHook, Routed
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.routing.decision import (
@@ -63,6 +63,15 @@ def run_without_loop(coro: Any) -> Any:
         "Router.completion (synchronous) cannot reach a Redis store for budgets and breakers; "
         "use Router.acompletion, or store.kind: memory."
     )
+
+
+def _savings_baseline(tier_map: TierMap) -> TierDeployment | None:
+    """The strongest tier's cheapest deployment, named in LiteLLM's decision as the baseline of its
+    savings figure; inside the proxy only: outside it, LiteLLM's savings calculation imports the
+    whole proxy server (seconds, once per process) to look for a router that is not there."""
+    if _PROXY_SERVER not in sys.modules:
+        return None
+    return min(tier_map.strongest.deployments, key=lambda d: d.price.estimate(1000, 1000))
 
 
 def _mocked(request: Mapping[str, Any], deployment: TierDeployment) -> bool:
@@ -152,9 +161,15 @@ class Pipeline:
     ) -> Request:
         """Read a request once, under the current policy (``pipeline.request``): every entry point's
         one constructor. ``model``: the name the caller asked for (``None``: the alias)."""
+        policy = self.policy
         return Request.of(
-            self.config, self.tier_map, call, model=model, messages=messages, input=input, unhealthy=unhealthy
+            policy.config, policy.tier_map, call, model=model, messages=messages, input=input, unhealthy=unhealthy
         )
+
+    def target(self, call: Mapping[str, Any], model: str | None = None) -> Target:
+        """What :meth:`request` would decide ``call`` targets, with the same errors, reading nothing else."""
+        policy = self.policy
+        return read_target(policy.config, policy.tier_map, call, model)
 
     async def refresh(self) -> None:
         """Adopt a changed policy and the learning loop's published model (before a request)."""
@@ -170,21 +185,22 @@ class Pipeline:
         return await self._route(request)
 
     async def _route(self, request: Request) -> Routed:
-        plan = self.planner.plan(await self.planner.analyse(request.prompt), request)
-        return await self._admit(plan, request)
+        # One policy for the whole request, read once: another request's refresh may swap it while the
+        # classifier is awaited, and the plan, its admission and its decision must not mix two versions.
+        policy = self.policy
+        planner = policy.planner
+        plan = planner.plan(await planner.analyse(request.prompt), request)
+        return await self._admit(policy, plan, request)
 
-    async def _admit(self, plan: Plan, request: Request) -> Routed:
-        attempts, unhealthy = request.attempts, request.unhealthy
+    async def _admit(self, policy: Policy, plan: Plan, request: Request) -> Routed:
+        attempts, unhealthy, admission = request.attempts, request.unhealthy, policy.admission
         within = None
         if attempts.fault is not None:
-            failed = self.tier_map.deployment(str(attempts.fault["deployment_id"]))
+            failed = policy.tier_map.deployment(str(attempts.fault["deployment_id"]))
             within = failed.tier if failed is not None else None
         try:
             usable = plan.usable(
-                unhealthy=unhealthy,
-                avoid=attempts.failed,
-                within_tier=within,
-                downgrade=self.policy.admission.budgets_on,
+                unhealthy=unhealthy, avoid=attempts.failed, within_tier=within, downgrade=admission.budgets_on
             )
         except RouterPluginError:
             if attempts.fault is not None:
@@ -195,31 +211,38 @@ class Pipeline:
             if not usable:
                 raise attempts.replay()
         # No escalation past a remembered fault.
-        usable = await self.faults.hold_back(self.policy.admission, plan, usable, unhealthy)
-        hold = await self._hold(plan, usable, request.identity)
+        usable = await self.faults.hold_back(admission, plan, usable, unhealthy)
+        hold = await self._hold(admission, plan, usable, request.identity)
         chosen = usable[hold.index] if hold is not None else usable[0]
         refused = usable[: hold.index] if hold is not None else ()
-        decision = self._decision(plan, chosen, refused, unhealthy, request.tier or self.alias)
+        decision = self._decision(policy, plan, chosen, refused, unhealthy, request.tier or policy.config.alias)
         metrics.child(metrics.DECISIONS, decision.tier, decision.model).inc()
         metrics.child(metrics.ROUTING, decision.tier, metrics.reason_label(decision.reason)).inc()
         return self._routed(
-            hold, chosen.deployment, request.identity, decision, _mocked(request.call, chosen.deployment)
+            policy, hold, chosen.deployment, request.identity, decision, _mocked(request.call, chosen.deployment)
         )
 
+    @staticmethod
     def _decision(
-        self, plan: Plan, chosen: Option, refused: Sequence[Option], unhealthy: Collection[str], requested: str
+        policy: Policy,
+        plan: Plan,
+        chosen: Option,
+        refused: Sequence[Option],
+        unhealthy: Collection[str],
+        requested: str,
     ) -> RoutingDecision:
-        """The decision for ``chosen``, stamped with the policy version, and its log line."""
-        decision = plan.decision(
-            chosen, refused, unhealthy, requested_model=requested, policy_version=self.policy_version
-        )
-        decision.log(plan.prompt, include_prompt=self.config.log_prompts)
+        """The decision for ``chosen``, stamped with the version of ``policy``, and its log line."""
+        decision = plan.decision(chosen, refused, unhealthy, requested_model=requested, policy_version=policy.version)
+        decision.log(plan.prompt, include_prompt=policy.config.log_prompts)
         return decision
 
-    async def _hold(self, plan: Plan, usable: Sequence[Option], identity: Identity) -> Hold | None:
+    @staticmethod
+    async def _hold(
+        admission: Admission | NullAdmission, plan: Plan, usable: Sequence[Option], identity: Identity
+    ) -> Hold | None:
         offers = [Offer(o.estimate, o.deployment.deployment_id) for o in usable]
         try:
-            return await self.policy.admission.admit(offers, identity)  # None: nothing to hold
+            return await admission.admit(offers, identity)  # None: nothing to hold
         except BudgetExceededError as exc:
             if plan.max_tokens_defaulted:
                 raise exc.with_note(
@@ -230,6 +253,7 @@ class Pipeline:
 
     def _routed(
         self,
+        policy: Policy,
         hold: Hold | None,
         deployment: TierDeployment,
         identity: Identity,
@@ -237,7 +261,7 @@ class Pipeline:
         mocked: bool = False,
     ) -> Routed:
         """The admitted request: its decision, and the ticket its settlement needs (none without admission)."""
-        baseline = self._savings_baseline()
+        baseline = _savings_baseline(policy.tier_map)
         if hold is None:
             return Routed(decision, deployment, None, baseline)
         ticket = Ticket(
@@ -249,7 +273,7 @@ class Pipeline:
             input_cost_per_token=deployment.price.input_per_token,
             output_cost_per_token=deployment.price.output_per_token,
             identity=identity,
-            breaker=deployment.deployment_id if self.config.breaker.enabled else None,
+            breaker=deployment.deployment_id if policy.config.breaker.enabled else None,
             probe=hold.probe,
             unaccounted=hold.unaccounted,
             reason=decision.reason,
@@ -260,23 +284,16 @@ class Pipeline:
         )
         return Routed(decision, deployment, ticket, baseline)
 
-    def _savings_baseline(self) -> TierDeployment | None:
-        """The strongest tier's cheapest deployment, named in LiteLLM's decision as the baseline of its
-        savings figure; inside the proxy only: outside it, LiteLLM's savings calculation imports the
-        whole proxy server (seconds, once per process) to look for a router that is not there."""
-        if _PROXY_SERVER not in sys.modules:
-            return None
-        return min(self.tier_map.strongest.deployments, key=lambda d: d.price.estimate(1000, 1000))
-
     async def admit_named(self, request: Request, entry: Mapping[str, Any], requested: str) -> Routed:
         """Admit a call to a Router deployment named by the caller (not routed): priced from that
         deployment, charged to the same budgets, guarded by its breaker, with its own decision."""
-        plan = self.planner.plan_named(self.policy.named.resolve(entry), request)
+        policy = self.policy  # one policy for the whole request, as in ``_route``
+        plan = policy.planner.plan_named(policy.named.resolve(entry), request)
         option = plan.options[0]
-        hold = await self._hold(plan, [option], request.identity)
-        decision = self._decision(plan, option, (), (), requested)
+        hold = await self._hold(policy.admission, plan, [option], request.identity)
+        decision = self._decision(policy, plan, option, (), (), requested)
         return self._routed(
-            hold, option.deployment, request.identity, decision, _mocked(request.call, option.deployment)
+            policy, hold, option.deployment, request.identity, decision, _mocked(request.call, option.deployment)
         )
 
     def _named_entry(self, model: str) -> dict[str, Any]:

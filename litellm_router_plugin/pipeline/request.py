@@ -20,7 +20,7 @@ from typing import Any
 
 from litellm_router_plugin.config import PluginConfig, RequestOverrides
 from litellm_router_plugin.errors import ModelNotAllowed
-from litellm_router_plugin.guards.identity import Identity
+from litellm_router_plugin.guards.identity import ANONYMOUS, Identity
 from litellm_router_plugin.pipeline.attempts import Attempts
 from litellm_router_plugin.pipeline.cascade_settings import cascade_requested
 from litellm_router_plugin.routing.request import (
@@ -75,11 +75,24 @@ class Request(PlanRequest):
 
     def avoiding(self, unhealthy: Collection[str]) -> Request:
         """This request with the deployments LiteLLM cools down."""
+        if not unhealthy and not self.unhealthy:
+            return self  # nothing cools down (the common case): the same frozen request
         return dataclasses.replace(self, unhealthy=frozenset(unhealthy))
 
     def for_tier(self, tier: str, unhealthy: Collection[str]) -> Request:
         """This request sent to ``tier`` alone, avoiding ``unhealthy`` (a cascade's step)."""
         return dataclasses.replace(self, target=TierTarget(tier), unhealthy=frozenset(unhealthy))
+
+
+def read_target(config: PluginConfig, tier_map: TierMap, call: Mapping[str, Any], model: str | None) -> Target:
+    """What ``Request.of`` decides ``call`` targets, with the same errors (a malformed override, a
+    model this caller may not name), without reading the rest of the request (the proxy's pre-call hook)."""
+    overrides = RequestOverrides.of(call, tier_map.names)
+    stream = bool(call.get("stream"))
+    if model is None or model == config.alias:  # who asks matters only for another model (alias_only)
+        return target_of(config, tier_map, model, overrides, ANONYMOUS, stream)
+    identity = Identity.of(call, trust_client_user=config.budgets.trust_client_user, overrides=overrides)
+    return target_of(config, tier_map, model, overrides, identity, stream)
 
 
 def target_of(

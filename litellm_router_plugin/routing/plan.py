@@ -86,9 +86,10 @@ class Plan:
 
     def candidates(self, unhealthy: Collection[str] = ()) -> list[Candidate]:
         """Every deployment considered, for the decision record."""
-        # model_construct: every field comes from the validated config and this plan (no re-validation per request)
+        # Built by pydantic-core (a Candidate's fields take microseconds to check there), not model_construct,
+        # whose field-by-field Python loop costs about twice as much.
         return [
-            Candidate.model_construct(
+            Candidate(
                 tier=o.deployment.tier,
                 model=o.deployment.model,
                 deployment_id=o.deployment.deployment_id,
@@ -114,8 +115,9 @@ class Plan:
             reason = f"{self.route.reason}; admitted without routing"
         else:
             reason = self._routing_reason(chosen, refused)
-        # model_construct: every field is built here from validated parts.
-        return RoutingDecision.model_construct(
+        # Validated by pydantic-core: faster than model_construct's Python loop; the analysis and the
+        # candidates, already models, are kept as they are.
+        return RoutingDecision(
             analysis=self.analysis,
             tier=tier,
             model=chosen.deployment.model,
