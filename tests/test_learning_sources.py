@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import litellm
 import pytest
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from litellm_router_plugin import ConfigError, PluginConfig, acompletion, build_router, configure, feedback
+from litellm_router_plugin import ConfigError, PluginConfig, acompletion, build_router, configure, feedback, register
 from litellm_router_plugin.cli.models import _fit
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.online.learner import Learner, UnknownRequest
@@ -259,19 +261,20 @@ def test_recalibrated_thresholds_keep_each_tiers_share() -> None:
     assert recalibrate(model, outcomes, shares=None, current=None, thresholds=None) is None
 
 
-async def test_a_streamed_answer_is_shadowed_once_assembled_and_charged(fake: Upstream) -> None:
+@pytest.mark.parametrize("through", ["acompletion", "router"])
+async def test_a_streamed_answer_is_shadowed_once_assembled_and_charged(fake: Upstream, through: str) -> None:
     pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
     learner = pipeline.learner
     assert isinstance(learner, Learner)
-    stream = await acompletion(
-        "auto",
-        [{"role": "user", "content": PROMPT}],
-        max_tokens=20,
-        stream=True,
-        metadata={"router": {"reference": "answer from strong"}},
-    )
-    chunks = [chunk async for chunk in stream]
-    await asyncio.sleep(0)  # LiteLLM logs the assembled stream in a task of its own
+    messages = [{"role": "user", "content": PROMPT}]
+    metadata = {"router": {"reference": "answer from strong"}}
+    if through == "router":
+        call = build_router(pipeline=pipeline).acompletion(
+            model="auto", messages=messages, max_tokens=20, stream=True, metadata=metadata
+        )
+    else:
+        call = acompletion("auto", messages, max_tokens=20, stream=True, metadata=metadata)
+    chunks = [chunk async for chunk in await call]
     await _settled(learner)
     assert chunks
     assert fake.hits() == {"cheap": 1, "strong": 1}
@@ -286,6 +289,20 @@ async def test_a_streamed_answer_is_shadowed_once_assembled_and_charged(fake: Up
     spent, held = await pipeline.admission.store.spent(SHADOW_SCOPE, pipeline.admission.guard.window())
     assert held == 0
     assert spent == sum(r["cost_micros"] for r in rows if str(r["reason"]).startswith("shadow of")) > 0
+
+
+async def test_answers_litellm_redacted_are_skipped_with_their_reason(
+    fake: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(litellm, "turn_off_message_logging", True)
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    stream = await acompletion("auto", [{"role": "user", "content": PROMPT}], max_tokens=20, stream=True)
+    assert [chunk async for chunk in stream]
+    await _settled(learner)
+    assert learner.stats["skipped:redacted"] == 1  # the logged stream reads "redacted-by-litellm"
+    assert fake.hits() == {"cheap": 1}
 
 
 async def _settled(learner: Learner, seconds: float = 10.0) -> None:
@@ -362,16 +379,19 @@ async def test_a_tool_call_checked_against_a_reference_and_an_empty_answer_skipp
     assert fake.hits() == {"cheap": 2, "strong": 1}
 
 
-def test_a_synchronous_router_completion_is_shadowed_and_charged(fake: Upstream) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_synchronous_router_completion_is_shadowed_and_charged(fake: Upstream, stream: bool) -> None:
     pipeline = Pipeline(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
     router = build_router(pipeline=pipeline)
     learner = pipeline.learner
     assert isinstance(learner, Learner)
     metadata = {"router": {"reference": "answer from strong"}}
-    response = router.completion(
-        model="auto", messages=[{"role": "user", "content": PROMPT}], max_tokens=20, metadata=metadata
-    )
-    assert response.choices[0].message.content == "answer from cheap"
+    messages = [{"role": "user", "content": PROMPT}]
+    response = router.completion(model="auto", messages=messages, max_tokens=20, metadata=metadata, stream=stream)
+    if stream:
+        assert "".join(c.choices[0].delta.content or "" for c in response) == "answer from cheap"
+    else:
+        assert response.choices[0].message.content == "answer from cheap"
     asyncio.run(_settled(learner))
     assert fake.hits() == {"cheap": 1, "strong": 1}
     outcomes = asyncio.run(learner.outcomes("shadow"))
@@ -382,6 +402,20 @@ def test_a_synchronous_router_completion_is_shadowed_and_charged(fake: Upstream)
     spent, held = asyncio.run(pipeline.admission.store.spent(SHADOW_SCOPE, pipeline.admission.guard.window()))
     assert held == 0
     assert spent > 0
+
+
+def test_litellm_completion_through_the_provider_is_shadowed_once(fake: Upstream) -> None:
+    register()  # model="router/<alias>": the inner async call is hooked on the bridge loop, the outer sync call too
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    response = litellm.completion(model="router/auto", messages=[{"role": "user", "content": PROMPT}], max_tokens=20)
+    assert response.choices[0].message.content == "answer from cheap"
+    asyncio.run(_settled(learner))
+    time.sleep(0.2)  # a second (wrong) shadow from the outer synchronous call's logging would land by now
+    asyncio.run(learner.drain())
+    assert fake.hits() == {"cheap": 1, "strong": 1}
+    assert (learner.stats["routed"], learner.stats["shadowed"]) == (1, 1)
 
 
 async def test_a_candidate_no_better_than_the_current_model_is_published_not_promoted(fake: Upstream) -> None:
