@@ -2,7 +2,10 @@
 
 Registered once per process in ``litellm.callbacks``. LiteLLM awaits the deployment hooks inside
 the call, so a non-streamed call is settled before its response is returned; a stream is settled
-when LiteLLM logs its completion. Calls without a ticket pass through untouched.
+when LiteLLM logs its completion. Calls without a ticket pass through untouched. A routed call then
+goes to its pipeline's learning loop, once: a non-streamed async call from the deployment hook, a
+stream from the log event of its assembled response, a synchronous call (LiteLLM's logging thread)
+handed to the bridge loop without waiting.
 """
 
 from __future__ import annotations

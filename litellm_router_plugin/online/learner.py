@@ -1,6 +1,7 @@
 """``Learner``: the learning loop inside a running pipeline.
 
-After each routed response (LiteLLM's success hook, off the caller's path) it keeps the decision and
+After each routed response (LiteLLM's success hooks, off the caller's path: a stream once assembled, a
+synchronous call on the bridge loop, see ``integrations.hooks``) it keeps the decision and
 the prompt's hashed features for feedback, and for ``learning.shadow.share`` of requests makes a
 shadow comparison; feedback (``POST /router/feedback``, ``feedback()``), cascades and shadows become
 outcomes in the store (and the PostgreSQL ledger). With ``learning.enabled``, every
@@ -151,6 +152,9 @@ class Learner:
             waits: list[Any] = [asyncio.wrap_future(f) for f in list(self.submitted)]
             for task in list(self.tasks):
                 loop = task.get_loop()
+                if loop.is_closed():  # its loop ended (an asyncio.run that returned): it never will
+                    self.tasks.discard(task)
+                    continue
                 waits.append(
                     task if loop is here else asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_ended(task), loop))
                 )
