@@ -4,16 +4,19 @@ the shadow budget cap, feedback joined to its decision, cascade escalations, and
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import litellm
 import pytest
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from litellm_router_plugin import ConfigError, PluginConfig, acompletion, configure, feedback
+from litellm_router_plugin import ConfigError, PluginConfig, acompletion, build_router, configure, feedback, register
 from litellm_router_plugin.cli.models import _fit
 from litellm_router_plugin.integrations.hooks import ensure_decision_hook
 from litellm_router_plugin.online.learner import Learner, UnknownRequest
@@ -28,10 +31,11 @@ PROMPT = "Please explain in detail how a bicycle stays upright while moving."
 
 
 def config(fake: Upstream, **learning: Any) -> dict[str, Any]:
+    tools = {"model_info": {"supports_function_calling": True}}  # the fake upstream answers tool calls
     return {
         "tiers": [
-            {"name": "cheap", "deployments": [fake.deployment("cheap", 1e-7, 4e-7)]},
-            {"name": "strong", "deployments": [fake.deployment("strong", 3e-6, 1.2e-5)]},
+            {"name": "cheap", "deployments": [fake.deployment("cheap", 1e-7, 4e-7) | tools]},
+            {"name": "strong", "deployments": [fake.deployment("strong", 3e-6, 1.2e-5) | tools]},
         ],
         "classifier": {"kind": "heuristic", "tier_thresholds": [10.5]},
         "budgets": {"global": {"daily": 5.0}},
@@ -257,16 +261,161 @@ def test_recalibrated_thresholds_keep_each_tiers_share() -> None:
     assert recalibrate(model, outcomes, shares=None, current=None, thresholds=None) is None
 
 
-async def test_a_streamed_answer_is_not_shadowed(fake: Upstream) -> None:
-    pipeline = configure(config(fake, shadow={"share": 1.0}))
+@pytest.mark.parametrize("through", ["acompletion", "router"])
+async def test_a_streamed_answer_is_shadowed_once_assembled_and_charged(fake: Upstream, through: str) -> None:
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    messages = [{"role": "user", "content": PROMPT}]
+    metadata = {"router": {"reference": "answer from strong"}}
+    if through == "router":
+        call = build_router(pipeline=pipeline).acompletion(
+            model="auto", messages=messages, max_tokens=20, stream=True, metadata=metadata
+        )
+    else:
+        call = acompletion("auto", messages, max_tokens=20, stream=True, metadata=metadata)
+    chunks = [chunk async for chunk in await call]
+    await _settled(learner)
+    assert chunks
+    assert fake.hits() == {"cheap": 1, "strong": 1}
+    outcomes = await learner.outcomes("shadow")
+    assert [(o.weak_model, o.weak, o.strong_model, o.strong) for o in outcomes] == [
+        ("openai/cheap", 0.0, "openai/strong", 1.0)  # the assembled text, checked against the reference
+    ]
+    assert (learner.stats["routed"], learner.stats["shadowed"]) == (1, 1)
+    assert pipeline.admission is not None
+    rows = await pipeline.admission.store.ledger()
+    assert [r["reason"] for r in rows if str(r["reason"]).startswith("shadow of")] == ["shadow of cheap"]
+    spent, held = await pipeline.admission.store.spent(SHADOW_SCOPE, pipeline.admission.guard.window())
+    assert held == 0
+    assert spent == sum(r["cost_micros"] for r in rows if str(r["reason"]).startswith("shadow of")) > 0
+
+
+async def test_answers_litellm_redacted_are_skipped_with_their_reason(
+    fake: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(litellm, "turn_off_message_logging", True)
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
     learner = pipeline.learner
     assert isinstance(learner, Learner)
     stream = await acompletion("auto", [{"role": "user", "content": PROMPT}], max_tokens=20, stream=True)
-    chunks = [chunk async for chunk in stream]
-    await learner.drain()
-    assert chunks
+    assert [chunk async for chunk in stream]
+    await _settled(learner)
+    assert learner.stats["skipped:redacted"] == 1  # the logged stream reads "redacted-by-litellm"
     assert fake.hits() == {"cheap": 1}
-    assert await learner.outcomes() == []
+
+
+async def _settled(learner: Learner, seconds: float = 10.0) -> None:
+    """Drain the learner once LiteLLM's logging (a task, or a thread for synchronous calls) reached it."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    # LiteLLM's logging reaches the learner from a task or a thread of its own: nothing to await
+    while not learner.stats["routed"] and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    await learner.drain()
+
+
+WEATHER = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
+
+
+def tool_grader(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """A judge that sees both tool calls and the tools offered: the call naming Paris is right."""
+    text = str(messages[-1].parts[-1].content)  # type: ignore[union-attr]
+    assert "get_weather" in text.split("Answer 1:")[0]  # the tools offered are in the prompt it reads
+    first = re.search(r"Answer 1:\n(.*)\n\nAnswer 2:\n(.*)", text, re.S)
+    assert first is not None
+    assert all(a.startswith("tool_call get_weather {") for a in first.groups())
+    args = {"first": 1.0 if "Paris" in first.group(1) else 0.0, "second": 1.0 if "Paris" in first.group(2) else 0.0}
+    return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, args)])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_tool_call_answer_is_shadowed_with_the_same_tools_and_judged_as_the_call(
+    fake: Upstream, stream: bool
+) -> None:
+    fake.control(cheap={"tool_arguments": {"city": "Lyon"}}, strong={"tool_arguments": {"city": "Paris"}})
+    pipeline = configure(config(fake, shadow={"share": 1.0, "judge": "openai:gpt-4o-mini", "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    learner.shadow._judge_model = FunctionModel(tool_grader, model_name="gpt-4o-mini")
+    prompt = [{"role": "user", "content": "What is the weather like in the capital of France today?"}]
+    response = await acompletion("auto", prompt, max_tokens=20, tools=WEATHER, tool_choice="auto", stream=stream)
+    if stream:
+        assert [c async for c in response]
+        await asyncio.sleep(0)
+    else:
+        assert response.choices[0].message.tool_calls[0].function.name == "get_weather"
+    await _settled(learner)
+    assert fake.hits() == {"cheap": 1, "strong": 1}  # the strong tier was offered the same tool
+    outcomes = await learner.outcomes("shadow")
+    assert [(o.weak_model, o.weak, o.strong_model, o.strong) for o in outcomes] == [
+        ("openai/cheap", 0.0, "openai/strong", 1.0)
+    ]
+
+
+async def test_a_tool_call_checked_against_a_reference_and_an_empty_answer_skipped_with_its_reason(
+    fake: Upstream,
+) -> None:
+    fake.control(cheap={"tool_arguments": {"city": "Paris"}}, strong={"tool_arguments": {"city": "Paris"}})
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    metadata = {"router": {"reference": "Paris"}}
+    await acompletion("auto", [{"role": "user", "content": PROMPT}], max_tokens=20, tools=WEATHER, metadata=metadata)
+    fake.control(cheap={"tool_arguments": None, "answers": [""]})
+    await acompletion("auto", [{"role": "user", "content": PROMPT}], max_tokens=20)
+    await learner.drain()
+    outcomes = await learner.outcomes("shadow")
+    assert [(o.weak, o.strong) for o in outcomes] == [(1.0, 1.0)]  # both calls name Paris
+    assert learner.stats["skipped:empty"] == 1  # no text, no tool call: nothing to compare, counted
+    assert fake.hits() == {"cheap": 2, "strong": 1}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_synchronous_router_completion_is_shadowed_and_charged(fake: Upstream, stream: bool) -> None:
+    pipeline = Pipeline(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    router = build_router(pipeline=pipeline)
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    metadata = {"router": {"reference": "answer from strong"}}
+    messages = [{"role": "user", "content": PROMPT}]
+    response = router.completion(model="auto", messages=messages, max_tokens=20, metadata=metadata, stream=stream)
+    if stream:
+        assert "".join(c.choices[0].delta.content or "" for c in response) == "answer from cheap"
+    else:
+        assert response.choices[0].message.content == "answer from cheap"
+    asyncio.run(_settled(learner))
+    assert fake.hits() == {"cheap": 1, "strong": 1}
+    outcomes = asyncio.run(learner.outcomes("shadow"))
+    assert [(o.weak_model, o.weak, o.strong_model, o.strong) for o in outcomes] == [
+        ("openai/cheap", 0.0, "openai/strong", 1.0)
+    ]
+    assert pipeline.admission is not None
+    spent, held = asyncio.run(pipeline.admission.store.spent(SHADOW_SCOPE, pipeline.admission.guard.window()))
+    assert held == 0
+    assert spent > 0
+
+
+def test_litellm_completion_through_the_provider_is_shadowed_once(fake: Upstream) -> None:
+    register()  # model="router/<alias>": the inner async call is hooked on the bridge loop, the outer sync call too
+    pipeline = configure(config(fake, shadow={"share": 1.0, "daily_usd": 1.0}))
+    learner = pipeline.learner
+    assert isinstance(learner, Learner)
+    response = litellm.completion(model="router/auto", messages=[{"role": "user", "content": PROMPT}], max_tokens=20)
+    assert response.choices[0].message.content == "answer from cheap"
+    asyncio.run(_settled(learner))
+    time.sleep(0.2)  # a second (wrong) shadow from the outer synchronous call's logging would land by now
+    asyncio.run(learner.drain())
+    assert fake.hits() == {"cheap": 1, "strong": 1}
+    assert (learner.stats["routed"], learner.stats["shadowed"]) == (1, 1)
 
 
 async def test_a_candidate_no_better_than_the_current_model_is_published_not_promoted(fake: Upstream) -> None:

@@ -11,6 +11,7 @@ and this one never share a connection.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -47,4 +48,9 @@ def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
 
-__all__ = ["run_blocking"]
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Start ``coro`` on the bridge loop and return at once (its future says when it is done)."""
+    return asyncio.run_coroutine_threadsafe(coro, _bridge_loop())
+
+
+__all__ = ["run_blocking", "submit"]

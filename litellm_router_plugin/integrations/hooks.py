@@ -2,23 +2,31 @@
 
 Registered once per process in ``litellm.callbacks``. LiteLLM awaits the deployment hooks inside
 the call, so a non-streamed call is settled before its response is returned; a stream is settled
-when LiteLLM logs its completion. Calls without a ticket pass through untouched.
+when LiteLLM logs its completion. Calls without a ticket pass through untouched. A routed call then
+goes to its pipeline's learning loop, once: a non-streamed async call from the deployment hook, a
+stream from the log event of its assembled response, a synchronous call (LiteLLM's logging thread)
+handed to the bridge loop without waiting.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
 from litellm_router_plugin._litellm import litellm
+from litellm_router_plugin.integrations.blocking import submit
 from litellm_router_plugin.integrations.deployments import GROUP_PICK_KEY
+from litellm_router_plugin.online.observed import request_of_log
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
 from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY
+
+if TYPE_CHECKING:
+    from litellm_router_plugin.online.learner import Learner
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +83,31 @@ REQUEST_ID_KEY = "router_request_id"
 """Key of the request id (the one feedback names) in ``response._hidden_params``."""
 
 
-async def _learn(request_data: Mapping[str, Any], response: Any, ticket: Ticket | None, decision: Any) -> None:
-    """Hand a settled response to its pipeline's learning loop, if one is attached (shadows run in the background)."""
+def _learner_of(metadata: Any) -> tuple[Learner, Ticket, Mapping[str, Any]] | None:
+    """The learning loop, ticket and decision of a call routed here, when its pipeline learns."""
+    if not _decided_here(metadata):
+        return None
+    ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
+    decision = metadata.get(METADATA_KEY)
     if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
-        return
+        return None
     from litellm_router_plugin.online.learner import Learner  # only when learning is on
 
-    if isinstance(pipeline.learner, Learner):
-        await pipeline.learner.after_response(request_data, response, ticket.request_id, decision)
+    return (pipeline.learner, ticket, decision) if isinstance(pipeline.learner, Learner) else None
+
+
+async def _learn(request_data: Mapping[str, Any], response: Any, metadata: Any) -> None:
+    """Hand a settled response to its pipeline's learning loop, if one is attached (shadows run in
+    the background); never raises: learning must not fail a call that succeeded."""
+    found = _learner_of(metadata)
+    if found is None:
+        return
+    learner, ticket, decision = found
+    try:
+        await learner.after_response(request_data, response, ticket.request_id, decision)
+    except Exception:
+        logger.exception("learning from request %s failed", ticket.request_id)
 
 
 def _metadata_of(kwargs: Mapping[str, Any]) -> Any:
@@ -110,10 +134,8 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 # cost: the same figure, computed once (twice cost ~0.5 ms a request for a
                 # deployment-priced model, whose custom price clears LiteLLM's cost-map caches)
                 hidden["response_cost"] = cost
-            try:
-                await _learn(request_data, response, ticket, metadata[METADATA_KEY])
-            except Exception:  # learning must never fail a call that succeeded
-                logger.exception("learning from request %s failed", ticket.request_id if ticket else "?")
+            if not request_data.get("stream"):  # a stream learns once assembled (async_log_success_event)
+                await _learn(request_data, response, metadata)
         return response
 
     async def async_post_call_failure_deployment_hook(
@@ -124,13 +146,11 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
     async def async_log_success_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        if kwargs.get("stream"):
-            await settle_from_metadata(
-                _metadata_of(kwargs),
-                usage=getattr(response_obj, "usage", None),
-                response=response_obj,
-                cost=_logged_cost(kwargs),
-            )
+        if kwargs.get("stream"):  # response_obj: the stream assembled, once it has ended
+            metadata = _metadata_of(kwargs)
+            usage = getattr(response_obj, "usage", None)
+            await settle_from_metadata(metadata, usage=usage, response=response_obj, cost=_logged_cost(kwargs))
+            await _learn(request_of_log(kwargs, metadata), response_obj, metadata)
 
     # LiteLLM calls the two below for synchronous calls only (Router.completion), which admit
     # through the memory store, whose coroutines never suspend.
@@ -138,6 +158,12 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
         usage = getattr(response_obj, "usage", None)
         metadata = _metadata_of(kwargs)
         run_without_loop(settle_from_metadata(metadata, usage=usage, response=response_obj, cost=_logged_cost(kwargs)))
+        found = _learner_of(metadata)
+        if found is not None:
+            # LiteLLM runs this in its logging thread, after the caller has its response; the loop's
+            # store write, shadow call and judge need an event loop: the bridge loop's, not waited for.
+            learning = _learn(request_of_log(kwargs, metadata), response_obj, metadata)
+            found[0].track(submit(learning))
 
     def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
         error = kwargs.get("exception")

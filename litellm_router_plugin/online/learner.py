@@ -1,6 +1,7 @@
 """``Learner``: the learning loop inside a running pipeline.
 
-After each routed response (LiteLLM's success hook, off the caller's path) it keeps the decision and
+After each routed response (LiteLLM's success hooks, off the caller's path: a stream once assembled, a
+synchronous call on the bridge loop, see ``integrations.hooks``) it keeps the decision and
 the prompt's hashed features for feedback, and for ``learning.shadow.share`` of requests makes a
 shadow comparison; feedback (``POST /router/feedback``, ``feedback()``), cascades and shadows become
 outcomes in the store (and the PostgreSQL ledger). With ``learning.enabled``, every
@@ -12,10 +13,12 @@ every worker adopts the current version (model and thresholds) before its next r
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import itertools
 import json
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -32,8 +35,8 @@ from litellm_router_plugin.guards.admission import store_from_config
 from litellm_router_plugin.learning.ledger import OutcomeLedger
 from litellm_router_plugin.learning.outcomes import Outcome, Source
 from litellm_router_plugin.learning.versions import Comparison, Registry, Version, labelled, train
+from litellm_router_plugin.online.observed import PASSED, answer_of, judge_prompt, redacted
 from litellm_router_plugin.online.shadow import Shadow, ShadowSkipped, reference_of, sampled
-from litellm_router_plugin.pipeline.confidence import answer_text
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.routing.planner import Planner
 from litellm_router_plugin.routing.request import prompt_text
@@ -44,11 +47,15 @@ logger = logging.getLogger(__name__)
 
 RETRAIN_LEASE_MS = 600_000
 """A retraining worker that died frees the lock after this long."""
-_PASSED = ("max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed")
 
 
 _Step = tuple[str, float | None]
 """A cascade step: the model that answered and the quality its checks gave (``None``: not rated)."""
+
+
+async def _ended(task: asyncio.Task[Any]) -> None:
+    """Wait, on its own loop, until ``task`` is done (its error is logged by ``Learner._done``)."""
+    await asyncio.wait([task])
 
 
 class UnknownRequest(RouterPluginError):
@@ -70,8 +77,14 @@ class Learner:
         self.shadow = Shadow(pipeline, judge)
         self.owner = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[Any]] = set()
+        """Background tasks, on the loop that started each (the caller's, or the bridge loop of synchronous calls)."""
+        self.submitted: set[concurrent.futures.Future[Any]] = set()
+        """Work handed over from another thread (LiteLLM's logging thread of synchronous calls), until done."""
         self.stats: Counter[str] = Counter()
-        """``routed``, ``sampled``, ``shadowed``, ``skipped``, ``outcomes:<source>``, ``retrained``, ``promoted``."""
+        """``routed``, ``sampled``, ``shadowed``, ``skipped`` (budget, breaker, error) and
+        ``skipped:<reason>`` (``strongest``, ``no_judge``, ``empty``, ``redacted``), ``outcomes:<source>``,
+        ``retrained``, ``promoted``."""
+        self._stats_lock = threading.Lock()  # two threads count: a caller's loop and the bridge loop
         self.adopted: str | None = None
         self.last: Comparison | None = None
         self._planner: Planner | None = None
@@ -117,15 +130,35 @@ class Learner:
         self.tasks.add(task)  # a strong reference until done
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
+    def _done(self, task: asyncio.Task[Any] | concurrent.futures.Future[Any]) -> None:
+        self.tasks.discard(task)  # one of the two sets holds it
+        self.submitted.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("learning task failed", exc_info=task.exception())
 
+    def track(self, future: concurrent.futures.Future[Any]) -> None:
+        """Keep ``future`` (learning work running on another loop) until done: ``drain`` waits for it."""
+        self.submitted.add(future)
+        future.add_done_callback(self._done)
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] += 1
+
     async def drain(self) -> None:
-        """Wait for every background task (and those they start) to finish."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        """Wait for every background task (and those they start) to finish, on whichever loop it runs."""
+        here = asyncio.get_running_loop()
+        while self.tasks or self.submitted:
+            waits: list[Any] = [asyncio.wrap_future(f) for f in list(self.submitted)]
+            for task in list(self.tasks):
+                loop = task.get_loop()
+                if loop.is_closed():  # its loop ended (an asyncio.run that returned): it never will
+                    self.tasks.discard(task)
+                    continue
+                waits.append(
+                    task if loop is here else asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_ended(task), loop))
+                )
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Finish the background tasks and close the outcome ledger."""
@@ -177,12 +210,14 @@ class Learner:
     async def after_response(
         self, request: Mapping[str, Any], response: Any, request_id: str, decision: Mapping[str, Any]
     ) -> None:
-        """Called by LiteLLM's success hook for each admitted call: keep the routed response open to
-        feedback (its decision and hashed features: one store write, awaited so that feedback sent
-        right after the response finds it) and, for the configured share, shadow it in the background."""
+        """Called by LiteLLM's success hooks for each admitted call (a stream once it is assembled, a
+        synchronous call from LiteLLM's logging thread through the bridge loop): keep the routed response
+        open to feedback (its decision and hashed features: one store write, awaited so that feedback
+        sent right after the response finds it) and, for the configured share, shadow it in the
+        background; an answer that is a tool call is compared as its rendered call (``observed``)."""
         if decision.get("requested_model") != self.pipeline.alias:
             return  # named tiers and models, and cascade steps: not routed by the classifier
-        self.stats["routed"] += 1
+        self._count("routed")
         messages = [dict(m) for m in request.get("messages") or [] if isinstance(m, Mapping)]
         prompt = prompt_text(messages)
         join = {"tier": decision["tier"], "model": decision["model"], "features": featurise(prompt).to_json()}
@@ -193,39 +228,45 @@ class Learner:
         except StoreUnavailableError as exc:
             logger.warning("request %s not kept for feedback: %s", request_id, exc)
         if sampled(request_id, self.config.shadow.share):
-            self.stats["sampled"] += 1
-            answer = answer_text(response)
-            if request.get("stream") or request.get("tools") or not answer.strip():
-                self.stats["skipped:not_text"] += 1  # a stream, tool calls: no answer text to compare
+            self._count("sampled")
+            answer = answer_of(response)  # its text, or the tool calls it made
+            if redacted(messages, answer):  # LiteLLM's turn_off_message_logging: nothing to compare
+                self._count("skipped:redacted")
                 return
-            settings = {k: request[k] for k in _PASSED if k in request}
+            if not answer.strip():
+                self._count("skipped:empty")
+                return
+            settings = {k: request[k] for k in PASSED if k in request}
+            prompts = (prompt, judge_prompt(prompt, request))
             reference = reference_of(request)
-            self._spawn(self._shadow(messages, settings, prompt, answer, request_id, dict(decision), reference))
+            self._spawn(self._shadow(messages, settings, prompts, answer, request_id, dict(decision), reference))
 
     async def _shadow(
         self,
         messages: list[dict[str, Any]],
         settings: dict[str, Any],
-        prompt: str,
+        prompts: tuple[str, str],
         answer: str,
         request_id: str,
         decision: Mapping[str, Any],
         reference: str | None,
     ) -> None:
+        """``prompts``: the routed prompt (whose features the outcome keeps) and what the judge reads."""
+        prompt, judged = prompts
         try:
             got = await self.shadow.answer(messages, settings, str(decision["tier"]))
             if got is None:
-                self.stats["skipped:strongest"] += 1
+                self._count("skipped:strongest")
                 return
-            self.stats["shadowed"] += 1
+            self._count("shadowed")
             strong_model, strong_answer = got
-            rating = await self.shadow.rate(prompt, answer, strong_answer, reference=reference, order_key=request_id)
+            rating = await self.shadow.rate(judged, answer, strong_answer, reference=reference, order_key=request_id)
         except (ShadowSkipped, RouterPluginError) as exc:
-            self.stats["skipped"] += 1
+            self._count("skipped")
             logger.info("shadow comparison of %s skipped: %s", request_id, exc)
             return
         if rating is None:
-            self.stats["skipped:no_judge"] += 1
+            self._count("skipped:no_judge")
             return
         outcome = Outcome.of(
             prompt,
@@ -302,7 +343,7 @@ class Learner:
         except StoreUnavailableError as exc:
             logger.error("outcome (%s) lost: %s", outcome.source, exc)
             return
-        self.stats[f"outcomes:{outcome.source}"] += 1
+        self._count(f"outcomes:{outcome.source}")
         ledger = self._outcome_ledger()
         if ledger is not None:
             await ledger.write(body, request_id=request_id, source=outcome.source)
@@ -339,10 +380,10 @@ class Learner:
                 thresholds=configured.classifier.tier_thresholds,
             )
             await self.registry.publish(version)
-            self.stats["retrained"] += 1
+            self._count("retrained")
             if comparison.promote:
                 await self.registry.promote(version.version)
-                self.stats["promoted"] += 1
+                self._count("promoted")
             self.last = comparison
             logger.warning("learned model %s: %s", version.version, json.dumps(comparison.as_dict(), sort_keys=True))
             return comparison

@@ -27,7 +27,7 @@ from litellm_router_plugin.guards.admission import Offer
 from litellm_router_plugin.guards.holds import Hold, hold_of
 from litellm_router_plugin.guards.identity import Identity
 from litellm_router_plugin.learning.judge import Judge, Rating, by_reference
-from litellm_router_plugin.pipeline.confidence import answer_text
+from litellm_router_plugin.online.observed import PASSED, answer_of
 from litellm_router_plugin.pipeline.pipeline import Pipeline
 from litellm_router_plugin.pipeline.ticket import Ticket
 from litellm_router_plugin.pricing import Price, price_for
@@ -42,8 +42,6 @@ SHADOW_KEY = "router_shadow"
 """Request metadata flag of the learner's own calls."""
 IDENTITY = Identity()
 """Shadow and judge calls are the deployment's own: charged to the global scope, no user or key."""
-_PASSED = ("max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed")
-"""Request settings the shadow call repeats (the answer must be comparable); tools and the rest not."""
 
 
 class ShadowSkipped(Exception):
@@ -111,7 +109,8 @@ class Shadow:
     async def answer(
         self, messages: Sequence[Mapping[str, Any]], request: Mapping[str, Any], served_tier: str
     ) -> tuple[str, str] | None:
-        """The next stronger tier's answer ``(model, text)``; ``None`` when the tier served is the strongest."""
+        """The next stronger tier's answer ``(model, text)`` (tool calls rendered, see ``observed``);
+        ``None`` when the tier served is the strongest."""
         pipeline = self.pipeline
         policy = pipeline.policy  # one policy for the whole shadow request (a reload may come meanwhile)
         tiers = policy.tier_map.tiers
@@ -120,7 +119,7 @@ class Shadow:
         rank = policy.tier_map[served_tier].rank
         if rank + 1 >= len(tiers):
             return None
-        settings = {k: request[k] for k in _PASSED if k in request}
+        settings = {k: request[k] for k in PASSED if k in request}
         planner = policy.planner
         asked = dataclasses.replace(planner.request(messages, settings), target=TierTarget(tiers[rank + 1].name))
         plan = planner.plan(await planner.analyse(asked.prompt), asked)
@@ -143,7 +142,7 @@ class Shadow:
             await pipeline.settle(ticket, error=exc)
             raise ShadowSkipped(f"shadow call to {deployment.model} failed: {type(exc).__name__}") from exc
         await pipeline.settle(ticket, usage=getattr(response, "usage", None))
-        return deployment.model, answer_text(response)
+        return deployment.model, answer_of(response)
 
     # -- rating -------------------------------------------------------------------------------
     def _judge_ready(self) -> tuple[Judge, Price] | None:

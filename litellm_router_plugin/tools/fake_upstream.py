@@ -60,6 +60,9 @@ class Behaviour(BaseModel):
     """Answer "What is A + B?" with the sum, except on this share of questions (chosen by a hash of
     the model and question, so the same questions every run), where each answer is a random wrong
     number with a low logprob (-2.0; right answers -0.05)."""
+    tool_arguments: dict[str, Any] | None = None
+    """When the request offers tools: answer with a call of the first one with these arguments
+    (no text, ``finish_reason: tool_calls``), streamed too."""
 
 
 _SUM = re.compile(r"what is (-?\d+) \+ (-?\d+)", re.IGNORECASE)
@@ -104,6 +107,14 @@ class _Upstream:
         per_choice = min(how.completion_tokens, int(limit)) if limit and how.truncate else how.completion_tokens
         question = str(messages[-1].get("content", "")) if messages else ""
         choices = [self._choice(i, model, how, question, bool(body.get("logprobs"))) for i in range(n)]
+        tools = body.get("tools") or []
+        if how.tool_arguments is not None and tools:
+            name = str(tools[0].get("function", {}).get("name", "tool"))
+            call: dict[str, Any] = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function"}
+            call["function"] = {"name": name, "arguments": json.dumps(how.tool_arguments)}
+            for choice in choices:
+                choice.update(message={"role": "assistant", "content": None, "tool_calls": [call]})
+                choice["finish_reason"] = "tool_calls"
         usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": per_choice * n,
@@ -112,8 +123,9 @@ class _Upstream:
         if how.cached_tokens:
             usage["prompt_tokens_details"] = {"cached_tokens": min(how.cached_tokens, prompt_tokens)}
         if body.get("stream"):
-            text = choices[0]["message"]["content"]
-            return StreamingResponse(_sse(model, text, usage), media_type="text/event-stream")
+            message = choices[0]["message"]
+            events = _sse(model, message["content"] or "", usage, message.get("tool_calls"))
+            return StreamingResponse(events, media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
@@ -199,15 +211,24 @@ def create_app(seed: int = 0) -> FastAPI:
     return app
 
 
-async def _sse(model: str, text: str, usage: dict[str, Any]) -> AsyncIterator[str]:
-    """The answer as OpenAI-style server-sent events: one chunk a word, then the finish and usage."""
+async def _sse(
+    model: str, text: str, usage: dict[str, Any], tool_calls: list[dict[str, Any]] | None = None
+) -> AsyncIterator[str]:
+    """The answer as OpenAI-style server-sent events: one chunk a word (or the tool calls, whole),
+    then the finish and usage."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "model": model}
     created = int(time.time())
-    for i, word in enumerate(text.split(" ")):
-        delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+    deltas: list[dict[str, Any]] = [
+        {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+        for i, word in enumerate(text.split(" "))
+    ]
+    if tool_calls:
+        deltas = [{"role": "assistant", "tool_calls": [{"index": i, **c} for i, c in enumerate(tool_calls)]}]
+    for delta in deltas:
         chunk = {**base, "created": created, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         yield f"data: {json.dumps(chunk)}\n\n"
-    done = {**base, "created": created, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+    finish = "tool_calls" if tool_calls else "stop"
+    done = {**base, "created": created, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": usage}
     yield f"data: {json.dumps(done)}\n\n"
     yield "data: [DONE]\n\n"
 
