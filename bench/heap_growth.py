@@ -19,44 +19,13 @@ import time
 import tracemalloc
 from typing import Any
 
+from proxy_stack import EXAMPLE_CONFIG, plugin_config
+
 PROMPT = [{"role": "user", "content": "Say hello in one short sentence, please."}]
-CONFIG: dict[str, Any] = {
-    "alias": "auto",
-    "tiers": [
-        {
-            "name": "cheap",
-            "deployments": [
-                {
-                    "model": "openai/gpt-4o-mini",
-                    "litellm_params": {
-                        "api_base": "http://127.0.0.1:9/v1",
-                        "api_key": "fake",
-                        "input_cost_per_token": 1.5e-7,
-                        "output_cost_per_token": 6.0e-7,
-                    },
-                }
-            ],
-        },
-        {
-            "name": "strong",
-            "deployments": [
-                {
-                    "model": "openai/gpt-4o",
-                    "litellm_params": {
-                        "api_base": "http://127.0.0.1:9/v1",
-                        "api_key": "fake",
-                        "input_cost_per_token": 2.5e-6,
-                        "output_cost_per_token": 1.0e-5,
-                    },
-                }
-            ],
-        },
-    ],
-    "budgets": {"per_key": {"daily": 1000000.0}},
-    "breaker": {"enabled": True, "failure_threshold": 5, "window_seconds": 60, "recovery_timeout": 30},
-    "store": {"kind": "memory"},
-}
-ROUTER_SETTINGS: dict[str, Any] = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 5}
+# The issue-25 plugin config and the example proxy's router settings, as the proxy benchmark uses them;
+# the upstream is never called (mock_response).
+CONFIG: dict[str, Any] = plugin_config("http://127.0.0.1:9", {"kind": "memory"})
+ROUTER_SETTINGS: dict[str, Any] = EXAMPLE_CONFIG["router_settings"]
 
 
 def make_router(stock: bool) -> tuple[Any, str, Any]:
