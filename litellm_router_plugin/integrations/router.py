@@ -122,10 +122,11 @@ class CostAwareRoutingStrategy(CustomRoutingStrategyBase):  # type: ignore[misc]
         the tiers' groups re-bound first if the Router's model list changed since."""
         if not uses_groups(self.pipeline):
             return request.avoiding(cooling)
-        seen = (id(self.router.model_list), len(self.router.model_list))
-        if seen != self._seen:
+        models = self.router.model_list  # read once a request (LiteLLM 1.110 routes it through a shim)
+        if (id(models), len(models)) != self._seen:
             bind_groups(self.router, self.pipeline)
-            self._seen = (id(self.router.model_list), len(self.router.model_list))
+            models = self.router.model_list  # binding may have installed entries
+            self._seen = (id(models), len(models))
         request = failed_groups(self.pipeline, request)
         return request.avoiding([*cooling, *cooling_groups(self.pipeline, cooling)])
 
