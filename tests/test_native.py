@@ -103,6 +103,43 @@ async def test_cached_prompt_tokens_settle_at_litellms_response_cost(fake: FakeU
         await admission.store.aclose()
 
 
+async def test_a_deployment_priced_call_is_priced_once_by_litellms_own_calculation(
+    fake: FakeUpstream, logged: Payloads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settle prices the call with the call's own logging object (what LiteLLM runs right after
+    the deployment hook) and leaves the figure on the response: LiteLLM prices it once, not twice."""
+    priced: list[float] = []
+    calculate = litellm.response_cost_calculator  # what LiteLLM's logging object calls to price a call
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        value = calculate(*args, **kwargs)
+        priced.append(value)
+        return value
+
+    monkeypatch.setattr(litellm, "response_cost_calculator", counting)
+    config = PluginConfig.load(
+        {
+            "tiers": [
+                {"name": "cheap", "deployments": [fake.deployment("gpt-4o-mini", 3e-7, 9e-7)]},
+                {"name": "strong", "deployments": [fake.deployment("gpt-4o", 5e-6, 2e-5)]},
+            ],
+            "budgets": {"per_user": {"daily": 10}},
+        }
+    )
+    admission = Admission(config)
+    router = build_router(pipeline=Pipeline(config, admission=admission))
+    response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "ann"}})
+    await _drain(logged, 1)
+    usage = response.usage
+    expected = usage.prompt_tokens * 3e-7 + usage.completion_tokens * 9e-7  # the deployment's own price
+    assert len(priced) == 1, "LiteLLM's cost calculation ran once for the call"
+    assert priced[0] == pytest.approx(expected)
+    assert response._hidden_params["response_cost"] == pytest.approx(expected)
+    assert logged.seen[0]["response_cost"] == pytest.approx(expected)
+    spent, held = await admission.guard.spent("user", "ann")
+    assert (spent, held) == (pytest.approx(expected, abs=1e-6), 0)
+
+
 async def test_litellm_callbacks_see_routing_decision_and_tier_tag(fake: FakeUpstream, logged: Payloads) -> None:
     router = build_router(
         {

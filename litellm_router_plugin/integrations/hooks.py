@@ -22,7 +22,7 @@ from litellm_router_plugin.integrations.deployments import GROUP_PICK_KEY
 from litellm_router_plugin.online.observed import request_of_log
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
-from litellm_router_plugin.pricing import response_cost
+from litellm_router_plugin.pricing import call_response_cost, response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 if TYPE_CHECKING:
@@ -83,11 +83,13 @@ REQUEST_ID_KEY = "router_request_id"
 """Key of the request id (the one feedback names) in ``response._hidden_params``."""
 
 
-def _learner_of(metadata: Any) -> tuple[Learner, Ticket, Mapping[str, Any]] | None:
-    """The learning loop, ticket and decision of a call routed here, when its pipeline learns."""
-    if not _decided_here(metadata):
-        return None
-    ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
+def _learner_of(metadata: Any, ticket: Ticket | None = None) -> tuple[Learner, Ticket, Mapping[str, Any]] | None:
+    """The learning loop, ticket and decision of a call routed here, when its pipeline learns
+    (``ticket``: the call's, when the caller has read it already)."""
+    if ticket is None:
+        if not _decided_here(metadata):
+            return None
+        ticket = Ticket.from_metadata(metadata.get(TICKET_KEY))
     pipeline = Pipeline.lookup(ticket.pipeline) if ticket is not None else None
     decision = metadata.get(METADATA_KEY)
     if ticket is None or pipeline is None or pipeline.learner is None or not isinstance(decision, Mapping):
@@ -97,10 +99,11 @@ def _learner_of(metadata: Any) -> tuple[Learner, Ticket, Mapping[str, Any]] | No
     return (pipeline.learner, ticket, decision) if isinstance(pipeline.learner, Learner) else None
 
 
-async def _learn(request_data: Mapping[str, Any], response: Any, metadata: Any) -> None:
+async def _learn(request_data: Mapping[str, Any], response: Any, metadata: Any, ticket: Ticket | None = None) -> None:
     """Hand a settled response to its pipeline's learning loop, if one is attached (shadows run in
-    the background); never raises: learning must not fail a call that succeeded."""
-    found = _learner_of(metadata)
+    the background); never raises: learning must not fail a call that succeeded. ``ticket``: the
+    call's, when the caller has read it already (its metadata was then decided here)."""
+    found = _learner_of(metadata, ticket)
     if found is None:
         return
     learner, ticket, decision = found
@@ -128,14 +131,18 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
-            cost = await _settle(ticket, getattr(response, "usage", None), None, response, None)  # read once
-            if isinstance(hidden, dict) and cost is not None and hidden.get("response_cost") is None:
-                # LiteLLM's logging prices the call after this hook unless the response carries its
-                # cost: the same figure, computed once (twice cost ~0.5 ms a request for a
-                # deployment-priced model, whose custom price clears LiteLLM's cost-map caches)
+            # LiteLLM prices the call right after this hook unless the response carries its cost: priced
+            # here by LiteLLM's own calculation (the call's logging object) and left on the response, the
+            # call is priced once (twice cost ~0.5 ms a request for a deployment-priced model, whose
+            # custom price clears LiteLLM's cost-map caches)
+            unpriced = ticket is not None and isinstance(hidden, dict) and hidden.get("response_cost") is None
+            cost = call_response_cost(request_data, response) if unpriced else None
+            computed = await _settle(ticket, getattr(response, "usage", None), None, response, cost)  # read once
+            cost = cost if cost is not None else computed
+            if unpriced and cost is not None and isinstance(hidden, dict):
                 hidden["response_cost"] = cost
             if not request_data.get("stream"):  # a stream learns once assembled (async_log_success_event)
-                await _learn(request_data, response, metadata)
+                await _learn(request_data, response, metadata, ticket)
         return response
 
     async def async_post_call_failure_deployment_hook(
