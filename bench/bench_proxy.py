@@ -11,8 +11,11 @@ comes from ``loadgen.py``, an aiohttp client in its own process (its CPU per req
 must stay well below the proxies'). For each concurrency, a round gives every proxy ``--seconds`` of
 load in ``--slices`` interleaved turns (the order rotates each round), so all see the same machine;
 a round is invalid when the A/A control differs from stock by more than ``--aa-tolerance``. Ratios
-are paired per round (proxy / stock of the same round), medians over the valid rounds. CPU is the
-proxy process's utime+stime from ``/proc/<pid>/stat`` over its load windows, per successful request.
+are paired per slice (proxy / stock of the same turn, a second or so apart), medians over the slices
+of the valid rounds: this machine's speed drifts by 10-30% within a minute (other tenants), and a
+pair that close in time sees the same machine, while a slice with one of LiteLLM's full garbage
+collections (~0.4 s on its heap) is an outlier the median ignores. CPU is the proxy process's
+utime+stime from ``/proc/<pid>/stat`` over its load windows, per successful request.
 
 A second table repeats it with the upstream answering in ``--io-latency-ms`` (I/O-bound: the
 proxies are not the bottleneck, so overhead shows in latency and CPU, not throughput).
@@ -45,13 +48,15 @@ def load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
 
 
-def one_round(stack: Stack, order: Sequence[str], concurrency: int, seconds: float, slices: int) -> dict[str, Sample]:
+def one_round(
+    stack: Stack, order: Sequence[str], concurrency: int, seconds: float, slices: int
+) -> dict[str, list[Sample]]:
     """Each proxy gets ``seconds`` of load in ``slices`` turns, interleaved, so all see the same machine."""
     parts: dict[str, list[Sample]] = {name: [] for name in order}
     for _ in range(slices):
         for name in order:
             parts[name].append(stack.proxies[name].load(seconds / slices, concurrency))
-    return {name: Sample.merge(p) for name, p in parts.items()}
+    return parts
 
 
 def run_table(
@@ -70,14 +75,16 @@ def run_table(
         + load_average(),
         flush=True,
     )
-    summary: list[tuple[int, dict[str, list[Sample]]]] = []
+    summary: list[tuple[int, dict[str, list[Sample]], dict[str, list[Sample]]]] = []
     for concurrency in concurrencies:
         for proxy in stack.proxies.values():  # warm up at this concurrency (connections, caches)
             proxy.load(min(2.0, seconds), concurrency)
         valid: dict[str, list[Sample]] = {n: [] for n in names}
+        valid_slices: dict[str, list[Sample]] = {n: [] for n in names}
         for r in range(rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
-            got = one_round(stack, order, concurrency, seconds, slices)
+            parts = one_round(stack, order, concurrency, seconds, slices)
+            got = {n: Sample.merge(p) for n, p in parts.items()}
             aa = got[CONTROL].rps / got[BASELINE].rps
             ok = abs(aa - 1) <= tolerance
             cells = "  ".join(
@@ -89,23 +96,27 @@ def run_table(
             if ok:
                 for n in names:
                     valid[n].append(got[n])
-        summary.append((concurrency, valid))
+                    valid_slices[n] += parts[n]
+        summary.append((concurrency, valid, valid_slices))
 
-    print(f"\n{title}: medians over valid rounds (A/A within {tolerance:.0%}); {load_average()}")
+    print(
+        f"\n{title}: medians over valid rounds (A/A within {tolerance:.0%}); ratio and CPU difference: medians "
+        f"over the paired slices of those rounds; {load_average()}"
+    )
     print(
         "| concurrency | proxy | valid rounds | req/s | req/s / stock | CPU ms/request | CPU - stock, ms "
         "| p50 ms | load generator CPU ms/request | errors |"
     )
     print("|---" * 10 + "|")
     verdicts: list[str] = []
-    for concurrency, valid in summary:
+    for concurrency, valid, valid_slices in summary:
         n_valid = len(valid[BASELINE])
         if not n_valid:
             print(f"| {concurrency} | all | 0/{rounds} | no valid round: the machine was too busy |")
             continue
         for n in names:
-            s = valid[n]
-            ratio, extra_cpu = paired(s, valid[BASELINE], "rps"), paired(s, valid[BASELINE], "cpu")
+            s, base = valid[n], valid_slices[BASELINE]
+            ratio, extra_cpu = paired(valid_slices[n], base, "rps"), paired(valid_slices[n], base, "cpu")
             print(
                 f"| {concurrency} | {n} | {n_valid}/{rounds} | {statistics.median(x.rps for x in s):.1f} | "
                 f"{ratio:.3f}x | {statistics.median(x.cpu_ms_per_request for x in s):.2f} | {extra_cpu:+.2f} | "
@@ -124,7 +135,7 @@ def run_table(
 
 
 def paired(samples: list[Sample], base: list[Sample], of: str) -> float:
-    """Median over rounds of proxy / stock req/s (``rps``) or proxy - stock CPU ms per request (``cpu``)."""
+    """Median over paired slices of proxy / stock req/s (``rps``) or proxy - stock CPU ms per request (``cpu``)."""
     pairs = zip(samples, base, strict=True)
     if of == "rps":
         return statistics.median(s.rps / b.rps for s, b in pairs)
@@ -134,7 +145,7 @@ def paired(samples: list[Sample], base: list[Sample], of: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="load per proxy per round")
-    parser.add_argument("--slices", type=int, default=5, help="turns a round's load is interleaved in")
+    parser.add_argument("--slices", type=int, default=10, help="turns a round's load is interleaved in")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=ints, default=[1, 8, 32], help="comma-separated, CPU-bound table")
     parser.add_argument("--aa-tolerance", type=float, default=0.08, help="invalidate a round beyond this A/A gap")

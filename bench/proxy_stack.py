@@ -36,6 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+# This process imports LiteLLM too (the Redis store's cleanup): its price table from the package, offline
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from tests.proxy_harness import EXAMPLE, Harness, free_port, wait_http  # noqa: E402
 
