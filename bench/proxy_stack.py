@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,7 +213,15 @@ class Proxy:
 class Stack:
     """A fake upstream and the chosen proxy variants; ``close()`` stops them and clears Redis keys."""
 
-    def __init__(self, variants: Sequence[str], workdir: Path, launcher: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        variants: Sequence[str],
+        workdir: Path,
+        launcher: Sequence[str] | None = None,
+        env: Callable[[str], Mapping[str, str]] | None = None,
+    ) -> None:
+        """``launcher``: what runs ``litellm``'s CLI (the profilers wrap it); ``env``: more environment
+        for the proxy of each variant name."""
         unknown = sorted(set(variants) - set(VARIANTS))
         if unknown:
             raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
@@ -224,7 +232,7 @@ class Stack:
         self.loadgen = LoadGen()
         try:
             self.upstream = self._upstream()
-            self._start(variants, launcher)
+            self._start(variants, launcher, env or (lambda name: {}))
         except BaseException:
             self.close()
             raise
@@ -245,7 +253,9 @@ class Stack:
         self._behave()
         return base
 
-    def _start(self, variants: Sequence[str], launcher: Sequence[str] | None) -> None:
+    def _start(
+        self, variants: Sequence[str], launcher: Sequence[str] | None, env: Callable[[str], Mapping[str, str]]
+    ) -> None:
         # The example's custom_auth accepts the keys of $LRP_DEMO_KEYS (the harness's list, KEY included);
         # the same auth for a stock proxy, without importing the example (that would install the plugin).
         (self.workdir / "bench_auth.py").write_text(STOCK_AUTH)
@@ -257,7 +267,7 @@ class Stack:
         for name in variants:
             if name.startswith("stock"):
                 config_path = self.workdir / ("stock-keyonly.yaml" if name == "stock-keyonly" else "stock.yaml")
-                url, proc = self.harness.start_proxy(name, None, config_path, launcher)
+                url, proc = self.harness.start_proxy(name, None, config_path, launcher, extra_env=env(name))
                 key = MASTER_KEY if name == "stock-keyonly" else KEY
                 model = "cheap"
             else:
@@ -267,7 +277,9 @@ class Stack:
                 folder = self.workdir / f"{name}-example"
                 shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
                 plugin = plugin_config(self.upstream, store)
-                url, proc = self.harness.start_proxy(name, plugin, folder / "config.yaml", launcher)
+                url, proc = self.harness.start_proxy(
+                    name, plugin, folder / "config.yaml", launcher, extra_env=env(name)
+                )
                 key, model = KEY, "auto"
             self.proxies[name] = Proxy(name, url, proc, model, key, self.loadgen)
         for proxy in self.proxies.values():
