@@ -175,24 +175,6 @@ def response_cost(response: Any, model: str, deployment_price: Price | None = No
     return float(value) if isinstance(value, int | float) and math.isfinite(value) and value >= 0 else None
 
 
-def call_response_cost(call: Mapping[str, Any], response: Any) -> float | None:
-    """LiteLLM's ``response_cost`` of a call, by the call's own logging object (the ``call`` kwargs a
-    deployment hook receives): the calculation LiteLLM runs right after the hook, which then takes
-    the figure from ``response._hidden_params`` instead of pricing the call again. ``None`` when the
-    call carries no logging object or LiteLLM cannot price it (then :func:`response_cost`)."""
-    calculate = getattr(call.get("litellm_logging_obj"), "response_cost_calculator", None)
-    if calculate is None:
-        return None
-    info = call.get("model_info")
-    model_id = info.get("id") if isinstance(info, Mapping) else None
-    try:
-        value = calculate(result=response, litellm_model_name=call.get("model"), router_model_id=model_id)
-    except Exception:  # as response_cost: LiteLLM raises several unrelated types for "cannot price this"
-        logger.debug("LiteLLM's logging object could not price a response", exc_info=True)
-        return None
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) and value >= 0 else None
-
-
 def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], model: str, tools: Any = None) -> int:
     """Prompt tokens by LiteLLM's tokenizer for ``model`` (``litellm.token_counter``), tool definitions
     included; an image counts LiteLLM's default image tokens (never fetched to measure it).

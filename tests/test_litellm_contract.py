@@ -68,14 +68,6 @@ def test_deployment_hook_signatures() -> None:
     assert isinstance(litellm.callbacks, list)
 
 
-def test_the_logging_objects_cost_calculation_we_call() -> None:
-    # pricing.call_response_cost: the deployment hook prices the call as LiteLLM's logging is about to
-    from litellm.litellm_core_utils.litellm_logging import Logging
-
-    assert {"result", "litellm_model_name", "router_model_id"} <= set(params(Logging.response_cost_calculator))
-    assert callable(litellm.response_cost_calculator)
-
-
 def test_custom_provider_hooks_we_implement() -> None:
     from litellm.llms.custom_llm import CustomLLM
     from litellm.utils import custom_llm_setup

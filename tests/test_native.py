@@ -103,20 +103,25 @@ async def test_cached_prompt_tokens_settle_at_litellms_response_cost(fake: FakeU
         await admission.store.aclose()
 
 
-async def test_a_deployment_priced_call_is_priced_once_by_litellms_own_calculation(
+async def test_a_deployment_priced_call_is_priced_once(
     fake: FakeUpstream, logged: Payloads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The settle prices the call with the call's own logging object (what LiteLLM runs right after
-    the deployment hook) and leaves the figure on the response: LiteLLM prices it once, not twice."""
-    priced: list[float] = []
-    calculate = litellm.response_cost_calculator  # what LiteLLM's logging object calls to price a call
+    """The settle prices the call (``litellm.completion_cost`` at the deployment's price) and leaves
+    the figure on the response, which LiteLLM's logging then reuses: one calculation, not two."""
+    priced: list[str] = []
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        value = calculate(*args, **kwargs)
-        priced.append(value)
-        return value
+    def counting(name: str) -> Any:
+        original = getattr(litellm, name)
 
-    monkeypatch.setattr(litellm, "response_cost_calculator", counting)
+        def count(*args: Any, **kwargs: Any) -> Any:
+            priced.append(name)
+            return original(*args, **kwargs)
+
+        return count
+
+    # ours (pricing.response_cost), and the one LiteLLM's logging object runs when a response has no cost
+    for name in ("completion_cost", "response_cost_calculator"):
+        monkeypatch.setattr(litellm, name, counting(name))
     config = PluginConfig.load(
         {
             "tiers": [
@@ -132,8 +137,7 @@ async def test_a_deployment_priced_call_is_priced_once_by_litellms_own_calculati
     await _drain(logged, 1)
     usage = response.usage
     expected = usage.prompt_tokens * 3e-7 + usage.completion_tokens * 9e-7  # the deployment's own price
-    assert len(priced) == 1, "LiteLLM's cost calculation ran once for the call"
-    assert priced[0] == pytest.approx(expected)
+    assert priced == ["completion_cost"], "the call is priced once"
     assert response._hidden_params["response_cost"] == pytest.approx(expected)
     assert logged.seen[0]["response_cost"] == pytest.approx(expected)
     spent, held = await admission.guard.spent("user", "ann")

@@ -22,7 +22,7 @@ from litellm_router_plugin.integrations.deployments import GROUP_PICK_KEY
 from litellm_router_plugin.online.observed import request_of_log
 from litellm_router_plugin.pipeline.pipeline import Pipeline, run_without_loop
 from litellm_router_plugin.pipeline.ticket import TICKET_KEY, Ticket
-from litellm_router_plugin.pricing import call_response_cost, response_cost
+from litellm_router_plugin.pricing import response_cost
 from litellm_router_plugin.routing.decision import METADATA_KEY
 
 if TYPE_CHECKING:
@@ -131,15 +131,13 @@ class DecisionHook(CustomLogger):  # type: ignore[misc]  # litellm is untyped he
                 hidden[METADATA_KEY] = metadata[METADATA_KEY]
                 if ticket is not None:
                     hidden[REQUEST_ID_KEY] = ticket.request_id  # what feedback names
-            # LiteLLM prices the call right after this hook unless the response carries its cost: priced
-            # here by LiteLLM's own calculation (the call's logging object) and left on the response, the
-            # call is priced once (twice cost ~0.5 ms a request for a deployment-priced model, whose
-            # custom price clears LiteLLM's cost-map caches)
-            unpriced = ticket is not None and isinstance(hidden, dict) and hidden.get("response_cost") is None
-            cost = call_response_cost(request_data, response) if unpriced else None
-            computed = await _settle(ticket, getattr(response, "usage", None), None, response, cost)  # read once
-            cost = cost if cost is not None else computed
-            if unpriced and cost is not None and isinstance(hidden, dict):
+            cost = await _settle(ticket, getattr(response, "usage", None), None, response, None)  # read once
+            if isinstance(hidden, dict) and cost is not None and hidden.get("response_cost") is None:
+                # LiteLLM's logging prices the call after this hook unless the response carries its
+                # cost: the same figure, computed once. litellm.completion_cost with the deployment's
+                # price (pricing.response_cost) costs about half of the logging object's calculation,
+                # which looks the model up by name and so rebuilds LiteLLM's lowercase price index
+                # (cleared by every call to a deployment-priced model): measured with bench/hook_cpu.py
                 hidden["response_cost"] = cost
             if not request_data.get("stream"):  # a stream learns once assembled (async_log_success_event)
                 await _learn(request_data, response, metadata, ticket)
