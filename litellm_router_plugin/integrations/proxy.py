@@ -78,7 +78,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         log_dependencies(self.pipeline.config)  # one line each: store, ledger (reachable, and what it means)
         self._installed: Any = None
         ensure_decision_hook()
-        use_cached_deployment_info()  # LiteLLM's savings figure of each routed request, without a deep copy
+        use_cached_deployment_info()  # LiteLLM's savings figure of each routed request: no deep copy, set fields only
         attach_learner(self.pipeline)
         metrics.expose_in_default()  # in LiteLLM's /metrics when its Prometheus callback is on
         if mount_routes:
