@@ -65,14 +65,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0, help="load per proxy per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds, the proxies taking turns")
+    parser.add_argument("--extra", default="", help="more module:Qualified.name entries, comma-separated")
     args = parser.parse_args()
 
     variants = args.variants.split(",")
+    extra = tuple(e for e in args.extra.split(",") if e)
     work = Path(tempfile.mkdtemp(prefix="hook-cpu-"))
     out = str(work / "timed")
 
     def env(name: str) -> dict[str, str]:
-        entries = LITELLM_ENTRIES + (PLUGIN_ENTRIES if name.startswith("plugin") else ())
+        entries = LITELLM_ENTRIES + extra + (PLUGIN_ENTRIES if name.startswith("plugin") else ())
         return {"BENCH_TIMED": ",".join(entries), "BENCH_TIMED_OUT": out}
 
     stack = Stack(variants, work, launcher=[sys.executable, str(HERE / "timed_litellm.py")], env=env)
@@ -101,7 +103,7 @@ def main() -> None:
     print("| entry | " + " | ".join(f"{v} us (calls)" for v in variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
     print("| proxy process, all threads | " + " | ".join(f"{1e6 * cpu[v] / requests[v]:.0f}" for v in variants) + " |")
-    for key in LITELLM_ENTRIES + PLUGIN_ENTRIES:
+    for key in LITELLM_ENTRIES + extra + PLUGIN_ENTRIES:
         cells = []
         for v in variants:
             seconds, calls = totals[v].get(key, [0.0, 0])
