@@ -48,7 +48,8 @@ test-newest: $(STAMP_NEWEST)  ## the contract, SDK, Router and proxy tests on th
 	bash .ci/ensure-redis
 	$(VENV_NEWEST)/bin/pytest -p no:cacheprovider tests/test_litellm_contract.py tests/test_router.py \
 		tests/test_stock_pick.py tests/test_native.py tests/test_completion.py tests/test_provider.py \
-		tests/test_proxy_native.py tests/test_groups.py tests/test_proxy_groups.py tests/test_request.py
+		tests/test_proxy_native.py tests/test_groups.py tests/test_proxy_groups.py tests/test_request.py \
+		tests/test_otel_import.py tests/test_savings_cache.py
 
 lint: $(STAMP)          ## ruff, mypy and the import contracts (the layering)
 	$(BIN)/ruff check .

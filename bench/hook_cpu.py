@@ -103,7 +103,8 @@ def main() -> None:
     print("| entry | " + " | ".join(f"{v} us (calls)" for v in variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
     print("| proxy process, all threads | " + " | ".join(f"{1e6 * cpu[v] / requests[v]:.0f}" for v in variants) + " |")
-    for key in LITELLM_ENTRIES + extra + PLUGIN_ENTRIES:
+    collections = sorted({k for v in variants for k in totals[v] if k.startswith("gc:")})
+    for key in LITELLM_ENTRIES + extra + PLUGIN_ENTRIES + tuple(collections):
         cells = []
         for v in variants:
             seconds, calls = totals[v].get(key, [0.0, 0])

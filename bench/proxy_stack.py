@@ -9,6 +9,10 @@ and the example's ``router_settings`` and master key. Variants:
   a SHA-256 of the key, ``UserAPIKeyAuth(user_id, team_id)``); clients send ``model: cheap``.
 - ``stock-aa``: an identical second ``stock``: the A/A control (how much two identical proxies differ).
 - ``stock-keyonly``: stock with the master key only (no ``custom_auth``): the auth hook's own cost.
+- ``stock-otelfix``: ``stock`` whose auth module also marks LiteLLM's OpenTelemetry logger as not
+  importable, as the plugin does in a proxy (``integrations/otel_import.py``: without
+  ``opentelemetry-sdk`` LiteLLM re-runs that failing import on every request): the plugin's own
+  work, against a stock proxy without that waste.
 - ``plugin-memory`` / ``plugin-redis``: a fresh copy of ``examples/proxy`` (its ``config.yaml``
   verbatim: master key, the demo ``custom_auth``, ``router_settings``, the plugin callback) with a
   realistic plugin config (``plugin_config()``: two tiers, prices, breakers, per-key budgets) on the
@@ -45,7 +49,7 @@ PROMPT = [{"role": "user", "content": "Say hello in one short sentence, please."
 MAX_TOKENS = 16
 KEY = "sk-bench-team"  # one of the harness's demo keys: user "bench", team "team"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-VARIANTS = ("stock", "stock-aa", "stock-keyonly", "plugin-memory", "plugin-redis")
+VARIANTS = ("stock", "stock-aa", "stock-keyonly", "stock-otelfix", "plugin-memory", "plugin-redis")
 EXAMPLE_CONFIG: dict[str, Any] = yaml.safe_load((EXAMPLE / "config.yaml").read_text(encoding="utf-8"))
 MASTER_KEY = EXAMPLE_CONFIG["general_settings"]["master_key"]
 # Names of the deployments the fake upstream sees, with their LiteLLM prices (USD per token).
@@ -93,7 +97,20 @@ def plugin_config(upstream: str, store: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def stock_config(upstream: str, custom_auth: bool) -> dict[str, Any]:
+# The same auth module, plus what the plugin does at start in a proxy: LiteLLM's OpenTelemetry logger,
+# when it cannot be imported, marked so once (written out here: a stock proxy imports no plugin code).
+OTEL_FIX = """
+import importlib
+import sys
+
+try:
+    importlib.import_module("litellm.integrations.otel.logger")
+except ImportError:
+    sys.modules["litellm.integrations.otel.logger"] = None
+"""
+
+
+def stock_config(upstream: str, custom_auth: bool, auth_module: str = "bench_auth") -> dict[str, Any]:
     """The stock proxy: the same groups, master key and router settings as the plugin's proxy."""
     model_list = []
     for tier in TIERS:
@@ -101,7 +118,7 @@ def stock_config(upstream: str, custom_auth: bool) -> dict[str, Any]:
         model_list.append({"model_name": tier, "litellm_params": {"model": d["model"], **d["litellm_params"]}})
     general: dict[str, Any] = {"master_key": MASTER_KEY}
     if custom_auth:
-        general["custom_auth"] = "bench_auth.custom_auth"
+        general["custom_auth"] = f"{auth_module}.custom_auth"
     return {"model_list": model_list, "router_settings": EXAMPLE_CONFIG["router_settings"], "general_settings": general}
 
 
@@ -259,14 +276,19 @@ class Stack:
         # The example's custom_auth accepts the keys of $LRP_DEMO_KEYS (the harness's list, KEY included);
         # the same auth for a stock proxy, without importing the example (that would install the plugin).
         (self.workdir / "bench_auth.py").write_text(STOCK_AUTH)
-        for auth in (True, False):
-            config = stock_config(self.upstream, custom_auth=auth)
-            (self.workdir / f"stock{'' if auth else '-keyonly'}.yaml").write_text(yaml.safe_dump(config))
+        (self.workdir / "bench_auth_otelfix.py").write_text(STOCK_AUTH + OTEL_FIX)
+        configs = {
+            "stock": stock_config(self.upstream, custom_auth=True),
+            "stock-keyonly": stock_config(self.upstream, custom_auth=False),
+            "stock-otelfix": stock_config(self.upstream, custom_auth=True, auth_module="bench_auth_otelfix"),
+        }
+        for config_name, config in configs.items():
+            (self.workdir / f"{config_name}.yaml").write_text(yaml.safe_dump(config))
         # A fresh copy of the example folder per plugin proxy: its config.yaml verbatim, no bytecode
         # written into the repository.
         for name in variants:
             if name.startswith("stock"):
-                config_path = self.workdir / ("stock-keyonly.yaml" if name == "stock-keyonly" else "stock.yaml")
+                config_path = self.workdir / f"{name if name in configs else 'stock'}.yaml"
                 url, proc = self.harness.start_proxy(name, None, config_path, launcher, extra_env=env(name))
                 key = MASTER_KEY if name == "stock-keyonly" else KEY
                 model = "cheap"

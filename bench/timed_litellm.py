@@ -5,12 +5,14 @@ the proxy starts, so every call adds the CPU time of the thread it runs on (``ti
 to that entry's total. A coroutine is timed from its first step to its return: an entry that
 suspends on real I/O (a Redis round trip) also counts what the loop ran meanwhile, so time only
 entries that do not (the memory store, LiteLLM's in-memory caches). SIGUSR1 zeroes the totals,
-SIGUSR2 writes them as JSON to ``$BENCH_TIMED_OUT.<pid>``. An entry that cannot be found is named
+SIGUSR2 writes them as JSON to ``$BENCH_TIMED_OUT.<pid>``; garbage collections are timed too
+(``gc:generation N``). An entry that cannot be found is named
 on stderr and skipped (another LiteLLM, or a stock proxy without the plugin's hooks)."""
 
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import inspect
 import json
@@ -69,6 +71,19 @@ def install(entries: str) -> None:
             print(f"timed_litellm: {spec} not timed ({exc})", file=sys.stderr)
 
 
+_GC_STARTED = [0.0]
+
+
+def _gc_timed(phase: str, info: dict[str, Any]) -> None:
+    """Garbage collection as one more entry: its CPU and collections (by generation)."""
+    if phase == "start":
+        _GC_STARTED[0] = time.thread_time()
+        return
+    entry = TOTALS.setdefault(f"gc:generation {info['generation']}", [0.0, 0])
+    entry[0] += time.thread_time() - _GC_STARTED[0]
+    entry[1] += 1
+
+
 def _reset(signum: int, frame: FrameType | None) -> None:
     TOTALS.clear()
 
@@ -82,6 +97,7 @@ def _dump(signum: int, frame: FrameType | None) -> None:
 
 if __name__ == "__main__":
     install(os.environ.get("BENCH_TIMED", ""))
+    gc.callbacks.append(_gc_timed)
     signal.signal(signal.SIGUSR1, _reset)
     signal.signal(signal.SIGUSR2, _dump)
     from litellm.proxy.proxy_cli import run_server

@@ -33,6 +33,7 @@ from litellm_router_plugin.integrations.cascade import cascade_headers
 from litellm_router_plugin.integrations.hooks import attach_learner, ensure_decision_hook
 from litellm_router_plugin.integrations.http_errors import RouterHTTPError, to_http_error
 from litellm_router_plugin.integrations.litellm_alerting import to_litellm_alerting
+from litellm_router_plugin.integrations.otel_import import remember_unavailable_otel
 from litellm_router_plugin.integrations.router import CostAwareRoutingStrategy, install
 from litellm_router_plugin.integrations.savings import use_cached_deployment_info
 from litellm_router_plugin.pipeline.pipeline import Pipeline
@@ -79,6 +80,7 @@ class ProxyRouterPlugin(CustomLogger):  # type: ignore[misc]  # litellm is untyp
         self._installed: Any = None
         ensure_decision_hook()
         use_cached_deployment_info()  # LiteLLM's savings figure of each routed request: no deep copy, set fields only
+        remember_unavailable_otel()  # LiteLLM's proxy re-runs a failing import on every request otherwise
         attach_learner(self.pipeline)
         metrics.expose_in_default()  # in LiteLLM's /metrics when its Prometheus callback is on
         if mount_routes:
