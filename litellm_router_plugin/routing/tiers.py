@@ -127,11 +127,6 @@ class TierMap:
         model groups it names: those are the Router's own)."""
         return [d.router_entry() for t in self.tiers for d in t.deployments if d.group is None]
 
-    @property
-    def named_groups(self) -> bool:
-        """Whether any tier names model groups of the Router."""
-        return any(d.group is not None for t in self.tiers for d in t.deployments)
-
 
 GroupEntries = Mapping[str, Sequence[Mapping[str, Any]]]
 """A Router's ``model_list`` entries by model group (``model_name``)."""
