@@ -42,6 +42,7 @@ from litellm_router_plugin.state.redis_client import (
     _HiredisPacking,
     cluster_client,
     lua_script,
+    run_script,
     safe_url,
     single_client,
 )
@@ -203,7 +204,7 @@ class RedisStore(Store):
         keys.append(self._epoch)
         sent = time.time()
         args += [request.attempt, self._deadline_arg(sent), 1 if request.on_lost_settle == "charge_estimate" else 0]
-        reply, meta = await self._admit_script(keys=keys, args=args, client=self.client)
+        reply, meta = await run_script(self.client, self._admit_script, keys, args)
         if self.clock is None:
             self._offset_ms = int(meta[0]) - int(time.time() * 1000)
         if len(meta) > 1:
@@ -231,8 +232,10 @@ class RedisStore(Store):
     async def _settle(self, request: SettleRequest) -> SettleResult:
         spec = request.breaker
         bkey, fkey = self._breaker_keys(spec.name) if spec else (f"{self._tag}:br:-", f"{self._tag}:br:-:f")
-        reply = await self._settle_script(
-            keys=[
+        reply = await run_script(
+            self.client,
+            self._settle_script,
+            [
                 self._holds,
                 self._hold,
                 self._expired,
@@ -243,7 +246,7 @@ class RedisStore(Store):
                 fkey,
                 self._epoch,
             ],
-            args=[
+            [
                 self._now_arg(),
                 request.request_id,
                 request.actual,
@@ -256,7 +259,6 @@ class RedisStore(Store):
                 1 if request.probe else 0,
                 request.spent_ttl_s,
             ],
-            client=self.client,
         )
         if reply[0] == "settled":
             window = reply[4] or None
@@ -293,7 +295,7 @@ class RedisStore(Store):
             for scope in hold.scopes:
                 keys += [self._counter("spent", scope, hold.window), self._counter("held", scope, hold.window)]
             args += [hold.request_id, hold.amount, hold.lease_ms, hold.window, len(hold.scopes)]
-        return bool(int(await self._restore_script(keys=keys, args=args, client=self.client)))
+        return bool(int(await run_script(self.client, self._restore_script, keys, args)))
 
     async def _forget_settle(self, request_id: str) -> None:
         await self.client.hdel(self._settled, request_id)  # its settled_at entry expires as usual
@@ -306,7 +308,7 @@ class RedisStore(Store):
         keys, amounts = self._counter_pairs(totals)
         args: list[str | int] = [epoch, 3 * 86400, *amounts]
         added = int(
-            await self._reconcile_script(keys=[self._epoch, self._provisional, *keys], args=args, client=self.client)
+            await run_script(self.client, self._reconcile_script, [self._epoch, self._provisional, *keys], args)
         )
         return max(added, 0)
 
@@ -323,8 +325,8 @@ class RedisStore(Store):
     async def _breaker_status(self, spec: BreakerSpec) -> BreakerStatus:
         bkey, fkey = self._breaker_keys(spec.name)
         # One script, so the clock and the reads come from the node that owns the keys (cluster).
-        now, state, opened_at, probe_until, recent = await self._status_script(
-            keys=[bkey, fkey], args=[self._now_arg(), spec.window_ms], client=self.client
+        now, state, opened_at, probe_until, recent = await run_script(
+            self.client, self._status_script, [bkey, fkey], [self._now_arg(), spec.window_ms]
         )
         now, recent = int(now), int(recent)
         if state != "open":
