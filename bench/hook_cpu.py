@@ -5,12 +5,15 @@ profiler spreads it over LiteLLM's frames (and a sampler counts the event loop's
 which LiteLLM's thread pool holds, as time in whatever frame is waiting). This runs the proxies of
 ``proxy_stack.py`` under ``timed_litellm.py``, which wraps the entry points below and adds up the
 CPU time of the thread each call runs on (``time.thread_time``), and prints, per request, each
-entry's CPU and calls, stock beside plugin, with the proxy process's whole CPU (``/proc``): the
-stock pick against the plugin's Router strategy, the plugin's proxy and deployment hooks, and the
-LiteLLM steps the plugin changes (its cost calculation, which the deployment hook now runs; the
-savings figure the decision asks for; the success logging). The plugin's entries are timed in the
-plugin proxies only (a stock proxy never imports the plugin). ``plugin-memory`` is the default:
-timing a coroutine that suspends (a Redis round trip) also counts what the loop ran meanwhile.
+entry's CPU and calls, stock beside plugin: the stock pick against the plugin's Router strategy,
+the plugin's proxy and deployment hooks, and the LiteLLM steps the plugin changes (its cost
+calculation, which the deployment hook now runs; the savings figure the decision asks for; the
+success logging). The plugin's entries are timed in the plugin proxies only (a stock proxy never
+imports the plugin). ``plugin-memory`` is the default: timing a coroutine that suspends (a Redis
+round trip) also counts what the loop ran meanwhile.
+Above them: the proxy process's whole CPU (``/proc``), its main thread's (the event loop's; the
+rest is LiteLLM's thread pool), and how often the main thread slept waiting for the network (each
+Redis round trip is one more such wait when the loop has nothing else to run, as at concurrency 1).
 
 Before/after: ``PYTHONPATH=<another checkout> .venv/bin/python bench/hook_cpu.py`` times that
 checkout's plugin (the proxies import the package from ``PYTHONPATH`` first).
@@ -59,6 +62,16 @@ def read_totals(pid: int, out: str) -> dict[str, list[float]]:
     raise RuntimeError(f"proxy {pid} wrote no totals")
 
 
+def main_thread(pid: int) -> tuple[float, int]:
+    """The proxy's main thread (its event loop): CPU seconds so far, and how often it has slept
+    waiting (voluntary context switches: one per wait for the network when nothing else is ready)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    status = Path(f"/proc/{pid}/task/{pid}/status").read_text()
+    waits = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt_switches"))
+    return (int(fields[11]) + int(fields[12])) / tick, waits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default="stock,plugin-memory")
@@ -81,6 +94,8 @@ def main() -> None:
     totals: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
     requests = dict.fromkeys(variants, 0)
     cpu = dict.fromkeys(variants, 0.0)
+    loop_cpu = dict.fromkeys(variants, 0.0)
+    loop_waits = dict.fromkeys(variants, 0)
     try:
         for proxy in stack.proxies.values():
             proxy.load(3.0, args.concurrency)  # warm up
@@ -88,8 +103,12 @@ def main() -> None:
             for name, proxy in stack.proxies.items():
                 os.kill(proxy.proc.pid, signal.SIGUSR1)
                 time.sleep(0.1)
+                before = main_thread(proxy.proc.pid)
                 sample = proxy.load(args.seconds, args.concurrency)
+                after = main_thread(proxy.proc.pid)
                 os.kill(proxy.proc.pid, signal.SIGUSR2)
+                loop_cpu[name] += after[0] - before[0]
+                loop_waits[name] += after[1] - before[1]
                 requests[name] += sample.requests
                 cpu[name] += sample.cpu_seconds
                 for key, (seconds, calls) in read_totals(proxy.proc.pid, out).items():
@@ -103,6 +122,13 @@ def main() -> None:
     print("| entry | " + " | ".join(f"{v} us (calls)" for v in variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
     print("| proxy process, all threads | " + " | ".join(f"{1e6 * cpu[v] / requests[v]:.0f}" for v in variants) + " |")
+    loop = " | ".join(f"{1e6 * loop_cpu[v] / requests[v]:.0f}" for v in variants)
+    print(f"| main thread (event loop) | {loop} |")
+    print(
+        "| main thread's waits (voluntary context switches) | "
+        + " | ".join(f"({loop_waits[v] / requests[v]:.2f})" for v in variants)
+        + " |"
+    )
     collections = sorted({k for v in variants for k in totals[v] if k.startswith("gc:")})
     for key in LITELLM_ENTRIES + extra + PLUGIN_ENTRIES + tuple(collections):
         cells = []
