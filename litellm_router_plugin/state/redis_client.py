@@ -105,10 +105,12 @@ class BoundedPool(aioredis.ConnectionPool):
         if connection not in self._in_use_connections:
             return  # a pool reset or closed since: not ours to count
         self._in_use_connections.remove(connection)
-        self._available_connections.append(connection)
-        self._free.release()
-        if connection.should_reconnect():  # the server asked to move (maintenance notifications)
-            await connection.disconnect()
+        try:
+            if connection.should_reconnect():  # the server asked to move (maintenance notifications)
+                await connection.disconnect()
+        finally:  # back in the pool only once disconnected: the next checkout reconnects it
+            self._available_connections.append(connection)
+            self._free.release()
 
 
 class CountingRedis(aioredis.Redis):
@@ -157,7 +159,7 @@ class CountingRedisCluster(aioredis.RedisCluster):
 
 
 def single_client(url: str, socket_timeout: float, max_connections: int) -> CountingRedis:
-    """A client of one Redis server, on a blocking pool packing with hiredis."""
+    """A client of one Redis server, on a bounded pool packing with hiredis."""
     try:
         # Bounded: a burst of concurrent requests waits for a connection instead of failing.
         pool = BoundedPool.from_url(
