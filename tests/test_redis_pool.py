@@ -94,3 +94,19 @@ async def test_the_pool_is_bounded_when_every_connection_is_taken_for_longer_tha
     await pool.release(first)
     assert await redis.ping() is True
     await redis.aclose()
+
+
+async def test_a_connection_that_cannot_be_made_gives_its_slot_back() -> None:
+    redis = client(5.0, max_connections=1)
+    pool = pool_of(redis)
+    make = pool.make_connection
+
+    def broken() -> object:
+        pool.make_connection = make  # type: ignore[method-assign]  # only the first one fails
+        raise OSError("no file descriptors left")
+
+    pool.make_connection = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="no file descriptors"):
+        await redis.ping()
+    assert await redis.ping() is True  # the one slot is free again: no wait, no "No connection available"
+    await redis.aclose()

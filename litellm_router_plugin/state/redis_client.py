@@ -91,7 +91,11 @@ class BoundedPool(aioredis.ConnectionPool):
         else:
             await self._free.acquire()  # returns at once: a slot is free
         available = self._available_connections
-        connection = available.pop() if available else self.make_connection()  # type: ignore[no-untyped-call]
+        try:
+            connection = available.pop() if available else self.make_connection()  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._free.release()
+            raise
         self._in_use_connections.add(connection)
         if not connection.is_connected:
             try:
