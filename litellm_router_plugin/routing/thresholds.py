@@ -10,7 +10,6 @@ The older ``strong_threshold`` (one boundary: strongest tier or not) keeps its m
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -37,20 +36,6 @@ def strength_route(
         if category_rank == tiers - 1:
             return tiers - 2, f"strength {strength:.2f} < threshold {strong:g}"
     return None
-
-
-def check_thresholds(thresholds: Sequence[float], tiers: int) -> list[float]:
-    """``thresholds`` if there is one per tier boundary, finite and ascending; else a ``ConfigError``."""
-    values = [float(t) for t in thresholds]
-    if len(values) != tiers - 1:
-        raise ConfigError(
-            "classifier.tier_thresholds",
-            values,
-            f"Give one threshold per boundary between consecutive tiers: {tiers - 1} for {tiers} tiers.",
-        )
-    if not all(math.isfinite(v) for v in values) or any(b < a for a, b in itertools.pairwise(values)):
-        raise ConfigError("classifier.tier_thresholds", values, "Thresholds must be finite and ascending.")
-    return values
 
 
 def _cut(ordered: Sequence[float], k: int) -> float:
