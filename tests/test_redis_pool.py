@@ -59,6 +59,7 @@ async def test_a_command_without_a_reply_in_time_fails_and_its_connection_is_not
         await redis.ping()
     with pytest.raises(redis_errors.TimeoutError):
         await hung
+    await asyncio.sleep(0.1)  # lets the server see both connections close (it would serve a live BLPOP)
     await redis.rpush(key, "late")
     # the timed-out BLPOPs' replies never reach a later command: each got a fresh connection
     assert await redis.lpop(key) == "late"
