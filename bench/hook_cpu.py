@@ -12,8 +12,9 @@ success logging). The plugin's entries are timed in the plugin proxies only (a s
 imports the plugin). ``plugin-memory`` is the default: timing a coroutine that suspends (a Redis
 round trip) also counts what the loop ran meanwhile.
 Above them: the proxy process's whole CPU (``/proc``), its main thread's (the event loop's; the
-rest is LiteLLM's thread pool), and how often the main thread slept waiting for the network (each
-Redis round trip is one more such wait when the loop has nothing else to run, as at concurrency 1).
+rest is LiteLLM's thread pool), and how often the main thread slept (voluntary context switches:
+waiting for the network, or for the GIL; each Redis round trip adds one when the loop has nothing
+else to run, as at concurrency 1).
 
 Before/after: ``PYTHONPATH=<another checkout> .venv/bin/python bench/hook_cpu.py`` times that
 checkout's plugin (the proxies import the package from ``PYTHONPATH`` first).
@@ -64,7 +65,7 @@ def read_totals(pid: int, out: str) -> dict[str, list[float]]:
 
 def main_thread(pid: int) -> tuple[float, int]:
     """The proxy's main thread (its event loop): CPU seconds so far, and how often it has slept
-    waiting (voluntary context switches: one per wait for the network when nothing else is ready)."""
+    (voluntary context switches: waiting for the network when nothing else is ready, or for the GIL)."""
     fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
     tick = os.sysconf("SC_CLK_TCK")
     status = Path(f"/proc/{pid}/task/{pid}/status").read_text()
