@@ -248,3 +248,9 @@ class RoundTrips:
 
     count: int = 0
     by_command: dict[str, int] = field(default_factory=dict)
+
+    def add(self, command: Any) -> None:
+        """One command sent (its name, as redis-py passes it first)."""
+        self.count += 1
+        name = str(command).upper()
+        self.by_command[name] = self.by_command.get(name, 0) + 1

@@ -126,9 +126,7 @@ class CountingRedis(aioredis.Redis):
     command_timeout: float | None = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        self.round_trips.count += 1
-        name = str(args[0]).upper()
-        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
+        self.round_trips.add(args[0])
         try:
             async with asyncio.timeout(self.command_timeout):
                 return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
@@ -155,9 +153,7 @@ class CountingRedisCluster(aioredis.RedisCluster):
     slots: asyncio.Semaphore
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        self.round_trips.count += 1
-        name = str(args[0]).upper()
-        self.round_trips.by_command[name] = self.round_trips.by_command.get(name, 0) + 1
+        self.round_trips.add(args[0])
         async with self.slots:
             return await super().execute_command(*args, **kwargs)
 
