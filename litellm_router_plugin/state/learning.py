@@ -16,10 +16,12 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from litellm_router_plugin.state.base import Store
 from litellm_router_plugin.state.memory import MemoryStore
-from litellm_router_plugin.state.redis import RedisStore, _script
+from litellm_router_plugin.state.redis import RedisStore
+from litellm_router_plugin.state.redis_client import lua_script, run_script
 
 HISTORY = 50
 """Model versions kept in the history (rollback depth)."""
@@ -190,13 +192,17 @@ class RedisLearningState(LearningState):
         self._outcomes, self._total, self._mark = f"{tag}:outcomes", f"{tag}:outcomes:n", f"{tag}:outcomes:mark"
         self._lock, self._models, self._history = f"{tag}:learn:lock", f"{tag}:models", f"{tag}:models:history"
         self._join = f"{tag}:fb:"
-        self._add = client.register_script(_script("outcome_add.lua"))
-        self._claim = client.register_script(_script("learn_claim.lua"))
-        self._promote = client.register_script(_script("model_promote.lua"))
-        self._rollback = client.register_script(_script("model_rollback.lua"))
+        self._add = client.register_script(lua_script("outcome_add.lua"))
+        self._claim = client.register_script(lua_script("learn_claim.lua"))
+        self._promote = client.register_script(lua_script("model_promote.lua"))
+        self._rollback = client.register_script(lua_script("model_rollback.lua"))
+
+    def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """``script`` on the running event loop's client, as the store runs its own (``run_script``)."""
+        return run_script(self.store.client, script, keys, args)
 
     async def add_outcome(self, record: str, keep: int) -> int:
-        total = await self.store._guard(self._add(keys=[self._outcomes, self._total], args=[record, keep]))
+        total = await self.store._guard(self._run(self._add, [self._outcomes, self._total], [record, keep]))
         return int(total)
 
     async def outcomes(self, limit: int | None = None) -> list[str]:
@@ -205,7 +211,7 @@ class RedisLearningState(LearningState):
 
     async def claim_retrain(self, every: int, lease_ms: int, owner: str) -> int:
         keys = [self._total, self._mark, self._lock]
-        return int(await self.store._guard(self._claim(keys=keys, args=[every, lease_ms, owner])))
+        return int(await self.store._guard(self._run(self._claim, keys, [every, lease_ms, owner])))
 
     async def release_retrain(self, owner: str) -> None:
         client = self.store.client
@@ -239,12 +245,12 @@ class RedisLearningState(LearningState):
 
     async def promote(self, version: str) -> tuple[str, str | None]:
         status, previous = await self.store._guard(
-            self._promote(keys=[self._models, self._history], args=[version, HISTORY])
+            self._run(self._promote, [self._models, self._history], [version, HISTORY])
         )
         return str(status), previous or None
 
     async def rollback(self) -> tuple[str | None, str | None]:
-        dropped, now = await self.store._guard(self._rollback(keys=[self._history]))
+        dropped, now = await self.store._guard(self._run(self._rollback, [self._history], []))
         return dropped or None, now or None
 
     async def put_join(self, request_id: str, record: str, ttl_ms: int) -> None:

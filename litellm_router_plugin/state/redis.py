@@ -47,8 +47,7 @@ from litellm_router_plugin.state.redis_client import (
     single_client,
 )
 
-_script = lua_script  # the name ``state.learning`` imports
-__all__ = ["RedisStore", "_HiredisPacking", "_script"]
+__all__ = ["RedisStore", "_HiredisPacking"]
 
 
 class RedisStore(Store):
