@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from profile_proxy import thread_cpu
 from proxy_stack import Stack
 
 HERE = Path(__file__).resolve().parent
@@ -66,11 +67,9 @@ def read_totals(pid: int, out: str) -> dict[str, list[float]]:
 def main_thread(pid: int) -> tuple[float, int]:
     """The proxy's main thread (its event loop): CPU seconds so far, and how often it has slept
     (voluntary context switches: waiting for the network when nothing else is ready, or for the GIL)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
-    tick = os.sysconf("SC_CLK_TCK")
     status = Path(f"/proc/{pid}/task/{pid}/status").read_text()
     waits = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt_switches"))
-    return (int(fields[11]) + int(fields[12])) / tick, waits
+    return thread_cpu(pid)["event loop"], waits
 
 
 def main() -> None:
@@ -126,7 +125,7 @@ def main() -> None:
     loop = " | ".join(f"{1e6 * loop_cpu[v] / requests[v]:.0f}" for v in variants)
     print(f"| main thread (event loop) | {loop} |")
     print(
-        "| main thread's waits (voluntary context switches) | "
+        "| main thread's sleeps (voluntary context switches) | "
         + " | ".join(f"({loop_waits[v] / requests[v]:.2f})" for v in variants)
         + " |"
     )
