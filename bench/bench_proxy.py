@@ -9,7 +9,10 @@ the same master key, the same kind of ``custom_auth`` and the same ``router_sett
 breakers, per-key budgets), and ``stock-otelfix``: stock without the failing OpenTelemetry import
 LiteLLM's proxy re-runs on every request, which the plugin stops in its proxy (so plugin against
 ``stock-otelfix`` is the plugin's own work, and against ``stock`` what a user's proxy gains or
-pays); ``--variants`` adds ``stock-keyonly`` (no ``custom_auth``). The load
+pays); ``plugin-memory-pings``: ``plugin-memory`` plus a bare ``PING`` to Redis on each admit and
+settle (the Redis store's two round trips without its work), so beside it ``plugin-redis`` splits
+into what the round trips cost and what the store's scripts add; ``--variants`` adds
+``stock-keyonly`` (no ``custom_auth``). The load
 comes from ``loadgen.py``, an aiohttp client in its own process (its CPU per request is printed: it
 must stay well below the proxies'). For each concurrency, a round gives every proxy ``--seconds`` of
 load in ``--slices`` interleaved turns (the order rotates each round), so all see the same machine;
@@ -39,6 +42,7 @@ from pathlib import Path
 from proxy_stack import Sample, Stack
 
 BASELINE, CONTROL, FIXED = "stock", "stock-aa", "stock-otelfix"
+PINGS = "plugin-memory-pings"  # a control, not a proxy a user runs: no goal
 GOAL_RPS, GOAL_CPU_MS = 0.95, 0.5
 
 
@@ -113,6 +117,7 @@ def run_table(
     print("|---" * 10 + "|")
     verdicts: list[str] = []
     own: list[str] = []
+    trips: list[str] = []
     for concurrency, valid, valid_slices in summary:
         n_valid = len(valid[BASELINE])
         if not n_valid:
@@ -127,7 +132,9 @@ def run_table(
                 f"{statistics.median(x.p50_ms for x in s):.1f} | "
                 f"{statistics.median(x.loadgen_ms_per_request for x in s):.2f} | {sum(x.errors for x in s)} |"
             )
-            if n.startswith("plugin"):
+            if n == PINGS and "plugin-memory" in valid_slices:
+                trips.append(round_trips(concurrency, valid_slices))
+            elif n.startswith("plugin"):
                 ok = ratio >= GOAL_RPS and extra_cpu <= GOAL_CPU_MS
                 verdicts.append(f"c={concurrency} {n}: {ratio:.3f}x, {extra_cpu:+.2f} ms {'ok' if ok else 'MISSED'}")
                 if FIXED in valid_slices:  # the plugin's own work: against stock without the failing import
@@ -144,6 +151,22 @@ def run_table(
     )
     if own:
         print(f"the plugin's own work, against {FIXED} (paired slices likewise): " + "; ".join(own))
+    if trips:
+        print("two bare Redis round trips a request, and the Redis store's work beyond them: " + "; ".join(trips))
+
+
+def round_trips(concurrency: int, valid_slices: dict[str, list[Sample]]) -> str:
+    """``plugin-memory-pings`` against ``plugin-memory`` (what the round trips cost), and ``plugin-redis``
+    against ``plugin-memory-pings`` (what the store's scripts cost beyond them), paired slices."""
+    memory, pings = valid_slices["plugin-memory"], valid_slices[PINGS]
+    text = (
+        f"c={concurrency} {PINGS} / plugin-memory: {paired(pings, memory, 'rps'):.3f}x, "
+        f"{paired(pings, memory, 'cpu'):+.2f} ms"
+    )
+    if "plugin-redis" in valid_slices:
+        redis = valid_slices["plugin-redis"]
+        text += f", plugin-redis / {PINGS}: {paired(redis, pings, 'rps'):.3f}x, {paired(redis, pings, 'cpu'):+.2f} ms"
+    return text
 
 
 def paired(samples: list[Sample], base: list[Sample], of: str) -> float:
@@ -163,7 +186,7 @@ def main() -> None:
     parser.add_argument("--aa-tolerance", type=float, default=0.08, help="invalidate a round beyond this A/A gap")
     parser.add_argument(
         "--variants",
-        default="stock,stock-aa,stock-otelfix,plugin-memory,plugin-redis",
+        default="stock,stock-aa,stock-otelfix,plugin-memory,plugin-redis,plugin-memory-pings",
         help="proxies to compare (stock and stock-aa are always included; stock-keyonly: no custom_auth)",
     )
     parser.add_argument("--io-latency-ms", type=float, default=200.0)

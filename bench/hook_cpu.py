@@ -16,6 +16,9 @@ rest is LiteLLM's thread pool), and how often the main thread slept (voluntary c
 waiting for the network, or for the GIL; each Redis round trip adds one when the loop has nothing
 else to run, as at concurrency 1).
 
+``--clock wall`` times the entries in wall time instead: beside the CPU run, what a coroutine
+waited (a Redis round trip's reply) shows as the difference.
+
 Before/after: ``PYTHONPATH=<another checkout> .venv/bin/python bench/hook_cpu.py`` times that
 checkout's plugin (the proxies import the package from ``PYTHONPATH`` first).
 
@@ -78,6 +81,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0, help="load per proxy per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds, the proxies taking turns")
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="time the entries in thread CPU or in wall time (a coroutine's awaits included)",
+    )
     parser.add_argument("--extra", default="", help="more module:Qualified.name entries, comma-separated")
     args = parser.parse_args()
 
@@ -88,7 +97,7 @@ def main() -> None:
 
     def env(name: str) -> dict[str, str]:
         entries = LITELLM_ENTRIES + extra + (PLUGIN_ENTRIES if name.startswith("plugin") else ())
-        return {"BENCH_TIMED": ",".join(entries), "BENCH_TIMED_OUT": out}
+        return {"BENCH_TIMED": ",".join(entries), "BENCH_TIMED_OUT": out, "BENCH_TIMED_CLOCK": args.clock}
 
     stack = Stack(variants, work, launcher=[sys.executable, str(HERE / "timed_litellm.py")], env=env)
     totals: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
@@ -118,7 +127,8 @@ def main() -> None:
     finally:
         stack.close()
 
-    print(f"\nthread CPU per request, c={args.concurrency}, {args.rounds} rounds of {args.seconds:g} s per proxy")
+    clock = "thread CPU" if args.clock == "cpu" else "wall time (entries)"
+    print(f"\n{clock} per request, c={args.concurrency}, {args.rounds} rounds of {args.seconds:g} s per proxy")
     print("| entry | " + " | ".join(f"{v} us (calls)" for v in variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
     print("| proxy process, all threads | " + " | ".join(f"{1e6 * cpu[v] / requests[v]:.0f}" for v in variants) + " |")

@@ -17,6 +17,9 @@ and the example's ``router_settings`` and master key. Variants:
   verbatim: master key, the demo ``custom_auth``, ``router_settings``, the plugin callback) with a
   realistic plugin config (``plugin_config()``: two tiers, prices, breakers, per-key budgets) on the
   memory store or on Redis (own key prefix); clients send ``model: auto``.
+- ``plugin-memory-pings``: ``plugin-memory`` whose store also sends a bare ``PING`` to Redis on each
+  admit and each settle (``pinged_litellm.py``): the Redis store's two round trips without its work,
+  so that beside ``plugin-redis`` the cost of the round trips shows apart from the store's own.
 """
 
 from __future__ import annotations
@@ -49,7 +52,15 @@ PROMPT = [{"role": "user", "content": "Say hello in one short sentence, please."
 MAX_TOKENS = 16
 KEY = "sk-bench-team"  # one of the harness's demo keys: user "bench", team "team"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-VARIANTS = ("stock", "stock-aa", "stock-keyonly", "stock-otelfix", "plugin-memory", "plugin-redis")
+VARIANTS = (
+    "stock",
+    "stock-aa",
+    "stock-keyonly",
+    "stock-otelfix",
+    "plugin-memory",
+    "plugin-redis",
+    "plugin-memory-pings",
+)
 EXAMPLE_CONFIG: dict[str, Any] = yaml.safe_load((EXAMPLE / "config.yaml").read_text(encoding="utf-8"))
 MASTER_KEY = EXAMPLE_CONFIG["general_settings"]["master_key"]
 # Names of the deployments the fake upstream sees, with their LiteLLM prices (USD per token).
@@ -293,15 +304,19 @@ class Stack:
                 key = MASTER_KEY if name == "stock-keyonly" else KEY
                 model = "cheap"
             else:
-                store = {"kind": "memory"} if name == "plugin-memory" else {"kind": "redis", "url": REDIS_URL}
+                store = {"kind": "memory"} if name.startswith("plugin-memory") else {"kind": "redis", "url": REDIS_URL}
                 if store["kind"] == "redis":
                     store["prefix"] = self.prefix
                 folder = self.workdir / f"{name}-example"
                 shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
                 plugin = plugin_config(self.upstream, store)
-                url, proc = self.harness.start_proxy(
-                    name, plugin, folder / "config.yaml", launcher, extra_env=env(name)
-                )
+                if name == "plugin-memory-pings":
+                    if launcher is not None:
+                        raise SystemExit("plugin-memory-pings runs its own launcher: profile it without one")
+                    own: Sequence[str] | None = [sys.executable, str(HERE / "pinged_litellm.py")]
+                else:
+                    own = launcher
+                url, proc = self.harness.start_proxy(name, plugin, folder / "config.yaml", own, extra_env=env(name))
                 key, model = KEY, "auto"
             self.proxies[name] = Proxy(name, url, proc, model, key, self.loadgen)
         for proxy in self.proxies.values():

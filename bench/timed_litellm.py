@@ -2,12 +2,12 @@
 
 ``$BENCH_TIMED`` lists ``module:Qualified.name`` entries (comma-separated); each is wrapped, before
 the proxy starts, so every call adds the CPU time of the thread it runs on (``time.thread_time``)
-to that entry's total. A coroutine is timed from its first step to its return: an entry that
-suspends on real I/O (a Redis round trip) also counts what the loop ran meanwhile, so time only
-entries that do not (the memory store, LiteLLM's in-memory caches). SIGUSR1 zeroes the totals,
-SIGUSR2 writes them as JSON to ``$BENCH_TIMED_OUT.<pid>``; garbage collections are timed too
-(``gc:generation N``). An entry that cannot be found is named
-on stderr and skipped (another LiteLLM, or a stock proxy without the plugin's hooks)."""
+to that entry's total (its wall time with ``$BENCH_TIMED_CLOCK=wall``). A coroutine is timed from
+its first step to its return: an entry that suspends on real I/O (a Redis round trip) also counts
+what the loop ran meanwhile, so time only entries that do not (the memory store, LiteLLM's
+in-memory caches). SIGUSR1 zeroes the totals, SIGUSR2 writes them as JSON to
+``$BENCH_TIMED_OUT.<pid>``; garbage collections are timed too (``gc:generation N``). An entry that
+cannot be found is named on stderr and skipped (another LiteLLM, or a stock proxy without the plugin's hooks)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from types import FrameType
 from typing import Any
 
 TOTALS: dict[str, list[float]] = {}
-"""Per entry: [thread CPU seconds, calls]."""
+"""Per entry: [thread CPU seconds (wall seconds with ``$BENCH_TIMED_CLOCK=wall``), calls]."""
+CLOCK = time.perf_counter if os.environ.get("BENCH_TIMED_CLOCK") == "wall" else time.thread_time
 
 
 def timed(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,24 +35,24 @@ def timed(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(fn)
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            started = time.thread_time()
+            started = CLOCK()
             try:
                 return await fn(*args, **kwargs)
             finally:
                 entry = TOTALS.setdefault(key, [0.0, 0])
-                entry[0] += time.thread_time() - started
+                entry[0] += CLOCK() - started
                 entry[1] += 1
 
         return timed_async
 
     @functools.wraps(fn)
     def timed_sync(*args: Any, **kwargs: Any) -> Any:
-        started = time.thread_time()
+        started = CLOCK()
         try:
             return fn(*args, **kwargs)
         finally:
             entry = TOTALS.setdefault(key, [0.0, 0])
-            entry[0] += time.thread_time() - started
+            entry[0] += CLOCK() - started
             entry[1] += 1
 
     return timed_sync
