@@ -55,14 +55,17 @@ def logged() -> Iterator[Payloads]:
     _LOGGER.seen.clear()
 
 
-async def _drain(logger: Payloads, count: int) -> None:
+async def _payload_of(logger: Payloads, response: Any) -> dict[str, Any]:
+    """The payload LiteLLM logged for ``response`` (its ``id`` is the response's). LiteLLM logs success
+    in a background task: a call of an earlier test may still be logged while this one runs."""
     import asyncio
 
-    for _ in range(200):  # LiteLLM logs success in a background task
-        if len(logger.seen) >= count:
-            return
+    for _ in range(200):
+        for payload in logger.seen:
+            if payload.get("id") == response.id:
+                return payload
         await asyncio.sleep(0.01)
-    raise AssertionError(f"{len(logger.seen)} payloads logged, {count} expected")
+    raise AssertionError(f"no payload logged for {response.id} ({len(logger.seen)} others)")
 
 
 def _config(fake: FakeUpstream, prefix: str) -> dict[str, Any]:
@@ -83,9 +86,8 @@ async def test_cached_prompt_tokens_settle_at_litellms_response_cost(fake: FakeU
     admission = Admission(config)
     router = build_router(pipeline=Pipeline(config, admission=admission))
     try:
-        await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "ann"}})
-        await _drain(logged, 1)
-        litellm_cost = logged.seen[0]["response_cost"]
+        response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "ann"}})
+        litellm_cost = (await _payload_of(logged, response))["response_cost"]
         price = litellm.model_cost["gpt-4o-mini"]
         full = 4000 * price["input_cost_per_token"] + 50 * price["output_cost_per_token"]
         cached = full - 3000 * (price["input_cost_per_token"] - price["cache_read_input_token_cost"])
@@ -134,12 +136,12 @@ async def test_a_deployment_priced_call_is_priced_once(
     admission = Admission(config)
     router = build_router(pipeline=Pipeline(config, admission=admission))
     response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "ann"}})
-    await _drain(logged, 1)
+    payload = await _payload_of(logged, response)
     usage = response.usage
     expected = usage.prompt_tokens * 3e-7 + usage.completion_tokens * 9e-7  # the deployment's own price
     assert priced == ["completion_cost"], "the call is priced once"
     assert response._hidden_params["response_cost"] == pytest.approx(expected)
-    assert logged.seen[0]["response_cost"] == pytest.approx(expected)
+    assert payload["response_cost"] == pytest.approx(expected)
     spent, held = await admission.guard.spent("user", "ann")
     assert (spent, held) == (pytest.approx(expected, abs=1e-6), 0)
 
@@ -153,9 +155,8 @@ async def test_litellm_callbacks_see_routing_decision_and_tier_tag(fake: FakeUps
             ]
         }
     )
-    await router.acompletion(model="auto", messages=user("Hi!"), metadata={"tags": ["team-a"]})
-    await _drain(logged, 1)
-    payload = logged.seen[0]
+    response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"tags": ["team-a"]})
+    payload = await _payload_of(logged, response)
     decision = payload["metadata"]["routing_decision"]
     assert decision["router_type"] == "complexity"
     assert decision["router_model_name"] == "auto"
@@ -233,11 +234,11 @@ async def test_a_routed_call_is_priced_once_and_litellm_logs_that_figure(
     router = build_router(pipeline=Pipeline(config, admission=admission))
     try:
         response = await router.acompletion(model="auto", messages=user("Hi!"), metadata={"router": {"user": "bo"}})
-        await _drain(logged, 1)
+        payload = await _payload_of(logged, response)
         assert len(calls) == 1, calls  # ours; LiteLLM's logging reuses it
         spent, _ = await admission.guard.spent("user", "bo")
-        assert logged.seen[0]["response_cost"] == response._hidden_params["response_cost"]
-        assert spent == pytest.approx(logged.seen[0]["response_cost"], abs=1e-6)
+        assert payload["response_cost"] == response._hidden_params["response_cost"]
+        assert spent == pytest.approx(payload["response_cost"], abs=1e-6)
     finally:
         store = RedisStore(REDIS_URL, prefix=prefix)
         await store.clear()
