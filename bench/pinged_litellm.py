@@ -17,15 +17,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litellm_router_plugin.state.base import RoundTrips
 from litellm_router_plugin.state.memory import MemoryStore
 from litellm_router_plugin.state.redis_client import Client, LoopClients, single_client
 
 
 def _client() -> Client:
-    client = single_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), 5.0, 64)
-    client.round_trips = RoundTrips()
-    return client
+    return single_client(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), 5.0, 64)
 
 
 CLIENTS = LoopClients(_client)

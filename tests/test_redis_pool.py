@@ -8,7 +8,6 @@ import uuid
 import pytest
 from redis import exceptions as redis_errors
 
-from litellm_router_plugin.state.base import RoundTrips
 from litellm_router_plugin.state.redis_client import BoundedPool, CountingRedis, single_client
 from tests.servers import REDIS_SERVER
 
@@ -17,9 +16,7 @@ URL = "redis://127.0.0.1:6379/0"
 
 
 def client(timeout: float, max_connections: int) -> CountingRedis:
-    made = single_client(URL, timeout, max_connections)
-    made.round_trips = RoundTrips()
-    return made
+    return single_client(URL, timeout, max_connections)
 
 
 def pool_of(redis: CountingRedis) -> BoundedPool:

@@ -112,13 +112,8 @@ class RedisStore(Store):
 
     def _new_client(self) -> CountingRedis | CountingRedisCluster:
         socket_timeout, max_connections = self._client_settings
-        client = (
-            cluster_client(self.url, socket_timeout, max_connections)
-            if self.cluster
-            else single_client(self.url, socket_timeout, max_connections)
-        )
-        client.round_trips = self.round_trips
-        return client
+        make = cluster_client if self.cluster else single_client
+        return make(self.url, socket_timeout, max_connections, self.round_trips)
 
     @property
     def client(self) -> CountingRedis | CountingRedisCluster:

@@ -158,8 +158,11 @@ class CountingRedisCluster(aioredis.RedisCluster):
             return await super().execute_command(*args, **kwargs)
 
 
-def single_client(url: str, socket_timeout: float, max_connections: int) -> CountingRedis:
-    """A client of one Redis server, on a bounded pool packing with hiredis."""
+def single_client(
+    url: str, socket_timeout: float, max_connections: int, round_trips: RoundTrips | None = None
+) -> CountingRedis:
+    """A client of one Redis server, on a bounded pool packing with hiredis, counting its commands in
+    ``round_trips`` (a counter of its own if none is given)."""
     try:
         # Bounded: a burst of concurrent requests waits for a connection instead of failing.
         pool = BoundedPool.from_url(
@@ -179,11 +182,15 @@ def single_client(url: str, socket_timeout: float, max_connections: int) -> Coun
     client = CountingRedis.from_pool(pool)  # the client owns (and closes) its pool
     assert isinstance(client, CountingRedis)
     client.command_timeout = socket_timeout
+    client.round_trips = RoundTrips() if round_trips is None else round_trips
     return client
 
 
-def cluster_client(url: str, socket_timeout: float, max_connections: int) -> CountingRedisCluster:
-    """A Redis Cluster client that waits for a free connection (at most ``max_connections`` in use)."""
+def cluster_client(
+    url: str, socket_timeout: float, max_connections: int, round_trips: RoundTrips | None = None
+) -> CountingRedisCluster:
+    """A Redis Cluster client that waits for a free connection (at most ``max_connections`` in use),
+    counting its commands in ``round_trips`` (a counter of its own if none is given)."""
     try:
         client = CountingRedisCluster.from_url(
             url,
@@ -200,6 +207,7 @@ def cluster_client(url: str, socket_timeout: float, max_connections: int) -> Cou
         ) from exc
     assert isinstance(client, CountingRedisCluster)
     client.slots = asyncio.Semaphore(max_connections)
+    client.round_trips = RoundTrips() if round_trips is None else round_trips
     return client
 
 
